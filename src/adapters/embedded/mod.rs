@@ -1,0 +1,30 @@
+//! The embedded default: one SQLite database (orders table, its change stream, queues) and a
+//! folder as the bucket, under `--data-dir` (default `.orderflow/`). No AWS, no Docker.
+
+mod bucket;
+mod sqlite;
+
+pub use bucket::FolderBucket;
+pub use sqlite::{Change, SqliteQueue, SqliteStore, ORDERS_QUEUE, UPLOADS_QUEUE};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Everything embedded, opened from one data directory.
+#[derive(Clone)]
+pub struct Embedded {
+    pub dir: PathBuf,
+    pub store: Arc<SqliteStore>,
+    pub bucket: Arc<FolderBucket>,
+    pub orders_queue: Arc<SqliteQueue>,
+}
+
+impl Embedded {
+    pub fn open(dir: &Path) -> anyhow::Result<Embedded> {
+        std::fs::create_dir_all(dir)?;
+        let store = Arc::new(SqliteStore::open(&dir.join("orderflow.db"))?);
+        let bucket = Arc::new(FolderBucket::new(dir.join("bucket")));
+        let orders_queue = Arc::new(SqliteQueue::new(store.clone(), ORDERS_QUEUE));
+        Ok(Embedded { dir: dir.to_path_buf(), store, bucket, orders_queue })
+    }
+}

@@ -1,0 +1,117 @@
+//! Test doubles: an in-memory `OrderStore`, bucket and queue. Named as doubles: the product
+//! uses SQLite or DynamoDB; these exist so benchmarks measure the handlers, not a database.
+
+use crate::item::{self, Completion, Item};
+use crate::order::{Status, StoredOrder};
+use crate::ports::*;
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// An in-memory order store (a test double).
+#[derive(Default)]
+pub struct InMemoryStoreDouble {
+    items: Mutex<HashMap<String, Item>>,
+}
+
+#[async_trait]
+impl OrderStore for InMemoryStoreDouble {
+    async fn put_order(&self, order: &StoredOrder) -> Result<PutOutcome, StoreError> {
+        let key = order.key();
+        let mut items = self.items.lock().expect("store lock");
+        if let Some(existing) = items.get(&key) {
+            return Ok(exists(existing));
+        }
+        items.insert(key, item::to_item(order));
+        Ok(PutOutcome::Inserted)
+    }
+
+    async fn put_rejection(&self, rejection: &StoredOrder) -> Result<(), StoreError> {
+        self.items.lock().expect("store lock").insert(rejection.key(), item::to_item(rejection));
+        Ok(())
+    }
+
+    async fn complete_pending(&self, key: &str, c: &Completion, image: Option<&Item>) -> Result<CompleteOutcome, StoreError> {
+        let mut items = self.items.lock().expect("store lock");
+        match items.get_mut(key) {
+            Some(existing) if item::status_of(existing) == Some(Status::Pending) => {
+                c.apply(existing);
+                Ok(CompleteOutcome::Completed)
+            }
+            Some(_) => Ok(CompleteOutcome::NotPending),
+            None => match image {
+                Some(img) => {
+                    let mut new = img.clone();
+                    c.apply(&mut new);
+                    items.insert(key.to_string(), new);
+                    Ok(CompleteOutcome::Completed)
+                }
+                None => Ok(CompleteOutcome::NotPending),
+            },
+        }
+    }
+
+    async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
+        let key = match it.get(item::KEY) {
+            Some(serde_dynamo::AttributeValue::S(k)) => k.clone(),
+            _ => return Err(StoreError::Permanent("the item has no string order_id".into())),
+        };
+        let mut items = self.items.lock().expect("store lock");
+        if let Some(existing) = items.get(&key) {
+            return Ok(exists(existing));
+        }
+        items.insert(key, it.clone());
+        Ok(PutOutcome::Inserted)
+    }
+
+    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
+        Ok(self.items.lock().expect("store lock").values().cloned().collect())
+    }
+}
+
+/// What a conditional write reports about the item already there.
+pub fn exists(existing: &Item) -> PutOutcome {
+    PutOutcome::Exists {
+        fingerprint: match existing.get("fingerprint") {
+            Some(serde_dynamo::AttributeValue::S(f)) => Some(f.clone()),
+            _ => None,
+        },
+        status: item::status_of(existing),
+    }
+}
+
+/// An in-memory queue double that records what was sent.
+#[derive(Default)]
+pub struct RecordingQueueDouble {
+    pub sent: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl OrderQueue for RecordingQueueDouble {
+    async fn send_all(&self, bodies: Vec<String>) -> Result<(), QueueError> {
+        self.sent.lock().expect("queue lock").extend(bodies);
+        Ok(())
+    }
+}
+
+/// An in-memory bucket double.
+#[derive(Default)]
+pub struct InMemoryBucketDouble {
+    pub objects: Mutex<HashMap<(String, String), Vec<u8>>>,
+}
+
+#[async_trait]
+impl ObjectStore for InMemoryBucketDouble {
+    async fn get(&self, bucket: &str, key: &str) -> Result<ObjectReader, ObjectError> {
+        let objects = self.objects.lock().expect("bucket lock");
+        match objects.get(&(bucket.to_string(), key.to_string())) {
+            Some(body) => Ok(Box::new(std::io::Cursor::new(body.clone()))),
+            None => Err(ObjectError::NotFound { bucket: bucket.into(), key: key.into() }),
+        }
+    }
+
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, _content_type: &str) -> Result<(), ObjectError> {
+        self.objects.lock().expect("bucket lock").insert((bucket.to_string(), key.to_string()), body);
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! Per-record outcomes -> Lambda partial-batch responses, with bounded concurrency, FIFO
+//! message-group skipping, panic isolation and a deadline guard.
+
+use crate::processing::{Outcome, RecordOutcome};
+use futures::{FutureExt, StreamExt};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long an invocation may start new work: the deadline minus a safety margin.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadlineGuard {
+    stop_at: Instant,
+}
+
+/// The budget assumed when the runtime hands us a deadline that is missing or already past
+/// (some local emulators send a fixed one): the work is done, not refused.
+pub const FALLBACK_BUDGET: Duration = Duration::from_secs(30);
+
+impl DeadlineGuard {
+    /// From the invocation's deadline (milliseconds since the epoch). The margin is a tenth of the
+    /// time left, at least 200 ms and at most 3 s: enough to write what was started and answer.
+    pub fn from_deadline_ms(deadline_ms: u64) -> DeadlineGuard {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let remaining = if deadline_ms > now_ms {
+            Duration::from_millis(deadline_ms - now_ms)
+        } else {
+            tracing::warn!(deadline_ms, now_ms, "invocation deadline missing or already past; assuming {FALLBACK_BUDGET:?}");
+            FALLBACK_BUDGET
+        };
+        Self::from_remaining(remaining)
+    }
+
+    pub fn from_remaining(remaining: Duration) -> DeadlineGuard {
+        let margin = (remaining / 10).clamp(Duration::from_millis(200), Duration::from_secs(3));
+        DeadlineGuard { stop_at: Instant::now() + remaining.saturating_sub(margin) }
+    }
+
+    /// A guard that has already expired (tests of the deadline path).
+    pub fn expired() -> DeadlineGuard {
+        DeadlineGuard { stop_at: Instant::now() }
+    }
+
+    pub fn is_expired(&self) -> bool {
+        Instant::now() >= self.stop_at
+    }
+}
+
+pub const DEADLINE_REASON: &str = "not started: the invocation deadline was near";
+
+/// Runs `f` on every record, at most `concurrency` at a time, and returns one outcome per
+/// record in input order.
+///
+/// Records with the same group (`group_of` returns `Some`) run one after another in order, and
+/// after the first failure in a group every later record of it is failed without being started
+/// (SQS FIFO semantics; a stream shard is one group). A panic inside one record becomes a
+/// `Retry` for that record only. Nothing is started once the deadline guard has expired.
+pub async fn run<'a, T, G, F, Fut>(
+    records: &'a [T],
+    concurrency: usize,
+    guard: DeadlineGuard,
+    group_of: G,
+    f: F,
+) -> Vec<RecordOutcome>
+where
+    G: Fn(&'a T) -> Option<&'a str>,
+    F: Fn(usize, &'a T) -> Fut,
+    Fut: Future<Output = RecordOutcome>,
+{
+    // Group indices, keeping first-seen group order and in-group record order.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        match group_of(r) {
+            Some(g) => {
+                let slot = *index.entry(g).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[slot].push(i);
+            }
+            None => groups.push(vec![i]),
+        }
+    }
+    let f = &f;
+    let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
+    let results = futures::stream::iter(groups)
+        .map(|group| async move {
+            let mut done = Vec::with_capacity(group.len());
+            let mut failed = false;
+            for i in group {
+                let out = if failed {
+                    RecordOutcome::retry("not started: an earlier record of its group failed")
+                } else if guard.is_expired() {
+                    RecordOutcome::retry(DEADLINE_REASON)
+                } else {
+                    match AssertUnwindSafe(f(i, &records[i])).catch_unwind().await {
+                        Ok(out) => out,
+                        Err(panic) => {
+                            let msg = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "unknown panic".to_string());
+                            tracing::error!(record = i, panic = %msg, "record handler panicked");
+                            RecordOutcome::retry(format!("the handler panicked: {msg}"))
+                        }
+                    }
+                };
+                failed |= out.outcome.is_retry();
+                done.push((i, out));
+            }
+            done
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    for (i, out) in results.into_iter().flatten() {
+        outcomes[i] = Some(out);
+    }
+    outcomes.into_iter().map(|o| o.expect("every record has an outcome")).collect()
+}
+
+/// The identifiers of every record whose outcome is `Retry`, for `batchItemFailures`.
+pub fn failures<'a, T>(records: &'a [T], outcomes: &[RecordOutcome], id: impl Fn(&'a T) -> String) -> Vec<String> {
+    records
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, o)| matches!(o.outcome, Outcome::Retry { .. }))
+        .map(|(r, _)| id(r))
+        .collect()
+}

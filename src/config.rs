@@ -1,0 +1,34 @@
+//! Names shared by the code, the CLI and `infra/`: environment variables, prefixes and limits.
+//!
+//! Terraform sets exactly these variables on the functions; `infra/tests` checks that it does.
+
+/// The DynamoDB table (or embedded table) holding orders and rejected intake records.
+pub const ENV_TABLE: &str = "ORDERFLOW_TABLE";
+/// The bucket that bulk order files are dropped into (CLI `upload`).
+pub const ENV_BUCKET: &str = "ORDERFLOW_BUCKET";
+/// The orders queue: the S3 import hands orders on to it when its deadline approaches.
+pub const ENV_ORDERS_QUEUE_URL: &str = "ORDERFLOW_ORDERS_QUEUE_URL";
+/// The uploads queue that S3 notifies (CLI `run` polls it).
+pub const ENV_UPLOADS_QUEUE_URL: &str = "ORDERFLOW_UPLOADS_QUEUE_URL";
+/// CloudWatch namespace of the per-invocation EMF line.
+pub const ENV_METRICS_NAMESPACE: &str = "ORDERFLOW_METRICS_NAMESPACE";
+
+pub const DEFAULT_TABLE: &str = "orderflow-orders";
+pub const DEFAULT_BUCKET: &str = "orderflow-uploads";
+pub const DEFAULT_METRICS_NAMESPACE: &str = "Orderflow";
+
+/// Only objects under this prefix are imported.
+pub const IMPORT_PREFIX: &str = "incoming/";
+/// Import reports are written under this prefix (never under `IMPORT_PREFIX`, so imports cannot loop).
+pub const REPORT_PREFIX: &str = "reports/";
+
+/// The largest order body accepted: SQS's own message limit.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Reads an environment variable, falling back to a default when unset or empty.
+pub fn env_or(name: &str, default: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v,
+        _ => default.to_string(),
+    }
+}

@@ -1,0 +1,329 @@
+//! `orderflow-s3`: bulk order files dropped under `incoming/`. Accepts an `S3Event` directly or
+//! S3 notifications wrapped in SQS messages (answering with an `SqsBatchResponse`). Streams each
+//! object through the import parser, processes its orders, hands what is left on to the orders
+//! queue when the deadline approaches, and writes an import report to `reports/<key>.report.json`.
+
+use super::{start_meter, Deps};
+use crate::batch::{self, DeadlineGuard};
+use crate::config::{IMPORT_PREFIX, REPORT_PREFIX};
+use crate::import::{self, FileError, Unit};
+use crate::metering::Tally;
+use crate::order::Source;
+use crate::ports::{ObjectError, QueueError};
+use crate::processing::{now_rfc3339, Origin, Outcome, RecordOutcome};
+use aws_lambda_events::event::s3::S3Event;
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use futures::StreamExt;
+use lambda_runtime::{Error, LambdaEvent};
+use serde::Serialize;
+use serde_json::Value;
+
+pub const FUNCTION_NAME: &str = "orderflow-s3";
+
+/// The most rejected lines listed in one report; every rejection is also stored in the table.
+pub const MAX_REPORTED_REJECTIONS: usize = 10_000;
+
+/// Decodes an S3 notification key: `+` is a space, then percent-decoding.
+pub fn decode_key(raw: &str) -> String {
+    let plus = raw.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus).decode_utf8_lossy().into_owned()
+}
+
+/// One rejected line in an import report.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct RejectedLine {
+    pub line: u64,
+    pub order_id: Option<String>,
+    pub reasons: Vec<String>,
+}
+
+/// The import report written next to the bucket's reports.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct ImportReport {
+    pub bucket: String,
+    pub key: String,
+    pub request_id: String,
+    pub format: Option<String>,
+    pub compressed: bool,
+    pub lines: u64,
+    pub orders: u64,
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    /// Orders handed on to the orders queue (deadline near, or a transient store failure).
+    pub handed_on: u64,
+    pub error: Option<String>,
+    pub rejected_lines: Vec<RejectedLine>,
+    /// Rejected lines beyond `MAX_REPORTED_REJECTIONS` (stored in the table, not listed here).
+    pub rejected_lines_not_listed: u64,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+/// Why an object could not be finished: the notification must be retried.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Object(#[from] ObjectError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("{0}")]
+    Read(String),
+}
+
+/// The Lambda handler: an S3 event, S3 notifications in SQS messages, or an `s3:TestEvent`.
+pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let meter = start_meter(&event.context, FUNCTION_NAME);
+    let guard = DeadlineGuard::from_deadline_ms(event.context.deadline);
+    let request_id = event.context.request_id.clone();
+    let mut tally = Tally::default();
+    let result = route(deps, event.payload, guard, &request_id, &mut tally).await;
+    deps.metrics.emit(&meter.finish(tally));
+    result
+}
+
+fn first_event_source(v: &Value) -> Option<&str> {
+    v.get("Records")?.get(0)?.get("eventSource")?.as_str()
+}
+
+fn is_test_event(v: &Value) -> bool {
+    v.get("Event").and_then(Value::as_str) == Some("s3:TestEvent")
+}
+
+async fn route(deps: &Deps, payload: Value, guard: DeadlineGuard, request_id: &str, tally: &mut Tally) -> Result<Value, Error> {
+    if is_test_event(&payload) {
+        tracing::info!("s3:TestEvent acknowledged");
+        return Ok(serde_json::json!({ "ignored": "s3:TestEvent" }));
+    }
+    match first_event_source(&payload) {
+        Some("aws:sqs") => {
+            let event: SqsEvent = serde_json::from_value(payload)?;
+            let resp = process_sqs(deps, &event.records, guard, request_id, tally).await?;
+            Ok(serde_json::to_value(resp)?)
+        }
+        Some("aws:s3") | None if payload.get("Records").is_some() => {
+            let event: S3Event = serde_json::from_value(payload)?;
+            let mut reports = Vec::new();
+            for r in &event.records {
+                let bucket = r.s3.bucket.name.clone().unwrap_or_default();
+                let key = decode_key(r.s3.object.key.as_deref().unwrap_or(""));
+                match import_object(deps, &bucket, &key, guard, request_id, tally).await? {
+                    Some(report) => reports.push(report),
+                    None => tally.ignore(),
+                }
+            }
+            Ok(serde_json::json!({ "imports": reports.iter().map(summary).collect::<Vec<_>>() }))
+        }
+        other => Err(format!("orderflow-s3 does not understand this event (eventSource {other:?})").into()),
+    }
+}
+
+fn summary(r: &ImportReport) -> Value {
+    serde_json::json!({
+        "bucket": r.bucket, "key": r.key, "orders": r.orders, "accepted": r.accepted,
+        "duplicates": r.duplicates, "rejected": r.rejected, "handed_on": r.handed_on, "error": r.error,
+    })
+}
+
+/// S3 notifications delivered through SQS. A message is retried only when one of its objects
+/// could not be finished for a transient reason.
+pub async fn process_sqs(
+    deps: &Deps,
+    records: &[SqsMessage],
+    guard: DeadlineGuard,
+    request_id: &str,
+    tally: &mut Tally,
+) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, Error> {
+    let tallies = std::sync::Mutex::new(Tally::default());
+    // Objects are imported one message at a time: each import already runs its orders concurrently.
+    let outcomes = batch::run(records, 1, guard, super::sqs::fifo_group, |_, m| {
+        let tallies = &tallies;
+        async move {
+            let mut local = Tally::default();
+            let out = process_notification(deps, m, guard, request_id, &mut local).await;
+            tallies.lock().expect("tally lock").merge(&local);
+            out
+        }
+    })
+    .await;
+    tally.merge(&tallies.into_inner().expect("tally lock"));
+    super::sqs::response(records, &outcomes)
+}
+
+async fn process_notification(deps: &Deps, m: &SqsMessage, guard: DeadlineGuard, request_id: &str, tally: &mut Tally) -> RecordOutcome {
+    let body = m.body.as_deref().unwrap_or("");
+    let message_id = m.message_id.as_deref().unwrap_or("");
+    let ok = RecordOutcome { outcome: Outcome::Accepted, order_id: None, customer_id: None };
+    let parsed: Result<Value, _> = serde_json::from_str(body);
+    let notification = match parsed {
+        Ok(v) if is_test_event(&v) => {
+            tracing::info!(message_id, "s3:TestEvent acknowledged");
+            tally.ignore();
+            return ok;
+        }
+        Ok(v) if v.get("Records").is_some() => serde_json::from_value::<S3Event>(v).map_err(|e| e.to_string()),
+        Ok(_) => Err("the message is not an S3 event notification".to_string()),
+        Err(e) => Err(format!("malformed JSON: {e}")),
+    };
+    let event = match notification {
+        Ok(e) => e,
+        Err(reason) => {
+            // Not a notification at all: store it as a rejection so it is not lost, and ack it.
+            let origin = Origin { source: Source::S3, source_id: message_id, received_at: &now_rfc3339() };
+            let out = deps.processor.reject(None, None, vec![reason], body, origin).await;
+            tally.add(&out);
+            return out;
+        }
+    };
+    for r in &event.records {
+        let bucket = r.s3.bucket.name.clone().unwrap_or_default();
+        let key = decode_key(r.s3.object.key.as_deref().unwrap_or(""));
+        match import_object(deps, &bucket, &key, guard, request_id, tally).await {
+            Ok(Some(_)) => {}
+            Ok(None) => tally.ignore(),
+            Err(e) => {
+                tracing::warn!(bucket, key, error = %e, "import not finished; the notification will be retried");
+                return RecordOutcome::retry(e.to_string());
+            }
+        }
+    }
+    ok
+}
+
+/// Imports one object. `Ok(None)` when the key is not under the import prefix (ignored).
+pub async fn import_object(
+    deps: &Deps,
+    bucket: &str,
+    key: &str,
+    guard: DeadlineGuard,
+    request_id: &str,
+    tally: &mut Tally,
+) -> Result<Option<ImportReport>, ImportError> {
+    if !key.starts_with(IMPORT_PREFIX) {
+        tracing::info!(bucket, key, "key outside {IMPORT_PREFIX}: ignored");
+        return Ok(None);
+    }
+    let mut report = ImportReport {
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        request_id: request_id.to_string(),
+        started_at: now_rfc3339(),
+        ..ImportReport::default()
+    };
+    let source_id_of = |line: u64| format!("{bucket}/{key}:{line}");
+    let detected = import::detect(key);
+    if let Some((format, gz)) = detected {
+        report.format = Some(match format {
+            import::Format::JsonLines => "jsonl".to_string(),
+            import::Format::Csv => "csv".to_string(),
+        });
+        report.compressed = gz;
+    }
+    let file_problem = match detected {
+        None => Some("unsupported file type: expected .jsonl, .ndjson or .csv, optionally .gz".to_string()),
+        Some((format, gz)) => match deps.objects.get(bucket, key).await {
+            Err(ObjectError::NotFound { .. }) => Some(format!("object s3://{bucket}/{key} no longer exists")),
+            Err(ObjectError::InvalidKey(k)) => Some(format!("object key {k:?} is not allowed")),
+            Err(e) => return Err(e.into()),
+            Ok(reader) => {
+                let sync = tokio_util::io::SyncIoBridge::new(reader);
+                let (mut rx, parser) = import::spawn_parser(sync, format, gz);
+                let mut hand_on: Vec<String> = Vec::new();
+                let received_at = now_rfc3339();
+                while let Some(chunk) = rx.recv().await {
+                    let mut pending = Vec::with_capacity(chunk.len());
+                    for unit in chunk {
+                        if guard.is_expired() {
+                            hand_on.push(unit.to_body());
+                        } else {
+                            pending.push(unit);
+                        }
+                    }
+                    let results: Vec<(Unit, RecordOutcome)> = futures::stream::iter(pending)
+                        .map(|unit| {
+                            let p = &deps.processor;
+                            let sid = source_id_of(unit.line());
+                            let received_at = &received_at;
+                            async move {
+                                let origin = Origin { source: Source::S3, source_id: &sid, received_at };
+                                let out = match &unit {
+                                    Unit::Json { body, .. } => p.process_body(body, origin).await,
+                                    Unit::Csv { input, raw, .. } => p.process_input(input, raw, origin).await,
+                                    Unit::Malformed { raw, reason, .. } => p.reject(None, None, vec![reason.clone()], raw, origin).await,
+                                };
+                                (unit, out)
+                            }
+                        })
+                        .buffered(deps.concurrency.max(1))
+                        .collect()
+                        .await;
+                    for (unit, out) in results {
+                        report.orders += 1;
+                        match &out.outcome {
+                            Outcome::Accepted => report.accepted += 1,
+                            Outcome::Duplicate => report.duplicates += 1,
+                            Outcome::Rejected { reasons } => {
+                                report.rejected += 1;
+                                if report.rejected_lines.len() < MAX_REPORTED_REJECTIONS {
+                                    report.rejected_lines.push(RejectedLine {
+                                        line: unit.line(),
+                                        order_id: out.order_id.clone(),
+                                        reasons: reasons.clone(),
+                                    });
+                                } else {
+                                    report.rejected_lines_not_listed += 1;
+                                }
+                            }
+                            // A transient store failure: the queue will retry this order on its own.
+                            Outcome::Retry { .. } => {
+                                hand_on.push(unit.to_body());
+                                report.orders -= 1;
+                                continue;
+                            }
+                        }
+                        tally.add(&out);
+                    }
+                    if hand_on.len() >= 1000 {
+                        report.handed_on += hand_on.len() as u64;
+                        deps.queue.send_all(std::mem::take(&mut hand_on)).await?;
+                    }
+                }
+                let parsed = parser.await.map_err(|e| ImportError::Read(format!("the parser stopped: {e}")))?;
+                if !hand_on.is_empty() {
+                    report.handed_on += hand_on.len() as u64;
+                    report.orders += hand_on.len() as u64;
+                    deps.queue.send_all(hand_on).await?;
+                }
+                match parsed {
+                    Ok(lines) => {
+                        report.lines = lines;
+                        None
+                    }
+                    Err(FileError::Invalid(reason)) => Some(reason),
+                    Err(FileError::Read(e)) => return Err(ImportError::Read(e)),
+                }
+            }
+        },
+    };
+    if let Some(reason) = file_problem {
+        // The whole file is refused: store it as one rejection (line 0) so it is not lost.
+        let sid = source_id_of(0);
+        let origin = Origin { source: Source::S3, source_id: &sid, received_at: &report.started_at };
+        let out = deps.processor.reject(None, None, vec![reason.clone()], key, origin).await;
+        if out.outcome.is_retry() {
+            return Err(ImportError::Read(format!("could not record the rejected file: {:?}", out.outcome)));
+        }
+        tally.add(&out);
+        report.error = Some(reason);
+    }
+    report.finished_at = now_rfc3339();
+    let body = serde_json::to_vec_pretty(&report).expect("report serializes");
+    deps.objects.put(bucket, &report_key(key), body, "application/json").await?;
+    tracing::info!(bucket, key, orders = report.orders, accepted = report.accepted, rejected = report.rejected, handed_on = report.handed_on, "import finished");
+    Ok(Some(report))
+}
+
+/// `reports/<key>.report.json`
+pub fn report_key(key: &str) -> String {
+    format!("{REPORT_PREFIX}{key}.report.json")
+}

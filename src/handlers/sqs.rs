@@ -1,0 +1,64 @@
+//! `orderflow-sqs`: each SQS message body is one order. Answers with the messages to retry
+//! (`batchItemFailures`); FIFO groups stop at their first failure.
+
+use super::{epoch_ms_to_rfc3339, start_meter, Deps};
+use crate::batch::{self, DeadlineGuard};
+use crate::metering::Tally;
+use crate::order::Source;
+use crate::processing::{now_rfc3339, Origin};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use lambda_runtime::{Error, LambdaEvent};
+
+pub const FUNCTION_NAME: &str = "orderflow-sqs";
+
+/// The Lambda handler.
+pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+    let meter = start_meter(&event.context, FUNCTION_NAME);
+    let guard = DeadlineGuard::from_deadline_ms(event.context.deadline);
+    let (response, tally) = process(deps, &event.payload.records, guard).await;
+    deps.metrics.emit(&meter.finish(tally));
+    response
+}
+
+/// The message's FIFO group, if it came from a FIFO queue.
+pub fn fifo_group(m: &SqsMessage) -> Option<&str> {
+    m.attributes.get("MessageGroupId").map(String::as_str)
+}
+
+/// Processes a batch of order messages; the response lists every message to retry.
+pub async fn process(deps: &Deps, records: &[SqsMessage], guard: DeadlineGuard) -> (Result<SqsBatchResponse, Error>, Tally) {
+    let now = now_rfc3339();
+    let outcomes = batch::run(records, deps.concurrency, guard, fifo_group, |_, m| {
+        let p = &deps.processor;
+        let now = &now;
+        async move {
+            let id = m.message_id.as_deref().unwrap_or("");
+            let received = m.attributes.get("SentTimestamp").and_then(|t| epoch_ms_to_rfc3339(t));
+            let origin = Origin { source: Source::Sqs, source_id: id, received_at: received.as_deref().unwrap_or(now) };
+            p.process_body(m.body.as_deref().unwrap_or(""), origin).await
+        }
+    })
+    .await;
+    let mut tally = Tally::default();
+    outcomes.iter().for_each(|o| tally.add(o));
+    (response(records, &outcomes), tally)
+}
+
+/// Builds the partial batch response. A message to retry without a messageId cannot be named,
+/// so the whole batch fails (Lambda then retries all of it; the others are idempotent).
+pub fn response(records: &[SqsMessage], outcomes: &[crate::processing::RecordOutcome]) -> Result<SqsBatchResponse, Error> {
+    let ids = batch::failures(records, outcomes, |m| m.message_id.clone().unwrap_or_default());
+    if ids.iter().any(String::is_empty) {
+        return Err("a message to retry has no messageId; failing the whole batch".into());
+    }
+    let mut resp = SqsBatchResponse::default();
+    resp.batch_item_failures = ids
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    Ok(resp)
+}

@@ -1,0 +1,234 @@
+//! The per-invocation meter: duration, billed duration (ceil to 1 ms, init billed on a cold
+//! start), GB-seconds and cost, all exact decimals.
+
+use super::split_by_weight;
+use crate::processing::{Outcome, RecordOutcome};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Lambda's on-demand prices (us-east-1): per GB-second by architecture, and per request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LambdaPrices {
+    pub gb_second_x86_64: Decimal,
+    pub gb_second_arm64: Decimal,
+    pub request: Decimal,
+}
+
+pub const LAMBDA_PRICES: LambdaPrices = LambdaPrices {
+    gb_second_x86_64: Decimal::from_parts(166_667, 0, 0, false, 10),
+    gb_second_arm64: Decimal::from_parts(133_334, 0, 0, false, 10),
+    request: Decimal::from_parts(2, 0, 0, false, 7),
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum Arch {
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+impl Arch {
+    /// The architecture this binary was built for.
+    pub fn current() -> Arch {
+        if cfg!(target_arch = "aarch64") {
+            Arch::Arm64
+        } else {
+            Arch::X86_64
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Arch> {
+        match s {
+            "x86_64" | "x86-64" | "amd64" => Some(Arch::X86_64),
+            "arm64" | "aarch64" => Some(Arch::Arm64),
+            _ => None,
+        }
+    }
+}
+
+impl LambdaPrices {
+    pub fn gb_second(&self, arch: Arch) -> Decimal {
+        match arch {
+            Arch::X86_64 => self.gb_second_x86_64,
+            Arch::Arm64 => self.gb_second_arm64,
+        }
+    }
+}
+
+static PROCESS_START: OnceLock<Instant> = OnceLock::new();
+static COLD: AtomicBool = AtomicBool::new(true);
+
+/// Marks the start of the process (call first thing in `main`): the init duration billed on a
+/// cold start runs from here to the first invocation.
+pub fn mark_process_start() {
+    let _ = PROCESS_START.get_or_init(Instant::now);
+}
+
+/// Counts of what one invocation did, with the records per customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub records: u64,
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub retried: u64,
+    /// Records that were not orders to process (stream MODIFY/REMOVE, test events...).
+    pub ignored: u64,
+    pub customers: BTreeMap<String, u64>,
+}
+
+/// The customer key for records whose customer is unknown (e.g. malformed bodies).
+pub const UNKNOWN_CUSTOMER: &str = "unknown";
+
+impl Tally {
+    pub fn add(&mut self, r: &RecordOutcome) {
+        self.records += 1;
+        match r.outcome {
+            Outcome::Accepted => self.accepted += 1,
+            Outcome::Duplicate => self.duplicates += 1,
+            Outcome::Rejected { .. } => self.rejected += 1,
+            Outcome::Retry { .. } => self.retried += 1,
+        }
+        *self.customers.entry(r.customer_id.clone().unwrap_or_else(|| UNKNOWN_CUSTOMER.to_string())).or_default() += 1;
+    }
+
+    pub fn ignore(&mut self) {
+        self.records += 1;
+        self.ignored += 1;
+    }
+
+    pub fn merge(&mut self, other: &Tally) {
+        self.records += other.records;
+        self.accepted += other.accepted;
+        self.duplicates += other.duplicates;
+        self.rejected += other.rejected;
+        self.retried += other.retried;
+        self.ignored += other.ignored;
+        for (c, n) in &other.customers {
+            *self.customers.entry(c.clone()).or_default() += n;
+        }
+    }
+}
+
+/// Measures one invocation from its start.
+#[derive(Debug)]
+pub struct Meter {
+    started: Instant,
+    cold_start: bool,
+    init: Option<Duration>,
+    pub request_id: String,
+    pub function_name: String,
+    pub memory_mb: u32,
+    pub arch: Arch,
+}
+
+/// Everything the meter knows about one finished invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvocationCost {
+    pub request_id: String,
+    pub function_name: String,
+    pub cold_start: bool,
+    pub memory_mb: u32,
+    pub arch: Arch,
+    /// Wall time of the handler, in milliseconds (microsecond precision).
+    pub duration_ms: Decimal,
+    pub init_duration_ms: Option<Decimal>,
+    pub billed_ms: u64,
+    pub gb_seconds: Decimal,
+    pub cost_usd: Decimal,
+    pub tally: Tally,
+    /// The cost split across customers by records; the parts sum to `cost_usd` exactly.
+    pub customers: Vec<(String, u64, Decimal)>,
+}
+
+fn ms(d: Duration) -> Decimal {
+    Decimal::from_i128_with_scale(d.as_micros() as i128, 3)
+}
+
+impl Meter {
+    /// Starts metering an invocation. The first invocation of the process is the cold start.
+    pub fn start(request_id: &str, function_name: &str, memory_mb: u32) -> Meter {
+        let started = Instant::now();
+        let cold_start = COLD.swap(false, Ordering::SeqCst);
+        let init = if cold_start { PROCESS_START.get().map(|p| started.duration_since(*p)) } else { None };
+        Meter {
+            started,
+            cold_start,
+            init,
+            request_id: request_id.to_string(),
+            function_name: function_name.to_string(),
+            memory_mb,
+            arch: Arch::current(),
+        }
+    }
+
+    /// Overrides what the clock saw (tests, and `invoke --memory`).
+    pub fn with_memory(mut self, memory_mb: u32) -> Meter {
+        self.memory_mb = memory_mb;
+        self
+    }
+
+    pub fn finish(self, tally: Tally) -> InvocationCost {
+        let elapsed = self.started.elapsed();
+        cost_of(self.request_id, self.function_name, self.cold_start, self.memory_mb, self.arch, elapsed, self.init, tally)
+    }
+}
+
+/// The exact cost of an invocation that ran for `elapsed` (plus `init` on a cold start).
+#[allow(clippy::too_many_arguments)]
+pub fn cost_of(
+    request_id: String,
+    function_name: String,
+    cold_start: bool,
+    memory_mb: u32,
+    arch: Arch,
+    elapsed: Duration,
+    init: Option<Duration>,
+    tally: Tally,
+) -> InvocationCost {
+    let billed_ns = elapsed.as_nanos() + init.map(|d| d.as_nanos()).unwrap_or(0);
+    let billed_ms = u64::try_from(billed_ns.div_ceil(1_000_000)).unwrap_or(u64::MAX).max(1);
+    let gb_seconds = gb_seconds(billed_ms, memory_mb);
+    let cost_usd = gb_seconds * LAMBDA_PRICES.gb_second(arch) + LAMBDA_PRICES.request;
+    let weights: Vec<(String, u64)> = tally.customers.iter().map(|(c, n)| (c.clone(), *n)).collect();
+    let customers = split_by_weight(cost_usd, &weights)
+        .into_iter()
+        .zip(&weights)
+        .map(|((c, part), (_, n))| (c, *n, part))
+        .collect();
+    InvocationCost {
+        request_id,
+        function_name,
+        cold_start,
+        memory_mb,
+        arch,
+        duration_ms: ms(elapsed),
+        init_duration_ms: init.map(ms),
+        billed_ms,
+        gb_seconds,
+        cost_usd,
+        tally,
+        customers,
+    }
+}
+
+/// GB-seconds = billed ms / 1000 × memory MB / 1024, exactly.
+pub fn gb_seconds(billed_ms: u64, memory_mb: u32) -> Decimal {
+    Decimal::from(billed_ms) * Decimal::from(memory_mb) / Decimal::from(1_024_000u32)
+}
+
+/// The function's memory: `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, 128 when unset.
+pub fn memory_from_env() -> u32 {
+    std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(128)
+}

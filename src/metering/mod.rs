@@ -1,0 +1,10 @@
+//! Pay-per-use accounting: what each invocation costs, split exactly across the customers whose
+//! records it handled, written as one CloudWatch EMF line per invocation.
+
+pub mod emf;
+pub mod meter;
+pub mod split;
+
+pub use emf::{EmfSink, Metrics};
+pub use meter::{Arch, InvocationCost, Meter, Tally, LAMBDA_PRICES};
+pub use split::split_by_weight;

@@ -1,0 +1,53 @@
+//! Pricing: subtotal, discount, tax and total in the currency's minor units, with checked
+//! arithmetic so an absurd order is rejected with a reason instead of panicking.
+
+use super::{Currency, Order};
+use rust_decimal::{Decimal, RoundingStrategy};
+
+/// The priced amounts of an order, each at the currency's minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    pub subtotal: Decimal,
+    pub discount: Decimal,
+    pub tax: Decimal,
+    pub total: Decimal,
+}
+
+/// Rounds to the currency's minor units, half away from zero, and shows exactly that many
+/// decimals (`36` USD becomes `36.00`).
+pub fn round_money(amount: Decimal, currency: Currency) -> Decimal {
+    let mut r = amount.round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(currency.minor_units());
+    r
+}
+
+const OVERFLOW: &str = "the order's amounts are too large to compute exactly (arithmetic overflow)";
+
+impl Order {
+    /// subtotal = Σ quantity × unit_price; discount = round(subtotal × discount_percent / 100);
+    /// tax = round((subtotal − discount) × tax_rate); total = subtotal − discount + tax.
+    pub fn price(&self) -> Result<Totals, String> {
+        let c = self.currency;
+        let mut subtotal = Decimal::ZERO;
+        for (i, item) in self.items.iter().enumerate() {
+            let line = Decimal::from(item.quantity)
+                .checked_mul(item.unit_price)
+                .ok_or_else(|| format!("items[{i}]: quantity × unit_price overflows"))?;
+            subtotal = subtotal.checked_add(line).ok_or(OVERFLOW)?;
+        }
+        let discount = subtotal
+            .checked_mul(self.discount_percent)
+            .and_then(|d| d.checked_div(Decimal::ONE_HUNDRED))
+            .ok_or(OVERFLOW)?;
+        let discount = round_money(discount, c);
+        let taxable = subtotal.checked_sub(discount).ok_or(OVERFLOW)?;
+        let tax = round_money(taxable.checked_mul(self.tax_rate).ok_or(OVERFLOW)?, c);
+        let total = taxable.checked_add(tax).ok_or(OVERFLOW)?;
+        // rescale can fail silently on values near the 28-digit limit: check it kept the value.
+        let (subtotal, total) = (round_money(subtotal, c), round_money(total, c));
+        if subtotal.scale() != c.minor_units() || total.scale() != c.minor_units() {
+            return Err(OVERFLOW.to_string());
+        }
+        Ok(Totals { subtotal, discount, tax, total })
+    }
+}

@@ -1,0 +1,210 @@
+//! THE order-processing module shared by every handler:
+//! raw input -> parse -> validate -> price -> idempotent write -> `Outcome`.
+//!
+//! Every record ends as exactly one outcome. Permanent problems are stored as rejections and
+//! acknowledged; only transient ones (the store throttling or down) ask for a retry.
+
+use crate::config::MAX_BODY_BYTES;
+use crate::item::{self, Completion, Item};
+use crate::order::{excerpt, Order, OrderInput, Source, Status, StoredOrder};
+use crate::ports::{CompleteOutcome, OrderStore, PutOutcome, StoreError};
+use std::sync::Arc;
+
+/// What became of one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Valid, priced and written.
+    Accepted,
+    /// The same order (same id, same content) was already stored: acknowledged, no second write.
+    Duplicate,
+    /// Permanently refused, stored with its reasons, acknowledged, never retried.
+    Rejected { reasons: Vec<String> },
+    /// Transient failure: reported as a batch item failure so the source redelivers it.
+    Retry { reason: String },
+}
+
+impl Outcome {
+    pub fn is_retry(&self) -> bool {
+        matches!(self, Outcome::Retry { .. })
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Rejected { .. } => "rejected",
+            Outcome::Retry { .. } => "retry",
+        }
+    }
+}
+
+/// An outcome together with whose record it was (for cost attribution and reports).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordOutcome {
+    pub outcome: Outcome,
+    pub order_id: Option<String>,
+    pub customer_id: Option<String>,
+}
+
+impl RecordOutcome {
+    pub fn retry(reason: impl Into<String>) -> RecordOutcome {
+        RecordOutcome { outcome: Outcome::Retry { reason: reason.into() }, order_id: None, customer_id: None }
+    }
+}
+
+/// Where a record came from: its channel, its id there (messageId, key:line, sequence number),
+/// and when it arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub source: Source,
+    pub source_id: &'a str,
+    pub received_at: &'a str,
+}
+
+/// The current time as stored in records (RFC 3339, milliseconds, UTC).
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The shared processing core, given the store.
+#[derive(Clone)]
+pub struct Processor {
+    store: Arc<dyn OrderStore>,
+}
+
+impl Processor {
+    pub fn new(store: Arc<dyn OrderStore>) -> Processor {
+        Processor { store }
+    }
+
+    pub fn store(&self) -> &Arc<dyn OrderStore> {
+        &self.store
+    }
+
+    /// One JSON order body (an SQS message, a JSON Lines line).
+    pub async fn process_body(&self, body: &str, origin: Origin<'_>) -> RecordOutcome {
+        if body.len() > MAX_BODY_BYTES {
+            let reason = format!("body is {} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)", body.len());
+            return self.reject(None, None, vec![reason], body, origin).await;
+        }
+        match OrderInput::from_json(body) {
+            Ok(input) => self.process_input(&input, body, origin).await,
+            Err(reason) => self.reject(None, None, vec![reason], body, origin).await,
+        }
+    }
+
+    /// An order already split into fields (a CSV group, a parsed JSON body).
+    pub async fn process_input(&self, input: &OrderInput, raw: &str, origin: Origin<'_>) -> RecordOutcome {
+        let (order_id, customer_id) = (input.order_id_text(), input.customer_id_text());
+        let order = match Order::parse(input) {
+            Ok(o) => o,
+            Err(reasons) => return self.reject(order_id, customer_id, reasons, raw, origin).await,
+        };
+        let totals = match order.price() {
+            Ok(t) => t,
+            Err(reason) => return self.reject(order_id, customer_id, vec![reason], raw, origin).await,
+        };
+        let record = StoredOrder::accepted(&order, totals, origin.source, origin.source_id, origin.received_at, &now_rfc3339());
+        let done = |outcome| RecordOutcome {
+            outcome,
+            order_id: Some(order.order_id.to_string()),
+            customer_id: Some(order.customer_id.to_string()),
+        };
+        match self.store.put_order(&record).await {
+            Ok(PutOutcome::Inserted) => done(Outcome::Accepted),
+            Ok(PutOutcome::Exists { fingerprint, status }) if fingerprint == record.fingerprint => {
+                let _ = status;
+                done(Outcome::Duplicate)
+            }
+            Ok(PutOutcome::Exists { fingerprint, status }) => {
+                let reason = match (fingerprint, status) {
+                    (None, Some(Status::Pending)) => format!(
+                        "order_id {} already exists in the table as a PENDING order written straight into it",
+                        order.order_id
+                    ),
+                    _ => format!("order_id {} already exists with different content", order.order_id),
+                };
+                self.reject(order_id, customer_id, vec![reason], raw, origin).await
+            }
+            Err(StoreError::Transient(e)) => done(Outcome::Retry { reason: format!("store unavailable: {e}") }),
+            Err(StoreError::Permanent(e)) => {
+                self.reject(order_id, customer_id, vec![format!("the store refused the order: {e}")], raw, origin).await
+            }
+        }
+    }
+
+    /// A stream INSERT of an item: a PENDING item is priced and completed in place; anything
+    /// else is not an order to process (the caller counts it as ignored).
+    pub async fn process_pending(&self, image: &Item, origin: Origin<'_>) -> RecordOutcome {
+        let key = match image.get(item::KEY) {
+            Some(serde_dynamo::AttributeValue::S(k)) if !k.is_empty() => k.clone(),
+            _ => {
+                let raw = serde_json::to_string(&serde_dynamo::Item::from(image.clone())).unwrap_or_default();
+                let reason = "the stream record's NewImage has no string order_id key".to_string();
+                return self.reject(None, None, vec![reason], &raw, origin).await;
+            }
+        };
+        let input = item::order_input(image);
+        let customer_id = input.customer_id_text().map(str::to_string);
+        let now = now_rfc3339();
+        let completion = match Order::parse(&input).and_then(|o| o.price().map(|t| (o, t)).map_err(|r| vec![r])) {
+            Ok((order, totals)) => Completion {
+                status: Status::Accepted,
+                totals: Some(totals),
+                reasons: Vec::new(),
+                source_id: origin.source_id.to_string(),
+                received_at: origin.received_at.to_string(),
+                processed_at: now,
+                fingerprint: Some(order.fingerprint()),
+            },
+            Err(reasons) => Completion {
+                status: Status::Rejected,
+                totals: None,
+                reasons,
+                source_id: origin.source_id.to_string(),
+                received_at: origin.received_at.to_string(),
+                processed_at: now,
+                fingerprint: None,
+            },
+        };
+        let outcome = match self.store.complete_pending(&key, &completion, Some(image)).await {
+            Ok(CompleteOutcome::Completed) if completion.status == Status::Accepted => Outcome::Accepted,
+            Ok(CompleteOutcome::Completed) => Outcome::Rejected { reasons: completion.reasons },
+            Ok(CompleteOutcome::NotPending) => Outcome::Duplicate,
+            Err(StoreError::Transient(e)) => Outcome::Retry { reason: format!("store unavailable: {e}") },
+            Err(StoreError::Permanent(e)) => Outcome::Rejected { reasons: vec![format!("the store refused the update: {e}")] },
+        };
+        RecordOutcome { outcome, order_id: Some(key), customer_id }
+    }
+
+    /// Stores a rejected intake record keyed by its source id and acknowledges it.
+    pub async fn reject(
+        &self,
+        order_id: Option<&str>,
+        customer_id: Option<&str>,
+        reasons: Vec<String>,
+        raw: &str,
+        origin: Origin<'_>,
+    ) -> RecordOutcome {
+        let record = StoredOrder::rejection(
+            order_id.map(|s| excerpt(s, 64)).as_deref(),
+            customer_id.map(|s| excerpt(s, 64)).as_deref(),
+            reasons,
+            origin.source,
+            origin.source_id,
+            raw,
+            origin.received_at,
+            &now_rfc3339(),
+        );
+        let outcome = match self.store.put_rejection(&record).await {
+            Ok(()) => Outcome::Rejected { reasons: record.reasons },
+            Err(StoreError::Transient(e)) => Outcome::Retry { reason: format!("store unavailable: {e}") },
+            Err(StoreError::Permanent(e)) => {
+                // Nothing more can be stored: the rejection still stands, with its reasons in the log.
+                tracing::error!(source_id = origin.source_id, error = %e, reasons = ?record.reasons, "could not store rejection");
+                Outcome::Rejected { reasons: record.reasons }
+            }
+        };
+        RecordOutcome { outcome, order_id: record.order_id, customer_id: record.customer_id }
+    }
+}
