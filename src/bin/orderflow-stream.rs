@@ -1,1 +1,14 @@
-fn main() {}
+//! Lambda entry point for orderflow-stream — DynamoDB stream: PENDING rows written straight into the table.
+//! Thin: builds the clients once, then hands every event to the library's handler.
+
+use lambda_runtime::{run, service_fn, Error};
+use orderflow::handlers::{stream as handler, Deps};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    orderflow::metering::meter::mark_process_start();
+    orderflow::telemetry::init_lambda();
+    let deps = Deps::from_aws_env().await;
+    let deps = &deps;
+    run(service_fn(move |event| handler::handle(deps, event))).await
+}

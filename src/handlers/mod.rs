@@ -51,3 +51,16 @@ pub fn epoch_ms_to_rfc3339(ms: &str) -> Option<String> {
     let ms: i64 = ms.parse().ok()?;
     chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
+
+impl Deps {
+    /// The AWS adapters from the environment, EMF on stdout: what the Lambda binaries run.
+    pub async fn from_aws_env() -> Deps {
+        let aws = crate::adapters::aws::AwsAdapters::from_env().await;
+        Deps::new(aws.store, aws.objects, aws.orders_queue, Metrics::from_env(crate::metering::EmfSink::Stdout))
+    }
+
+    /// The embedded adapters under a data directory.
+    pub fn embedded(e: &crate::adapters::embedded::Embedded, metrics: Metrics) -> Deps {
+        Deps::new(e.store.clone(), e.bucket.clone(), e.orders_queue.clone(), metrics)
+    }
+}

@@ -233,6 +233,7 @@ pub async fn import_object(
                 while let Some(chunk) = rx.recv().await {
                     let mut pending = Vec::with_capacity(chunk.len());
                     for unit in chunk {
+                        report.orders += 1;
                         if guard.is_expired() {
                             hand_on.push(unit.to_body());
                         } else {
@@ -258,7 +259,6 @@ pub async fn import_object(
                         .collect()
                         .await;
                     for (unit, out) in results {
-                        report.orders += 1;
                         match &out.outcome {
                             Outcome::Accepted => report.accepted += 1,
                             Outcome::Duplicate => report.duplicates += 1,
@@ -277,7 +277,6 @@ pub async fn import_object(
                             // A transient store failure: the queue will retry this order on its own.
                             Outcome::Retry { .. } => {
                                 hand_on.push(unit.to_body());
-                                report.orders -= 1;
                                 continue;
                             }
                         }
@@ -291,7 +290,6 @@ pub async fn import_object(
                 let parsed = parser.await.map_err(|e| ImportError::Read(format!("the parser stopped: {e}")))?;
                 if !hand_on.is_empty() {
                     report.handed_on += hand_on.len() as u64;
-                    report.orders += hand_on.len() as u64;
                     deps.queue.send_all(hand_on).await?;
                 }
                 match parsed {

@@ -3,6 +3,7 @@
 
 mod bucket;
 mod sqlite;
+pub mod stream;
 
 pub use bucket::FolderBucket;
 pub use sqlite::{Change, SqliteQueue, SqliteStore, ORDERS_QUEUE, UPLOADS_QUEUE};
