@@ -36,16 +36,26 @@ pub enum Unit {
     /// A JSON Lines line: the body, parsed later by the processing core.
     Json { line: u64, body: String },
     /// A CSV order: consecutive rows with the same order_id. `raw` is its rows' text.
-    Csv { line: u64, input: OrderInput, raw: String },
+    Csv {
+        line: u64,
+        input: OrderInput,
+        raw: String,
+    },
     /// A piece that cannot be an order at all (bad UTF-8, a line over the size limit, a CSV row
     /// with the wrong number of fields...).
-    Malformed { line: u64, raw: String, reason: String },
+    Malformed {
+        line: u64,
+        raw: String,
+        reason: String,
+    },
 }
 
 impl Unit {
     pub fn line(&self) -> u64 {
         match self {
-            Unit::Json { line, .. } | Unit::Csv { line, .. } | Unit::Malformed { line, .. } => *line,
+            Unit::Json { line, .. } | Unit::Csv { line, .. } | Unit::Malformed { line, .. } => {
+                *line
+            }
         }
     }
 
@@ -77,12 +87,22 @@ pub fn spawn_parser<R: Read + Send + 'static>(
     reader: R,
     format: Format,
     gzip: bool,
-) -> (mpsc::Receiver<Vec<Unit>>, tokio::task::JoinHandle<Result<u64, FileError>>) {
+) -> (
+    mpsc::Receiver<Vec<Unit>>,
+    tokio::task::JoinHandle<Result<u64, FileError>>,
+) {
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let handle = tokio::task::spawn_blocking(move || {
-        let reader: Box<dyn Read> = if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
+        let reader: Box<dyn Read> = if gzip {
+            Box::new(flate2::read::MultiGzDecoder::new(reader))
+        } else {
+            Box::new(reader)
+        };
         let reader = BufReader::with_capacity(256 * 1024, reader);
-        let mut sink = ChunkSink { tx, buf: Vec::with_capacity(CHUNK) };
+        let mut sink = ChunkSink {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+        };
         let result = match format {
             Format::JsonLines => parse_jsonl(reader, &mut sink),
             Format::Csv => parse_csv(reader, &mut sink),
@@ -119,7 +139,11 @@ impl ChunkSink {
 
 /// Reads one line of at most `max` bytes (without the newline). Longer lines are consumed to
 /// their end and reported by length, never held in memory. `Ok(None)` at end of input.
-fn read_bounded_line<R: BufRead>(r: &mut R, max: usize, out: &mut Vec<u8>) -> std::io::Result<Option<usize>> {
+fn read_bounded_line<R: BufRead>(
+    r: &mut R,
+    max: usize,
+    out: &mut Vec<u8>,
+) -> std::io::Result<Option<usize>> {
     out.clear();
     let mut total = 0usize;
     let mut any = false;
@@ -166,12 +190,17 @@ fn parse_jsonl<R: BufRead>(mut r: R, sink: &mut ChunkSink) -> Result<u64, FileEr
             Unit::Malformed {
                 line: line_no,
                 raw: String::from_utf8_lossy(&buf[..200.min(buf.len())]).into_owned(),
-                reason: format!("line is {len} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)"),
+                reason: format!(
+                    "line is {len} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)"
+                ),
             }
         } else {
             match std::str::from_utf8(&buf) {
                 Ok(s) if s.trim().is_empty() => continue,
-                Ok(s) => Unit::Json { line: line_no, body: s.to_string() },
+                Ok(s) => Unit::Json {
+                    line: line_no,
+                    body: s.to_string(),
+                },
                 Err(e) => Unit::Malformed {
                     line: line_no,
                     raw: String::from_utf8_lossy(&buf).into_owned(),
@@ -197,11 +226,26 @@ struct Columns {
     tax_rate: Option<usize>,
 }
 
-pub const CSV_REQUIRED: [&str; 6] = ["order_id", "customer_id", "currency", "sku", "quantity", "unit_price"];
+pub const CSV_REQUIRED: [&str; 6] = [
+    "order_id",
+    "customer_id",
+    "currency",
+    "sku",
+    "quantity",
+    "unit_price",
+];
 
 fn columns(header: &csv::StringRecord) -> Result<Columns, FileError> {
-    let find = |name: &str| header.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name);
-    let missing: Vec<&str> = CSV_REQUIRED.iter().copied().filter(|c| find(c).is_none()).collect();
+    let find = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
+    };
+    let missing: Vec<&str> = CSV_REQUIRED
+        .iter()
+        .copied()
+        .filter(|c| find(c).is_none())
+        .collect();
     if !missing.is_empty() {
         return Err(FileError::Invalid(format!(
             "CSV header is missing column(s) {}; expected {} [,discount_percent,tax_rate]",
@@ -222,7 +266,10 @@ fn columns(header: &csv::StringRecord) -> Result<Columns, FileError> {
 }
 
 fn cell(rec: &csv::StringRecord, i: usize) -> Option<Scalar> {
-    rec.get(i).map(str::trim).filter(|s| !s.is_empty()).map(|s| Scalar::Str(s.to_string()))
+    rec.get(i)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| Scalar::Str(s.to_string()))
 }
 
 /// Text of a CSV record for excerpts and hand-off.
@@ -238,8 +285,14 @@ struct Group {
 }
 
 fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(r);
-    let header = rdr.headers().map_err(|e| FileError::Invalid(format!("CSV header cannot be read: {e}")))?.clone();
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(r);
+    let header = rdr
+        .headers()
+        .map_err(|e| FileError::Invalid(format!("CSV header cannot be read: {e}")))?
+        .clone();
     let cols = columns(&header)?;
     let width = header.len();
     let mut current: Option<Group> = None;
@@ -247,9 +300,17 @@ fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
     let mut last_line = 1u64;
     let emit = |g: Group, sink: &mut ChunkSink| -> bool {
         if g.conflicts.is_empty() {
-            sink.push(Unit::Csv { line: g.line, input: g.input, raw: g.raw })
+            sink.push(Unit::Csv {
+                line: g.line,
+                input: g.input,
+                raw: g.raw,
+            })
         } else {
-            sink.push(Unit::Malformed { line: g.line, raw: g.raw, reason: g.conflicts.join("; ") })
+            sink.push(Unit::Malformed {
+                line: g.line,
+                raw: g.raw,
+                reason: g.conflicts.join("; "),
+            })
         }
     };
     loop {
@@ -265,7 +326,11 @@ fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
                         return Ok(line);
                     }
                 }
-                if !sink.push(Unit::Malformed { line, raw: String::new(), reason: format!("CSV row cannot be read: {e}") }) {
+                if !sink.push(Unit::Malformed {
+                    line,
+                    raw: String::new(),
+                    reason: format!("CSV row cannot be read: {e}"),
+                }) {
                     return Ok(line);
                 }
                 last_line = line;
@@ -287,7 +352,11 @@ fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
                 }
             }
             let reason = format!("CSV row has {} fields; the header has {width}", rec.len());
-            if !sink.push(Unit::Malformed { line, raw: row_text(&rec), reason }) {
+            if !sink.push(Unit::Malformed {
+                line,
+                raw: row_text(&rec),
+                reason,
+            }) {
                 return Ok(line);
             }
             continue;
@@ -305,12 +374,19 @@ fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
             for (name, idx, have) in [
                 ("customer_id", Some(cols.customer_id), &g.input.customer_id),
                 ("currency", Some(cols.currency), &g.input.currency),
-                ("discount_percent", cols.discount_percent, &g.input.discount_percent),
+                (
+                    "discount_percent",
+                    cols.discount_percent,
+                    &g.input.discount_percent,
+                ),
                 ("tax_rate", cols.tax_rate, &g.input.tax_rate),
             ] {
                 if let Some(i) = idx {
                     if cell(&rec, i) != *have {
-                        g.conflicts.push(format!("line {line}: {name} differs from the order's first row (line {})", g.line));
+                        g.conflicts.push(format!(
+                            "line {line}: {name} differs from the order's first row (line {})",
+                            g.line
+                        ));
                     }
                 }
             }

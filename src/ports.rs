@@ -23,7 +23,10 @@ pub enum StoreError {
 pub enum PutOutcome {
     Inserted,
     /// An item with this key exists already; its content fingerprint and status.
-    Exists { fingerprint: Option<String>, status: Option<Status> },
+    Exists {
+        fingerprint: Option<String>,
+        status: Option<Status>,
+    },
 }
 
 /// The result of completing a PENDING item in place.
@@ -39,7 +42,8 @@ pub enum CompleteOutcome {
 pub trait OrderStore: Send + Sync {
     /// Writes an order unless one with the same key exists (a conditional write).
     async fn put_order(&self, order: &StoredOrder) -> Result<PutOutcome, StoreError>;
-    /// Writes (or overwrites: same source id, same record) a rejected intake record.
+    /// Writes a rejected intake record unless one with the same source id exists (a redelivered
+    /// rejection writes nothing).
     async fn put_rejection(&self, rejection: &StoredOrder) -> Result<(), StoreError>;
     /// Sets the completion attributes on a PENDING item, on condition it is still PENDING.
     /// `image_if_absent` lets the embedded table apply a hand-written stream event's NewImage
@@ -73,7 +77,13 @@ pub type ObjectReader = Box<dyn AsyncRead + Send + Unpin>;
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
     async fn get(&self, bucket: &str, key: &str) -> Result<ObjectReader, ObjectError>;
-    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), ObjectError>;
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), ObjectError>;
 }
 
 /// A queue failure.

@@ -48,7 +48,13 @@ pub struct RecordOutcome {
 
 impl RecordOutcome {
     pub fn retry(reason: impl Into<String>) -> RecordOutcome {
-        RecordOutcome { outcome: Outcome::Retry { reason: reason.into() }, order_id: None, customer_id: None }
+        RecordOutcome {
+            outcome: Outcome::Retry {
+                reason: reason.into(),
+            },
+            order_id: None,
+            customer_id: None,
+        }
     }
 }
 
@@ -84,7 +90,10 @@ impl Processor {
     /// One JSON order body (an SQS message, a JSON Lines line).
     pub async fn process_body(&self, body: &str, origin: Origin<'_>) -> RecordOutcome {
         if body.len() > MAX_BODY_BYTES {
-            let reason = format!("body is {} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)", body.len());
+            let reason = format!(
+                "body is {} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)",
+                body.len()
+            );
             return self.reject(None, None, vec![reason], body, origin).await;
         }
         match OrderInput::from_json(body) {
@@ -94,17 +103,37 @@ impl Processor {
     }
 
     /// An order already split into fields (a CSV group, a parsed JSON body).
-    pub async fn process_input(&self, input: &OrderInput, raw: &str, origin: Origin<'_>) -> RecordOutcome {
+    pub async fn process_input(
+        &self,
+        input: &OrderInput,
+        raw: &str,
+        origin: Origin<'_>,
+    ) -> RecordOutcome {
         let (order_id, customer_id) = (input.order_id_text(), input.customer_id_text());
         let order = match Order::parse(input) {
             Ok(o) => o,
-            Err(reasons) => return self.reject(order_id, customer_id, reasons, raw, origin).await,
+            Err(reasons) => {
+                return self
+                    .reject(order_id, customer_id, reasons, raw, origin)
+                    .await
+            }
         };
         let totals = match order.price() {
             Ok(t) => t,
-            Err(reason) => return self.reject(order_id, customer_id, vec![reason], raw, origin).await,
+            Err(reason) => {
+                return self
+                    .reject(order_id, customer_id, vec![reason], raw, origin)
+                    .await
+            }
         };
-        let record = StoredOrder::accepted(&order, totals, origin.source, origin.source_id, origin.received_at, &now_rfc3339());
+        let record = StoredOrder::accepted(
+            &order,
+            totals,
+            origin.source,
+            origin.source_id,
+            origin.received_at,
+            &now_rfc3339(),
+        );
         let done = |outcome| RecordOutcome {
             outcome,
             order_id: Some(order.order_id.to_string()),
@@ -112,11 +141,17 @@ impl Processor {
         };
         match self.store.put_order(&record).await {
             Ok(PutOutcome::Inserted) => done(Outcome::Accepted),
-            Ok(PutOutcome::Exists { fingerprint, status }) if fingerprint == record.fingerprint => {
+            Ok(PutOutcome::Exists {
+                fingerprint,
+                status,
+            }) if fingerprint == record.fingerprint => {
                 let _ = status;
                 done(Outcome::Duplicate)
             }
-            Ok(PutOutcome::Exists { fingerprint, status }) => {
+            Ok(PutOutcome::Exists {
+                fingerprint,
+                status,
+            }) => {
                 let reason = match (fingerprint, status) {
                     (None, Some(Status::Pending)) => format!(
                         "order_id {} already exists in the table as a PENDING order written straight into it",
@@ -124,11 +159,21 @@ impl Processor {
                     ),
                     _ => format!("order_id {} already exists with different content", order.order_id),
                 };
-                self.reject(order_id, customer_id, vec![reason], raw, origin).await
+                self.reject(order_id, customer_id, vec![reason], raw, origin)
+                    .await
             }
-            Err(StoreError::Transient(e)) => done(Outcome::Retry { reason: format!("store unavailable: {e}") }),
+            Err(StoreError::Transient(e)) => done(Outcome::Retry {
+                reason: format!("store unavailable: {e}"),
+            }),
             Err(StoreError::Permanent(e)) => {
-                self.reject(order_id, customer_id, vec![format!("the store refused the order: {e}")], raw, origin).await
+                self.reject(
+                    order_id,
+                    customer_id,
+                    vec![format!("the store refused the order: {e}")],
+                    raw,
+                    origin,
+                )
+                .await
             }
         }
     }
@@ -139,7 +184,8 @@ impl Processor {
         let key = match image.get(item::KEY) {
             Some(serde_dynamo::AttributeValue::S(k)) if !k.is_empty() => k.clone(),
             _ => {
-                let raw = serde_json::to_string(&serde_dynamo::Item::from(image.clone())).unwrap_or_default();
+                let raw = serde_json::to_string(&serde_dynamo::Item::from(image.clone()))
+                    .unwrap_or_default();
                 let reason = "the stream record's NewImage has no string order_id key".to_string();
                 return self.reject(None, None, vec![reason], &raw, origin).await;
             }
@@ -147,7 +193,9 @@ impl Processor {
         let input = item::order_input(image);
         let customer_id = input.customer_id_text().map(str::to_string);
         let now = now_rfc3339();
-        let completion = match Order::parse(&input).and_then(|o| o.price().map(|t| (o, t)).map_err(|r| vec![r])) {
+        let completion = match Order::parse(&input)
+            .and_then(|o| o.price().map(|t| (o, t)).map_err(|r| vec![r]))
+        {
             Ok((order, totals)) => Completion {
                 status: Status::Accepted,
                 totals: Some(totals),
@@ -167,14 +215,30 @@ impl Processor {
                 fingerprint: None,
             },
         };
-        let outcome = match self.store.complete_pending(&key, &completion, Some(image)).await {
-            Ok(CompleteOutcome::Completed) if completion.status == Status::Accepted => Outcome::Accepted,
-            Ok(CompleteOutcome::Completed) => Outcome::Rejected { reasons: completion.reasons },
+        let outcome = match self
+            .store
+            .complete_pending(&key, &completion, Some(image))
+            .await
+        {
+            Ok(CompleteOutcome::Completed) if completion.status == Status::Accepted => {
+                Outcome::Accepted
+            }
+            Ok(CompleteOutcome::Completed) => Outcome::Rejected {
+                reasons: completion.reasons,
+            },
             Ok(CompleteOutcome::NotPending) => Outcome::Duplicate,
-            Err(StoreError::Transient(e)) => Outcome::Retry { reason: format!("store unavailable: {e}") },
-            Err(StoreError::Permanent(e)) => Outcome::Rejected { reasons: vec![format!("the store refused the update: {e}")] },
+            Err(StoreError::Transient(e)) => Outcome::Retry {
+                reason: format!("store unavailable: {e}"),
+            },
+            Err(StoreError::Permanent(e)) => Outcome::Rejected {
+                reasons: vec![format!("the store refused the update: {e}")],
+            },
         };
-        RecordOutcome { outcome, order_id: Some(key), customer_id }
+        RecordOutcome {
+            outcome,
+            order_id: Some(key),
+            customer_id,
+        }
     }
 
     /// Stores a rejected intake record keyed by its source id and acknowledges it.
@@ -197,14 +261,24 @@ impl Processor {
             &now_rfc3339(),
         );
         let outcome = match self.store.put_rejection(&record).await {
-            Ok(()) => Outcome::Rejected { reasons: record.reasons },
-            Err(StoreError::Transient(e)) => Outcome::Retry { reason: format!("store unavailable: {e}") },
+            Ok(()) => Outcome::Rejected {
+                reasons: record.reasons,
+            },
+            Err(StoreError::Transient(e)) => Outcome::Retry {
+                reason: format!("store unavailable: {e}"),
+            },
             Err(StoreError::Permanent(e)) => {
                 // Nothing more can be stored: the rejection still stands, with its reasons in the log.
                 tracing::error!(source_id = origin.source_id, error = %e, reasons = ?record.reasons, "could not store rejection");
-                Outcome::Rejected { reasons: record.reasons }
+                Outcome::Rejected {
+                    reasons: record.reasons,
+                }
             }
         };
-        RecordOutcome { outcome, order_id: record.order_id, customer_id: record.customer_id }
+        RecordOutcome {
+            outcome,
+            order_id: record.order_id,
+            customer_id: record.customer_id,
+        }
     }
 }

@@ -38,7 +38,11 @@ pub fn summarize<'a>(lines: impl IntoIterator<Item = &'a str>) -> Summary {
                 continue;
             }
         };
-        let (Some(name), Some(cost), Some(gbs)) = (v["FunctionName"].as_str(), dec(&v["cost_usd"]), dec(&v["gb_seconds"])) else {
+        let (Some(name), Some(cost), Some(gbs)) = (
+            v["FunctionName"].as_str(),
+            dec(&v["cost_usd"]),
+            dec(&v["gb_seconds"]),
+        ) else {
             s.skipped_lines += 1;
             continue;
         };
@@ -68,9 +72,25 @@ impl Summary {
     pub fn render(&self) -> String {
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED);
-        t.set_header(["function", "invocations", "cold starts", "records", "billed ms", "GB-s", "cost (USD)", "USD per record"]);
+        t.set_header([
+            "function",
+            "invocations",
+            "cold starts",
+            "records",
+            "billed ms",
+            "GB-s",
+            "cost (USD)",
+            "USD per record",
+        ]);
         for (name, f) in &self.functions {
-            let per = if f.records > 0 { (f.cost_usd / Decimal::from(f.records)).round_dp(12).normalize().to_string() } else { "-".into() };
+            let per = if f.records > 0 {
+                (f.cost_usd / Decimal::from(f.records))
+                    .round_dp(12)
+                    .normalize()
+                    .to_string()
+            } else {
+                "-".into()
+            };
             t.add_row([
                 name.clone(),
                 f.invocations.to_string(),
@@ -86,7 +106,11 @@ impl Summary {
         c.load_preset(UTF8_FULL_CONDENSED);
         c.set_header(["customer", "records", "cost (USD)"]);
         for (name, (records, cost)) in &self.customers {
-            c.add_row([name.clone(), records.to_string(), cost.normalize().to_string()]);
+            c.add_row([
+                name.clone(),
+                records.to_string(),
+                cost.normalize().to_string(),
+            ]);
         }
         let attributed: Decimal = self.customers.values().map(|(_, c)| *c).sum();
         format!(

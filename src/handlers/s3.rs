@@ -26,7 +26,9 @@ pub const MAX_REPORTED_REJECTIONS: usize = 10_000;
 /// Decodes an S3 notification key: `+` is a space, then percent-decoding.
 pub fn decode_key(raw: &str) -> String {
     let plus = raw.replace('+', " ");
-    percent_encoding::percent_decode_str(&plus).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(&plus)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// One rejected line in an import report.
@@ -90,7 +92,13 @@ fn is_test_event(v: &Value) -> bool {
     v.get("Event").and_then(Value::as_str) == Some("s3:TestEvent")
 }
 
-async fn route(deps: &Deps, payload: Value, guard: DeadlineGuard, request_id: &str, tally: &mut Tally) -> Result<Value, Error> {
+async fn route(
+    deps: &Deps,
+    payload: Value,
+    guard: DeadlineGuard,
+    request_id: &str,
+    tally: &mut Tally,
+) -> Result<Value, Error> {
     if is_test_event(&payload) {
         tracing::info!("s3:TestEvent acknowledged");
         return Ok(serde_json::json!({ "ignored": "s3:TestEvent" }));
@@ -114,7 +122,10 @@ async fn route(deps: &Deps, payload: Value, guard: DeadlineGuard, request_id: &s
             }
             Ok(serde_json::json!({ "imports": reports.iter().map(summary).collect::<Vec<_>>() }))
         }
-        other => Err(format!("orderflow-s3 does not understand this event (eventSource {other:?})").into()),
+        other => Err(format!(
+            "orderflow-s3 does not understand this event (eventSource {other:?})"
+        )
+        .into()),
     }
 }
 
@@ -150,10 +161,20 @@ pub async fn process_sqs(
     super::sqs::response(records, &outcomes)
 }
 
-async fn process_notification(deps: &Deps, m: &SqsMessage, guard: DeadlineGuard, request_id: &str, tally: &mut Tally) -> RecordOutcome {
+async fn process_notification(
+    deps: &Deps,
+    m: &SqsMessage,
+    guard: DeadlineGuard,
+    request_id: &str,
+    tally: &mut Tally,
+) -> RecordOutcome {
     let body = m.body.as_deref().unwrap_or("");
     let message_id = m.message_id.as_deref().unwrap_or("");
-    let ok = RecordOutcome { outcome: Outcome::Accepted, order_id: None, customer_id: None };
+    let ok = RecordOutcome {
+        outcome: Outcome::Accepted,
+        order_id: None,
+        customer_id: None,
+    };
     let parsed: Result<Value, _> = serde_json::from_str(body);
     let notification = match parsed {
         Ok(v) if is_test_event(&v) => {
@@ -161,7 +182,9 @@ async fn process_notification(deps: &Deps, m: &SqsMessage, guard: DeadlineGuard,
             tally.ignore();
             return ok;
         }
-        Ok(v) if v.get("Records").is_some() => serde_json::from_value::<S3Event>(v).map_err(|e| e.to_string()),
+        Ok(v) if v.get("Records").is_some() => {
+            serde_json::from_value::<S3Event>(v).map_err(|e| e.to_string())
+        }
         Ok(_) => Err("the message is not an S3 event notification".to_string()),
         Err(e) => Err(format!("malformed JSON: {e}")),
     };
@@ -169,8 +192,15 @@ async fn process_notification(deps: &Deps, m: &SqsMessage, guard: DeadlineGuard,
         Ok(e) => e,
         Err(reason) => {
             // Not a notification at all: store it as a rejection so it is not lost, and ack it.
-            let origin = Origin { source: Source::S3, source_id: message_id, received_at: &now_rfc3339() };
-            let out = deps.processor.reject(None, None, vec![reason], body, origin).await;
+            let origin = Origin {
+                source: Source::S3,
+                source_id: message_id,
+                received_at: &now_rfc3339(),
+            };
+            let out = deps
+                .processor
+                .reject(None, None, vec![reason], body, origin)
+                .await;
             tally.add(&out);
             return out;
         }
@@ -220,9 +250,13 @@ pub async fn import_object(
         report.compressed = gz;
     }
     let file_problem = match detected {
-        None => Some("unsupported file type: expected .jsonl, .ndjson or .csv, optionally .gz".to_string()),
+        None => Some(
+            "unsupported file type: expected .jsonl, .ndjson or .csv, optionally .gz".to_string(),
+        ),
         Some((format, gz)) => match deps.objects.get(bucket, key).await {
-            Err(ObjectError::NotFound { .. }) => Some(format!("object s3://{bucket}/{key} no longer exists")),
+            Err(ObjectError::NotFound { .. }) => {
+                Some(format!("object s3://{bucket}/{key} no longer exists"))
+            }
             Err(ObjectError::InvalidKey(k)) => Some(format!("object key {k:?} is not allowed")),
             Err(e) => return Err(e.into()),
             Ok(reader) => {
@@ -246,11 +280,20 @@ pub async fn import_object(
                             let sid = source_id_of(unit.line());
                             let received_at = &received_at;
                             async move {
-                                let origin = Origin { source: Source::S3, source_id: &sid, received_at };
+                                let origin = Origin {
+                                    source: Source::S3,
+                                    source_id: &sid,
+                                    received_at,
+                                };
                                 let out = match &unit {
                                     Unit::Json { body, .. } => p.process_body(body, origin).await,
-                                    Unit::Csv { input, raw, .. } => p.process_input(input, raw, origin).await,
-                                    Unit::Malformed { raw, reason, .. } => p.reject(None, None, vec![reason.clone()], raw, origin).await,
+                                    Unit::Csv { input, raw, .. } => {
+                                        p.process_input(input, raw, origin).await
+                                    }
+                                    Unit::Malformed { raw, reason, .. } => {
+                                        p.reject(None, None, vec![reason.clone()], raw, origin)
+                                            .await
+                                    }
                                 };
                                 (unit, out)
                             }
@@ -287,7 +330,9 @@ pub async fn import_object(
                         deps.queue.send_all(std::mem::take(&mut hand_on)).await?;
                     }
                 }
-                let parsed = parser.await.map_err(|e| ImportError::Read(format!("the parser stopped: {e}")))?;
+                let parsed = parser
+                    .await
+                    .map_err(|e| ImportError::Read(format!("the parser stopped: {e}")))?;
                 if !hand_on.is_empty() {
                     report.handed_on += hand_on.len() as u64;
                     deps.queue.send_all(hand_on).await?;
@@ -306,18 +351,38 @@ pub async fn import_object(
     if let Some(reason) = file_problem {
         // The whole file is refused: store it as one rejection (line 0) so it is not lost.
         let sid = source_id_of(0);
-        let origin = Origin { source: Source::S3, source_id: &sid, received_at: &report.started_at };
-        let out = deps.processor.reject(None, None, vec![reason.clone()], key, origin).await;
+        let origin = Origin {
+            source: Source::S3,
+            source_id: &sid,
+            received_at: &report.started_at,
+        };
+        let out = deps
+            .processor
+            .reject(None, None, vec![reason.clone()], key, origin)
+            .await;
         if out.outcome.is_retry() {
-            return Err(ImportError::Read(format!("could not record the rejected file: {:?}", out.outcome)));
+            return Err(ImportError::Read(format!(
+                "could not record the rejected file: {:?}",
+                out.outcome
+            )));
         }
         tally.add(&out);
         report.error = Some(reason);
     }
     report.finished_at = now_rfc3339();
     let body = serde_json::to_vec_pretty(&report).expect("report serializes");
-    deps.objects.put(bucket, &report_key(key), body, "application/json").await?;
-    tracing::info!(bucket, key, orders = report.orders, accepted = report.accepted, rejected = report.rejected, handed_on = report.handed_on, "import finished");
+    deps.objects
+        .put(bucket, &report_key(key), body, "application/json")
+        .await?;
+    tracing::info!(
+        bucket,
+        key,
+        orders = report.orders,
+        accepted = report.accepted,
+        rejected = report.rejected,
+        handed_on = report.handed_on,
+        "import finished"
+    );
     Ok(Some(report))
 }
 

@@ -26,16 +26,28 @@ pub fn fifo_group(m: &SqsMessage) -> Option<&str> {
 }
 
 /// Processes a batch of order messages; the response lists every message to retry.
-pub async fn process(deps: &Deps, records: &[SqsMessage], guard: DeadlineGuard) -> (Result<SqsBatchResponse, Error>, Tally) {
+pub async fn process(
+    deps: &Deps,
+    records: &[SqsMessage],
+    guard: DeadlineGuard,
+) -> (Result<SqsBatchResponse, Error>, Tally) {
     let now = now_rfc3339();
     let outcomes = batch::run(records, deps.concurrency, guard, fifo_group, |_, m| {
         let p = &deps.processor;
         let now = &now;
         async move {
             let id = m.message_id.as_deref().unwrap_or("");
-            let received = m.attributes.get("SentTimestamp").and_then(|t| epoch_ms_to_rfc3339(t));
-            let origin = Origin { source: Source::Sqs, source_id: id, received_at: received.as_deref().unwrap_or(now) };
-            p.process_body(m.body.as_deref().unwrap_or(""), origin).await
+            let received = m
+                .attributes
+                .get("SentTimestamp")
+                .and_then(|t| epoch_ms_to_rfc3339(t));
+            let origin = Origin {
+                source: Source::Sqs,
+                source_id: id,
+                received_at: received.as_deref().unwrap_or(now),
+            };
+            p.process_body(m.body.as_deref().unwrap_or(""), origin)
+                .await
         }
     })
     .await;
@@ -46,8 +58,13 @@ pub async fn process(deps: &Deps, records: &[SqsMessage], guard: DeadlineGuard) 
 
 /// Builds the partial batch response. A message to retry without a messageId cannot be named,
 /// so the whole batch fails (Lambda then retries all of it; the others are idempotent).
-pub fn response(records: &[SqsMessage], outcomes: &[crate::processing::RecordOutcome]) -> Result<SqsBatchResponse, Error> {
-    let ids = batch::failures(records, outcomes, |m| m.message_id.clone().unwrap_or_default());
+pub fn response(
+    records: &[SqsMessage],
+    outcomes: &[crate::processing::RecordOutcome],
+) -> Result<SqsBatchResponse, Error> {
+    let ids = batch::failures(records, outcomes, |m| {
+        m.message_id.clone().unwrap_or_default()
+    });
     if ids.iter().any(String::is_empty) {
         return Err("a message to retry has no messageId; failing the whole batch".into());
     }

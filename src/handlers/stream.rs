@@ -16,7 +16,10 @@ use lambda_runtime::{Error, LambdaEvent};
 pub const FUNCTION_NAME: &str = "orderflow-stream";
 
 /// The Lambda handler.
-pub async fn handle(deps: &Deps, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
+pub async fn handle(
+    deps: &Deps,
+    event: LambdaEvent<Event>,
+) -> Result<DynamoDbEventResponse, Error> {
     let meter = start_meter(&event.context, FUNCTION_NAME);
     let guard = DeadlineGuard::from_deadline_ms(event.context.deadline);
     let (response, tally) = process(deps, &event.payload.records, guard).await;
@@ -31,23 +34,52 @@ pub fn is_pending_insert(r: &EventRecord) -> bool {
 
 const ONE_GROUP: &str = "shard";
 
-pub async fn process(deps: &Deps, records: &[EventRecord], guard: DeadlineGuard) -> (Result<DynamoDbEventResponse, Error>, Tally) {
+pub async fn process(
+    deps: &Deps,
+    records: &[EventRecord],
+    guard: DeadlineGuard,
+) -> (Result<DynamoDbEventResponse, Error>, Tally) {
     let now = now_rfc3339();
     let mut tally = Tally::default();
     let outcomes: Vec<Option<RecordOutcome>> = {
         // Ignored records are decided up front; the rest run in order as one group.
-        let wanted: Vec<(usize, &EventRecord)> = records.iter().enumerate().filter(|(_, r)| is_pending_insert(r)).collect();
-        let done = batch::run(&wanted, 1, guard, |_| Some(ONE_GROUP), |_, (_, r)| {
-            let p = &deps.processor;
-            let now = &now;
-            async move {
-                let seq = r.change.sequence_number.as_deref().unwrap_or("");
-                let received = r.change.approximate_creation_date_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                let received = if r.change.approximate_creation_date_time.timestamp() == 0 { now.clone() } else { received };
-                let image: &Item = &r.change.new_image;
-                p.process_pending(image, Origin { source: Source::Stream, source_id: seq, received_at: &received }).await
-            }
-        })
+        let wanted: Vec<(usize, &EventRecord)> = records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| is_pending_insert(r))
+            .collect();
+        let done = batch::run(
+            &wanted,
+            1,
+            guard,
+            |_| Some(ONE_GROUP),
+            |_, (_, r)| {
+                let p = &deps.processor;
+                let now = &now;
+                async move {
+                    let seq = r.change.sequence_number.as_deref().unwrap_or("");
+                    let received = r
+                        .change
+                        .approximate_creation_date_time
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                    let received = if r.change.approximate_creation_date_time.timestamp() == 0 {
+                        now.clone()
+                    } else {
+                        received
+                    };
+                    let image: &Item = &r.change.new_image;
+                    p.process_pending(
+                        image,
+                        Origin {
+                            source: Source::Stream,
+                            source_id: seq,
+                            received_at: &received,
+                        },
+                    )
+                    .await
+                }
+            },
+        )
         .await;
         let mut all: Vec<Option<RecordOutcome>> = vec![None; records.len()];
         for ((i, _), o) in wanted.iter().zip(done) {
@@ -67,7 +99,15 @@ pub async fn process(deps: &Deps, records: &[EventRecord], guard: DeadlineGuard)
             if o.outcome.is_retry() {
                 match r.change.sequence_number.as_deref() {
                     Some(seq) if !seq.is_empty() => failed.push(seq.to_string()),
-                    _ => return (Err("a record to retry has no SequenceNumber; failing the whole batch".into()), tally),
+                    _ => {
+                        return (
+                            Err(
+                                "a record to retry has no SequenceNumber; failing the whole batch"
+                                    .into(),
+                            ),
+                            tally,
+                        )
+                    }
                 }
             }
         }

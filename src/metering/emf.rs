@@ -27,14 +27,23 @@ pub struct Metrics {
 impl Metrics {
     pub fn from_env(sink: EmfSink) -> Metrics {
         Metrics {
-            namespace: crate::config::env_or(crate::config::ENV_METRICS_NAMESPACE, crate::config::DEFAULT_METRICS_NAMESPACE),
+            namespace: crate::config::env_or(
+                crate::config::ENV_METRICS_NAMESPACE,
+                crate::config::DEFAULT_METRICS_NAMESPACE,
+            ),
             sink,
         }
     }
 
     pub fn memory() -> (Metrics, Arc<Mutex<Vec<String>>>) {
         let lines = Arc::new(Mutex::new(Vec::new()));
-        (Metrics { namespace: crate::config::DEFAULT_METRICS_NAMESPACE.to_string(), sink: EmfSink::Memory(lines.clone()) }, lines)
+        (
+            Metrics {
+                namespace: crate::config::DEFAULT_METRICS_NAMESPACE.to_string(),
+                sink: EmfSink::Memory(lines.clone()),
+            },
+            lines,
+        )
     }
 
     pub fn emit(&self, cost: &InvocationCost) {
@@ -125,20 +134,39 @@ fn number(d: rust_decimal::Decimal) -> Box<RawValue> {
 /// One EMF line (no trailing newline).
 pub fn emf_line(c: &InvocationCost, namespace: &str, timestamp_ms: i64) -> String {
     let mut metrics = vec![
-        MetricDef { name: "Duration", unit: "Milliseconds" },
-        MetricDef { name: "BilledDuration", unit: "Milliseconds" },
+        MetricDef {
+            name: "Duration",
+            unit: "Milliseconds",
+        },
+        MetricDef {
+            name: "BilledDuration",
+            unit: "Milliseconds",
+        },
     ];
     if c.init_duration_ms.is_some() {
-        metrics.push(MetricDef { name: "InitDuration", unit: "Milliseconds" });
+        metrics.push(MetricDef {
+            name: "InitDuration",
+            unit: "Milliseconds",
+        });
     }
     for name in ["Records", "Accepted", "Duplicates", "Rejected", "Retried"] {
-        metrics.push(MetricDef { name, unit: "Count" });
+        metrics.push(MetricDef {
+            name,
+            unit: "Count",
+        });
     }
-    metrics.push(MetricDef { name: "Cost", unit: "None" });
+    metrics.push(MetricDef {
+        name: "Cost",
+        unit: "None",
+    });
     let line = Line {
         _aws: Aws {
             timestamp: timestamp_ms,
-            cloudwatch_metrics: [Directive { namespace, dimensions: [["FunctionName"]], metrics }],
+            cloudwatch_metrics: [Directive {
+                namespace,
+                dimensions: [["FunctionName"]],
+                metrics,
+            }],
         },
         function_name: &c.function_name,
         duration: number(c.duration_ms),
@@ -161,7 +189,15 @@ pub fn emf_line(c: &InvocationCost, namespace: &str, timestamp_ms: i64) -> Strin
         customers: c
             .customers
             .iter()
-            .map(|(name, records, cost)| (name.as_str(), CustomerCost { records: *records, cost_usd: cost.to_string() }))
+            .map(|(name, records, cost)| {
+                (
+                    name.as_str(),
+                    CustomerCost {
+                        records: *records,
+                        cost_usd: cost.to_string(),
+                    },
+                )
+            })
             .collect(),
     };
     serde_json::to_string(&line).expect("the EMF line serializes")

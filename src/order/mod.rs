@@ -11,7 +11,10 @@ pub use currency::Currency;
 pub use ids::{CustomerId, OrderId, Sku};
 pub use input::{ItemInput, ItemsInput, OrderInput, Scalar};
 pub use pricing::{round_money, Totals};
-pub use record::{rejection_key, RecordKind, Rejection, Source, Status, StoredItem, StoredOrder, REJECTION_KEY_PREFIX};
+pub use record::{
+    rejection_key, RecordKind, Rejection, Source, Status, StoredItem, StoredOrder,
+    REJECTION_KEY_PREFIX,
+};
 
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
@@ -54,7 +57,12 @@ pub fn parse_decimal(v: &Scalar, field: &str) -> Result<Decimal, String> {
     let text = match v {
         Scalar::Num(t) => t.as_str(),
         Scalar::Str(s) => s.trim(),
-        other => return Err(format!("{field} must be a number or a decimal string, not {}", other.type_name())),
+        other => {
+            return Err(format!(
+                "{field} must be a number or a decimal string, not {}",
+                other.type_name()
+            ))
+        }
     };
     let parsed = if text.contains(['e', 'E']) {
         Decimal::from_scientific(text)
@@ -76,12 +84,18 @@ fn parse_quantity(v: &Scalar, field: &str) -> Result<u32, String> {
         return Err(format!("{field} must be a whole number (got {d})"));
     }
     if d < Decimal::ONE || d > Decimal::from(MAX_QUANTITY) {
-        return Err(format!("{field} must be between 1 and {MAX_QUANTITY} (got {d})"));
+        return Err(format!(
+            "{field} must be between 1 and {MAX_QUANTITY} (got {d})"
+        ));
     }
     Ok(u32::try_from(d.mantissa() / 10i128.pow(d.scale())).expect("bounded above"))
 }
 
-fn required_str<'a>(v: &'a Option<Scalar>, field: &str, reasons: &mut Vec<String>) -> Option<&'a str> {
+fn required_str<'a>(
+    v: &'a Option<Scalar>,
+    field: &str,
+    reasons: &mut Vec<String>,
+) -> Option<&'a str> {
     match v {
         None | Some(Scalar::Null) => {
             reasons.push(format!("{field} is missing"));
@@ -89,7 +103,10 @@ fn required_str<'a>(v: &'a Option<Scalar>, field: &str, reasons: &mut Vec<String
         }
         Some(Scalar::Str(s)) => Some(s),
         Some(other) => {
-            reasons.push(format!("{field} must be a string, not {}", other.type_name()));
+            reasons.push(format!(
+                "{field} must be a string, not {}",
+                other.type_name()
+            ));
             None
         }
     }
@@ -110,7 +127,10 @@ impl Order {
         let currency = required_str(&input.currency, "currency", &mut reasons).and_then(|s| {
             let c = Currency::parse(s);
             if c.is_none() {
-                reasons.push(format!("currency {:?} is not a supported ISO 4217 code", excerpt(s, 16)));
+                reasons.push(format!(
+                    "currency {:?} is not a supported ISO 4217 code",
+                    excerpt(s, 16)
+                ));
             }
             c
         });
@@ -118,7 +138,9 @@ impl Order {
             None | Some(Scalar::Null) => Some(Decimal::ZERO),
             Some(v) => collect(parse_decimal(v, "discount_percent"), &mut reasons).and_then(|d| {
                 if d < Decimal::ZERO || d > Decimal::ONE_HUNDRED {
-                    reasons.push(format!("discount_percent must be between 0 and 100 (got {d})"));
+                    reasons.push(format!(
+                        "discount_percent must be between 0 and 100 (got {d})"
+                    ));
                     None
                 } else {
                     Some(d)
@@ -141,12 +163,18 @@ impl Order {
             Some(Scalar::Str(s)) => match DateTime::parse_from_rfc3339(s) {
                 Ok(t) => Some(Some(t)),
                 Err(e) => {
-                    reasons.push(format!("placed_at is not an RFC 3339 timestamp ({e}): {:?}", excerpt(s, 40)));
+                    reasons.push(format!(
+                        "placed_at is not an RFC 3339 timestamp ({e}): {:?}",
+                        excerpt(s, 40)
+                    ));
                     None
                 }
             },
             Some(other) => {
-                reasons.push(format!("placed_at must be an RFC 3339 string, not {}", other.type_name()));
+                reasons.push(format!(
+                    "placed_at must be an RFC 3339 string, not {}",
+                    other.type_name()
+                ));
                 None
             }
         };
@@ -164,7 +192,10 @@ impl Order {
                 None
             }
             Some(ItemsInput::List(list)) if list.len() > MAX_ITEMS => {
-                reasons.push(format!("items must contain at most {MAX_ITEMS} items (got {})", list.len()));
+                reasons.push(format!(
+                    "items must contain at most {MAX_ITEMS} items (got {})",
+                    list.len()
+                ));
                 None
             }
             Some(ItemsInput::List(list)) => {
@@ -175,24 +206,54 @@ impl Order {
                     .map(|(i, item)| parse_item(i, item, currency.as_ref(), &mut reasons))
                     .collect();
                 if reasons.len() == before {
-                    Some(parsed.into_iter().map(|i| i.expect("no reasons means every item parsed")).collect())
+                    Some(
+                        parsed
+                            .into_iter()
+                            .map(|i| i.expect("no reasons means every item parsed"))
+                            .collect(),
+                    )
                 } else {
                     None
                 }
             }
         };
-        match (order_id, customer_id, currency, items, discount_percent, tax_rate, placed_at) {
-            (Some(order_id), Some(customer_id), Some(currency), Some(items), Some(discount_percent), Some(tax_rate), Some(placed_at))
-                if reasons.is_empty() =>
-            {
-                Ok(Order { order_id, customer_id, currency, items, discount_percent, tax_rate, placed_at })
-            }
+        match (
+            order_id,
+            customer_id,
+            currency,
+            items,
+            discount_percent,
+            tax_rate,
+            placed_at,
+        ) {
+            (
+                Some(order_id),
+                Some(customer_id),
+                Some(currency),
+                Some(items),
+                Some(discount_percent),
+                Some(tax_rate),
+                Some(placed_at),
+            ) if reasons.is_empty() => Ok(Order {
+                order_id,
+                customer_id,
+                currency,
+                items,
+                discount_percent,
+                tax_rate,
+                placed_at,
+            }),
             _ => Err(reasons),
         }
     }
 }
 
-fn parse_item(i: usize, item: &ItemInput, currency: Option<&Currency>, reasons: &mut Vec<String>) -> Option<LineItem> {
+fn parse_item(
+    i: usize,
+    item: &ItemInput,
+    currency: Option<&Currency>,
+    reasons: &mut Vec<String>,
+) -> Option<LineItem> {
     if let Some(t) = item.not_an_object {
         reasons.push(format!("items[{i}] must be an object, not {t}"));
         return None;
@@ -211,28 +272,38 @@ fn parse_item(i: usize, item: &ItemInput, currency: Option<&Currency>, reasons: 
             reasons.push(format!("items[{i}].unit_price is missing"));
             None
         }
-        Some(v) => collect(parse_decimal(v, &format!("items[{i}].unit_price")), reasons).and_then(|p| {
-            if p < Decimal::ZERO {
-                reasons.push(format!("items[{i}].unit_price must not be negative (got {p})"));
-                return None;
-            }
-            if let Some(c) = currency {
-                if p.normalize().scale() > c.minor_units() {
+        Some(v) => {
+            collect(parse_decimal(v, &format!("items[{i}].unit_price")), reasons).and_then(|p| {
+                if p < Decimal::ZERO {
                     reasons.push(format!(
-                        "items[{i}].unit_price {p} has more decimals than {} allows ({})",
-                        c.code(),
-                        c.minor_units()
+                        "items[{i}].unit_price must not be negative (got {p})"
                     ));
                     return None;
                 }
-            }
-            Some(p)
-        }),
+                if let Some(c) = currency {
+                    if p.normalize().scale() > c.minor_units() {
+                        reasons.push(format!(
+                            "items[{i}].unit_price {p} has more decimals than {} allows ({})",
+                            c.code(),
+                            c.minor_units()
+                        ));
+                        return None;
+                    }
+                }
+                Some(p)
+            })
+        }
     };
-    Some(LineItem { sku: sku?, quantity: quantity?, unit_price: unit_price? })
+    Some(LineItem {
+        sku: sku?,
+        quantity: quantity?,
+        unit_price: unit_price?,
+    })
 }
 
 /// Parses a decimal from a DynamoDB `N` or a stored decimal string.
 pub fn decimal_from_str(s: &str) -> Option<Decimal> {
-    Decimal::from_str(s).ok().or_else(|| Decimal::from_scientific(s).ok())
+    Decimal::from_str(s)
+        .ok()
+        .or_else(|| Decimal::from_scientific(s).ok())
 }

@@ -129,7 +129,14 @@ impl StoredOrder {
     }
 
     /// An accepted (or, on the stream channel, priced-in-place) order.
-    pub fn accepted(order: &Order, totals: Totals, source: Source, source_id: &str, received_at: &str, now: &str) -> StoredOrder {
+    pub fn accepted(
+        order: &Order,
+        totals: Totals,
+        source: Source,
+        source_id: &str,
+        received_at: &str,
+        now: &str,
+    ) -> StoredOrder {
         StoredOrder {
             kind: RecordKind::Order,
             order_id: Some(order.order_id.as_str().to_string()),
@@ -139,7 +146,11 @@ impl StoredOrder {
             items: order
                 .items
                 .iter()
-                .map(|i| StoredItem { sku: i.sku.as_str().to_string(), quantity: i.quantity, unit_price: i.unit_price })
+                .map(|i| StoredItem {
+                    sku: i.sku.as_str().to_string(),
+                    quantity: i.quantity,
+                    unit_price: i.unit_price,
+                })
                 .collect(),
             subtotal: Some(totals.subtotal),
             discount: Some(totals.discount),
@@ -213,7 +224,12 @@ impl Order {
         field(self.currency.code());
         field(&self.discount_percent.normalize().to_string());
         field(&self.tax_rate.normalize().to_string());
-        field(&self.placed_at.map(|t| t.to_utc().to_rfc3339()).unwrap_or_default());
+        field(
+            &self
+                .placed_at
+                .map(|t| t.to_utc().to_rfc3339())
+                .unwrap_or_default(),
+        );
         for i in &self.items {
             field(i.sku.as_str());
             field(&i.quantity.to_string());

@@ -35,7 +35,13 @@ impl SqsQueue {
                         .expect("id and body are set")
                 })
                 .collect();
-            let res = self.client.send_message_batch().queue_url(&self.queue_url).set_entries(Some(entries)).send().await;
+            let res = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await;
             let out = match res {
                 Ok(out) => out,
                 Err(e) if attempt < MAX_ATTEMPTS && super::is_transient(&e) => {
@@ -58,10 +64,17 @@ impl SqsQueue {
                 }
             }
             if !retry.is_empty() && attempt >= MAX_ATTEMPTS {
-                return Err(QueueError::Transient(format!("{} message(s) still failing after {attempt} attempts", retry.len())));
+                return Err(QueueError::Transient(format!(
+                    "{} message(s) still failing after {attempt} attempts",
+                    retry.len()
+                )));
             }
             if !retry.is_empty() {
-                tracing::warn!(failed = retry.len(), attempt, "SendMessageBatch partially failed; resending the failed entries");
+                tracing::warn!(
+                    failed = retry.len(),
+                    attempt,
+                    "SendMessageBatch partially failed; resending the failed entries"
+                );
                 tokio::time::sleep(backoff(attempt)).await;
             }
             left = retry;
@@ -78,7 +91,10 @@ fn backoff(attempt: u32) -> Duration {
 impl OrderQueue for SqsQueue {
     async fn send_all(&self, bodies: Vec<String>) -> Result<(), QueueError> {
         if self.queue_url.is_empty() {
-            return Err(QueueError::Transient(format!("{} is not set", crate::config::ENV_ORDERS_QUEUE_URL)));
+            return Err(QueueError::Transient(format!(
+                "{} is not set",
+                crate::config::ENV_ORDERS_QUEUE_URL
+            )));
         }
         for chunk in bodies.chunks(10) {
             self.send_batch(chunk).await?;

@@ -1,0 +1,158 @@
+//! Shared test helpers: an embedded environment in a temp dir, Lambda contexts, and a
+//! fault-injecting store wrapper (named as such: it exists only to inject faults).
+#![allow(dead_code)]
+
+use async_trait::async_trait;
+use orderflow::adapters::embedded::Embedded;
+use orderflow::handlers::Deps;
+use orderflow::item::{self, Completion, Item};
+use orderflow::metering::Metrics;
+use orderflow::order::StoredOrder;
+use orderflow::ports::*;
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub embedded: Embedded,
+    pub deps: Deps,
+    pub emf: Arc<Mutex<Vec<String>>>,
+}
+
+/// A fresh embedded default in a temp dir; records run one at a time so outcomes are exact.
+pub fn env() -> Env {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let embedded = Embedded::open(dir.path()).expect("embedded opens");
+    let (metrics, emf) = Metrics::memory();
+    let mut deps = Deps::embedded(&embedded, metrics);
+    deps.concurrency = 1;
+    Env {
+        dir,
+        embedded,
+        deps,
+        emf,
+    }
+}
+
+pub fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("events")
+}
+
+pub fn event_text(name: &str) -> String {
+    std::fs::read_to_string(events_dir().join(name))
+        .unwrap_or_else(|e| panic!("events/{name}: {e}"))
+}
+
+pub fn ctx(function: &str) -> lambda_runtime::Context {
+    orderflow::cli::context(function, 128, std::time::Duration::from_secs(30))
+}
+
+/// Every record in the store by key: (status, total, reasons).
+pub async fn stored(store: &dyn OrderStore) -> BTreeMap<String, StoredOrder> {
+    store
+        .scan()
+        .await
+        .expect("scan")
+        .iter()
+        .map(|i| {
+            let r = item::from_item(i);
+            (r.key(), r)
+        })
+        .collect()
+}
+
+pub fn summary(records: &BTreeMap<String, StoredOrder>) -> BTreeMap<String, (String, String)> {
+    records
+        .iter()
+        .map(|(k, r)| {
+            (
+                k.clone(),
+                (
+                    r.status.to_string(),
+                    r.total.map(|t| t.to_string()).unwrap_or_default(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// What the fault-injecting store does to a matching write.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    Transient,
+    Panic,
+}
+
+/// A fault-injecting wrapper around a real store: fails the first `fail_first` writes
+/// transiently, and fails (or panics on) writes of the listed order ids every time.
+pub struct FaultInjectingStore {
+    pub inner: Arc<dyn OrderStore>,
+    pub fail_first: AtomicUsize,
+    pub bad_ids: Mutex<HashSet<String>>,
+    pub fault: Fault,
+    pub writes: AtomicUsize,
+}
+
+impl FaultInjectingStore {
+    pub fn new(
+        inner: Arc<dyn OrderStore>,
+        fail_first: usize,
+        bad_ids: &[&str],
+        fault: Fault,
+    ) -> Arc<Self> {
+        Arc::new(FaultInjectingStore {
+            inner,
+            fail_first: AtomicUsize::new(fail_first),
+            bad_ids: Mutex::new(bad_ids.iter().map(|s| s.to_string()).collect()),
+            fault,
+            writes: AtomicUsize::new(0),
+        })
+    }
+
+    fn check(&self, key: &str) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        if self.bad_ids.lock().unwrap().contains(key) {
+            match self.fault {
+                Fault::Transient => {
+                    return Err(StoreError::Transient(format!("injected fault for {key}")))
+                }
+                Fault::Panic => panic!("injected panic for {key}"),
+            }
+        }
+        let left = self.fail_first.load(Ordering::SeqCst);
+        if left > 0 {
+            self.fail_first.store(left - 1, Ordering::SeqCst);
+            return Err(StoreError::Transient("injected throttling".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl OrderStore for FaultInjectingStore {
+    async fn put_order(&self, order: &StoredOrder) -> Result<PutOutcome, StoreError> {
+        self.check(&order.key())?;
+        self.inner.put_order(order).await
+    }
+    async fn put_rejection(&self, r: &StoredOrder) -> Result<(), StoreError> {
+        self.check(&r.key())?;
+        self.inner.put_rejection(r).await
+    }
+    async fn complete_pending(
+        &self,
+        key: &str,
+        c: &Completion,
+        image: Option<&Item>,
+    ) -> Result<CompleteOutcome, StoreError> {
+        self.check(key)?;
+        self.inner.complete_pending(key, c, image).await
+    }
+    async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
+        self.inner.insert_pending(it).await
+    }
+    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
+        self.inner.scan().await
+    }
+}
