@@ -1,1 +1,86 @@
-fn main() {}
+//! Handler benchmarks on store doubles (so they measure the handlers, not a database):
+//! the SQS handler on a 10-record batch, and the S3 import of a 100,000-line JSON Lines file.
+//!
+//!   cargo bench --bench handlers
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use orderflow::adapters::memory::{InMemoryBucketDouble, InMemoryStoreDouble, RecordingQueueDouble};
+use orderflow::batch::DeadlineGuard;
+use orderflow::handlers::{s3, sqs, Deps};
+use orderflow::metering::{Metrics, Tally};
+use orderflow::ports::ObjectStore;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn order(i: usize) -> String {
+    format!(
+        r#"{{"order_id":"ord-{i}","customer_id":"cust-{}","currency":"USD","items":[{{"sku":"SKU-1","quantity":2,"unit_price":"19.99"}},{{"sku":"SKU-2","quantity":1,"unit_price":5.25}}],"discount_percent":"10","tax_rate":"0.0825","placed_at":"2026-11-26T10:00:00Z"}}"#,
+        i % 100
+    )
+}
+
+fn batch(start: usize) -> Vec<SqsMessage> {
+    (start..start + 10)
+        .map(|i| {
+            let mut m = SqsMessage::default();
+            m.message_id = Some(format!("m-{i}"));
+            m.body = Some(order(i));
+            m.attributes.insert("SentTimestamp".into(), "1795687200000".into());
+            m
+        })
+        .collect()
+}
+
+fn deps(bucket: Arc<InMemoryBucketDouble>) -> Deps {
+    Deps::new(Arc::new(InMemoryStoreDouble::default()), bucket, Arc::new(RecordingQueueDouble::default()), Metrics::memory().0)
+}
+
+fn sqs_batch(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut g = c.benchmark_group("sqs_handler");
+    g.throughput(Throughput::Elements(10));
+    g.bench_function("10_record_batch", |b| {
+        b.iter_batched(
+            || (deps(Arc::new(InMemoryBucketDouble::default())), SqsEvent { records: batch(0), ..Default::default() }),
+            |(d, ev)| {
+                rt.block_on(async {
+                    let (resp, tally) = sqs::process(&d, &ev.records, DeadlineGuard::from_remaining(Duration::from_secs(30))).await;
+                    assert!(resp.unwrap().batch_item_failures.is_empty());
+                    assert_eq!(tally.accepted, 10);
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+fn s3_import(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let body: String = (0..100_000).map(|i| order(i) + "\n").collect();
+    let size = body.len() as u64;
+    let bucket = Arc::new(InMemoryBucketDouble::default());
+    rt.block_on(bucket.put("b", "incoming/orders.jsonl", body.into_bytes(), "application/x-ndjson")).unwrap();
+    let mut g = c.benchmark_group("s3_import");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.throughput(Throughput::Bytes(size));
+    g.bench_function("100k_line_jsonl", |b| {
+        b.iter_batched(
+            || deps(bucket.clone()),
+            |d| {
+                rt.block_on(async {
+                    let mut tally = Tally::default();
+                    let guard = DeadlineGuard::from_remaining(Duration::from_secs(600));
+                    let r = s3::import_object(&d, "b", "incoming/orders.jsonl", guard, "bench", &mut tally).await.unwrap().unwrap();
+                    assert_eq!(r.accepted, 100_000);
+                })
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sqs_batch, s3_import);
+criterion_main!(benches);

@@ -120,6 +120,9 @@ pub fn status_of(m: &Item) -> Option<Status> {
 /// Reads any item of the table back as a record, leniently (a row written straight into the
 /// table may hold anything; what cannot be read is left empty).
 pub fn from_item(m: &Item) -> StoredOrder {
+    // DynamoDB normalises numbers (8.500 comes back as 8.5): show money at the currency's minor units.
+    let currency = get_s(m, "currency").and_then(crate::order::Currency::parse);
+    let money = |k: &str| get_n(m, k).map(|v| currency.map_or(v, |c| crate::order::round_money(v, c)));
     let kind = if get_s(m, "record_type") == Some("REJECTION") {
         RecordKind::Rejection
     } else {
@@ -153,10 +156,10 @@ pub fn from_item(m: &Item) -> StoredOrder {
         status: status_of(m).unwrap_or(Status::Pending),
         currency: get_s(m, "currency").map(str::to_string),
         items,
-        subtotal: get_n(m, "subtotal"),
-        discount: get_n(m, "discount"),
-        tax: get_n(m, "tax"),
-        total: get_n(m, "total"),
+        subtotal: money("subtotal"),
+        discount: money("discount"),
+        tax: money("tax"),
+        total: money("total"),
         discount_percent: get_n(m, "discount_percent"),
         tax_rate: get_n(m, "tax_rate"),
         placed_at: get_s(m, "placed_at").map(str::to_string),

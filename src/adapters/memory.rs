@@ -146,3 +146,36 @@ impl ObjectStore for InMemoryBucketDouble {
         Ok(())
     }
 }
+
+/// A store double that keeps nothing: every order is new, every write succeeds. For measuring
+/// the import's own memory and speed on inputs larger than any in-memory store should hold.
+#[derive(Default)]
+pub struct DiscardingStoreDouble {
+    pub writes: std::sync::atomic::AtomicU64,
+}
+
+#[async_trait]
+impl OrderStore for DiscardingStoreDouble {
+    async fn put_order(&self, _order: &StoredOrder) -> Result<PutOutcome, StoreError> {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(PutOutcome::Inserted)
+    }
+
+    async fn put_rejection(&self, _rejection: &StoredOrder) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn complete_pending(&self, _key: &str, _c: &Completion, _image: Option<&Item>) -> Result<CompleteOutcome, StoreError> {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(CompleteOutcome::Completed)
+    }
+
+    async fn insert_pending(&self, _it: &Item) -> Result<PutOutcome, StoreError> {
+        Ok(PutOutcome::Inserted)
+    }
+
+    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
+        Ok(Vec::new())
+    }
+}

@@ -1,0 +1,169 @@
+# One role per function, each with one inline policy that lists only the
+# actions that function's code (and its event source mapping) uses, on only
+# the resources it touches. infra/tests/code_actions.json is the source of
+# truth the tests hold these documents (and src/) to.
+
+data "aws_iam_policy_document" "assume_lambda" {
+  statement {
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  for_each = local.functions
+
+  name               = "${local.function_names[each.key]}-${var.region}"
+  description        = "Execution role of ${local.function_names[each.key]}"
+  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
+}
+
+locals {
+  function_policies = {
+    "orderflow-sqs"    = data.aws_iam_policy_document.orderflow_sqs.json
+    "orderflow-s3"     = data.aws_iam_policy_document.orderflow_s3.json
+    "orderflow-stream" = data.aws_iam_policy_document.orderflow_stream.json
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  for_each = local.functions
+
+  name   = "least-privilege"
+  role   = aws_iam_role.this[each.key].id
+  policy = local.function_policies[each.key]
+}
+
+# X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level
+# permissions: "*" is the only valid resource. They are kept in a statement
+# of their own holding nothing else (see infra/README.md).
+
+data "aws_iam_policy_document" "orderflow_sqs" {
+  statement {
+    sid       = "OrdersTable"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.orders.arn]
+  }
+
+  statement {
+    sid       = "OrdersQueueEventSource"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.orders.arn]
+  }
+
+  statement {
+    sid       = "OwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this["orderflow-sqs"].arn}:*"]
+  }
+
+  statement {
+    sid       = "DataKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+  }
+
+  statement {
+    sid       = "XRayNoResourceLevelPermissions"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "orderflow_s3" {
+  statement {
+    sid       = "ReadImports"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.orders.arn}/${local.import_prefix}*"]
+  }
+
+  statement {
+    sid       = "WriteReports"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.orders.arn}/${local.report_prefix}*"]
+  }
+
+  statement {
+    sid       = "OrdersTable"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.orders.arn]
+  }
+
+  statement {
+    sid       = "HandOnToOrdersQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.orders.arn]
+  }
+
+  statement {
+    sid       = "UploadsQueueEventSource"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    resources = [aws_sqs_queue.uploads.arn]
+  }
+
+  statement {
+    sid       = "OwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this["orderflow-s3"].arn}:*"]
+  }
+
+  statement {
+    sid       = "DataKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+
+  statement {
+    sid       = "XRayNoResourceLevelPermissions"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "orderflow_stream" {
+  statement {
+    sid       = "OrdersTable"
+    actions   = ["dynamodb:UpdateItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.orders.arn]
+  }
+
+  statement {
+    sid = "TableStreamEventSource"
+    actions = [
+      "dynamodb:DescribeStream",
+      "dynamodb:GetRecords",
+      "dynamodb:GetShardIterator",
+      "dynamodb:ListStreams",
+    ]
+    resources = ["${aws_dynamodb_table.orders.arn}/stream/*"]
+  }
+
+  statement {
+    sid       = "StreamOnFailureDestination"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.stream_failures.arn]
+  }
+
+  statement {
+    sid       = "OwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this["orderflow-stream"].arn}:*"]
+  }
+
+  statement {
+    sid       = "DataKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+  }
+
+  statement {
+    sid       = "XRayNoResourceLevelPermissions"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test of orderflow on a fresh machine: installs moto (and the infra checkers) into a
+# virtualenv, starts moto_server on a free loopback port, runs fmt, clippy and cargo test (unit,
+# handler, fault, CLI and moto tests), the infra checks and the packaging check, then stops moto.
+#
+#   bash scripts/test.sh
+#
+# ORDERFLOW_VENV (default .venv) and CARGO_TARGET_DIR may point outside the checkout to reuse
+# installs and builds between runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${ORDERFLOW_VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+"$PY" -m pip install --quiet --disable-pip-version-check "moto[server]==5.2.5"
+
+PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+LOG=$(mktemp -t moto.XXXXXX.log)
+"$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 &
+MOTO_PID=$!
+stop_moto() { kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; }
+trap stop_moto EXIT
+for _ in $(seq 1 60); do
+  if "$PY" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/moto-api/')" 2>/dev/null; then break; fi
+  if ! kill -0 "$MOTO_PID" 2>/dev/null; then echo "moto_server exited:"; cat "$LOG"; exit 1; fi
+  sleep 0.5
+done
+export ORDERFLOW_TEST_MOTO_ENDPOINT="http://127.0.0.1:$PORT"
+echo "moto_server on $ORDERFLOW_TEST_MOTO_ENDPOINT"
+
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked
+
+if [ -f scripts/check-infra.sh ]; then
+  PYTHON="$PY" bash scripts/check-infra.sh
+fi
+if [ -f scripts/check-package.sh ]; then
+  PYTHON="$PY" bash scripts/check-package.sh
+fi
+echo "all tests passed"
