@@ -21,10 +21,7 @@ impl DeadlineGuard {
     /// From the invocation's deadline (milliseconds since the epoch). The margin is a tenth of the
     /// time left, at least 200 ms and at most 3 s: enough to write what was started and answer.
     pub fn from_deadline_ms(deadline_ms: u64) -> DeadlineGuard {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         let remaining = if deadline_ms > now_ms {
             Duration::from_millis(deadline_ms - now_ms)
         } else {
@@ -40,16 +37,12 @@ impl DeadlineGuard {
 
     pub fn from_remaining(remaining: Duration) -> DeadlineGuard {
         let margin = (remaining / 10).clamp(Duration::from_millis(200), Duration::from_secs(3));
-        DeadlineGuard {
-            stop_at: Instant::now() + remaining.saturating_sub(margin),
-        }
+        DeadlineGuard { stop_at: Instant::now() + remaining.saturating_sub(margin) }
     }
 
     /// A guard that has already expired (tests of the deadline path).
     pub fn expired() -> DeadlineGuard {
-        DeadlineGuard {
-            stop_at: Instant::now(),
-        }
+        DeadlineGuard { stop_at: Instant::now() }
     }
 
     pub fn is_expired(&self) -> bool {
@@ -129,18 +122,11 @@ where
     for (i, out) in results.into_iter().flatten() {
         outcomes[i] = Some(out);
     }
-    outcomes
-        .into_iter()
-        .map(|o| o.expect("every record has an outcome"))
-        .collect()
+    outcomes.into_iter().map(|o| o.expect("every record has an outcome")).collect()
 }
 
 /// The identifiers of every record whose outcome is `Retry`, for `batchItemFailures`.
-pub fn failures<'a, T>(
-    records: &'a [T],
-    outcomes: &[RecordOutcome],
-    id: impl Fn(&'a T) -> String,
-) -> Vec<String> {
+pub fn failures<'a, T>(records: &'a [T], outcomes: &[RecordOutcome], id: impl Fn(&'a T) -> String) -> Vec<String> {
     records
         .iter()
         .zip(outcomes)

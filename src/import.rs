@@ -3,7 +3,8 @@
 //! memory stays bounded whatever the object's size.
 
 use crate::config::MAX_BODY_BYTES;
-use crate::order::{ItemInput, ItemsInput, OrderInput, Scalar};
+use crate::order::{ItemInput, ItemsInput, OrderInput, Scalar, Source};
+use crate::processing::{self, Origin, Prepared};
 use std::io::{BufRead, BufReader, Read};
 use tokio::sync::mpsc;
 
@@ -36,26 +37,16 @@ pub enum Unit {
     /// A JSON Lines line: the body, parsed later by the processing core.
     Json { line: u64, body: String },
     /// A CSV order: consecutive rows with the same order_id. `raw` is its rows' text.
-    Csv {
-        line: u64,
-        input: OrderInput,
-        raw: String,
-    },
+    Csv { line: u64, input: OrderInput, raw: String },
     /// A piece that cannot be an order at all (bad UTF-8, a line over the size limit, a CSV row
     /// with the wrong number of fields...).
-    Malformed {
-        line: u64,
-        raw: String,
-        reason: String,
-    },
+    Malformed { line: u64, raw: String, reason: String },
 }
 
 impl Unit {
     pub fn line(&self) -> u64 {
         match self {
-            Unit::Json { line, .. } | Unit::Csv { line, .. } | Unit::Malformed { line, .. } => {
-                *line
-            }
+            Unit::Json { line, .. } | Unit::Csv { line, .. } | Unit::Malformed { line, .. } => *line,
         }
     }
 
@@ -65,6 +56,37 @@ impl Unit {
             Unit::Json { body, .. } => body.clone(),
             Unit::Csv { input, .. } => input.to_json(),
             Unit::Malformed { raw, .. } => raw.clone(),
+        }
+    }
+}
+
+/// A unit with its record already prepared (parsed, validated, priced) on the parser thread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    pub unit: Unit,
+    pub prepared: Prepared,
+}
+
+/// How the parser thread names the records it prepares: source ids are `<object>:<line>`.
+#[derive(Debug, Clone)]
+pub struct PrepareWith {
+    pub object: String,
+    pub received_at: String,
+}
+
+impl PrepareWith {
+    /// Prepares a chunk of units (CPU only: run it on a blocking thread).
+    pub fn prepare_chunk(&self, chunk: Vec<Unit>) -> Vec<Parsed> {
+        chunk.into_iter().map(|unit| Parsed { prepared: self.prepare(&unit), unit }).collect()
+    }
+
+    fn prepare(&self, unit: &Unit) -> Prepared {
+        let source_id = format!("{}:{}", self.object, unit.line());
+        let origin = Origin { source: Source::S3, source_id: &source_id, received_at: &self.received_at };
+        match unit {
+            Unit::Json { body, .. } => processing::prepare_body(body, origin),
+            Unit::Csv { input, raw, .. } => processing::prepare_input(input, raw, origin),
+            Unit::Malformed { raw, reason, .. } => processing::prepare_malformed(reason.clone(), raw, origin),
         }
     }
 }
@@ -87,22 +109,13 @@ pub fn spawn_parser<R: Read + Send + 'static>(
     reader: R,
     format: Format,
     gzip: bool,
-) -> (
-    mpsc::Receiver<Vec<Unit>>,
-    tokio::task::JoinHandle<Result<u64, FileError>>,
-) {
+) -> (mpsc::Receiver<Vec<Unit>>, tokio::task::JoinHandle<Result<u64, FileError>>) {
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let handle = tokio::task::spawn_blocking(move || {
-        let reader: Box<dyn Read> = if gzip {
-            Box::new(flate2::read::MultiGzDecoder::new(reader))
-        } else {
-            Box::new(reader)
-        };
+        let reader: Box<dyn Read> =
+            if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
         let reader = BufReader::with_capacity(256 * 1024, reader);
-        let mut sink = ChunkSink {
-            tx,
-            buf: Vec::with_capacity(CHUNK),
-        };
+        let mut sink = ChunkSink { tx, buf: Vec::with_capacity(CHUNK) };
         let result = match format {
             Format::JsonLines => parse_jsonl(reader, &mut sink),
             Format::Csv => parse_csv(reader, &mut sink),
@@ -120,8 +133,8 @@ struct ChunkSink {
 
 impl ChunkSink {
     /// Returns false when the receiver has gone (the import stopped).
-    fn push(&mut self, u: Unit) -> bool {
-        self.buf.push(u);
+    fn push(&mut self, unit: Unit) -> bool {
+        self.buf.push(unit);
         if self.buf.len() >= CHUNK {
             return self.flush();
         }
@@ -139,11 +152,7 @@ impl ChunkSink {
 
 /// Reads one line of at most `max` bytes (without the newline). Longer lines are consumed to
 /// their end and reported by length, never held in memory. `Ok(None)` at end of input.
-fn read_bounded_line<R: BufRead>(
-    r: &mut R,
-    max: usize,
-    out: &mut Vec<u8>,
-) -> std::io::Result<Option<usize>> {
+fn read_bounded_line<R: BufRead>(r: &mut R, max: usize, out: &mut Vec<u8>) -> std::io::Result<Option<usize>> {
     out.clear();
     let mut total = 0usize;
     let mut any = false;
@@ -190,17 +199,12 @@ fn parse_jsonl<R: BufRead>(mut r: R, sink: &mut ChunkSink) -> Result<u64, FileEr
             Unit::Malformed {
                 line: line_no,
                 raw: String::from_utf8_lossy(&buf[..200.min(buf.len())]).into_owned(),
-                reason: format!(
-                    "line is {len} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)"
-                ),
+                reason: format!("line is {len} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)"),
             }
         } else {
             match std::str::from_utf8(&buf) {
                 Ok(s) if s.trim().is_empty() => continue,
-                Ok(s) => Unit::Json {
-                    line: line_no,
-                    body: s.to_string(),
-                },
+                Ok(s) => Unit::Json { line: line_no, body: s.to_string() },
                 Err(e) => Unit::Malformed {
                     line: line_no,
                     raw: String::from_utf8_lossy(&buf).into_owned(),
@@ -226,26 +230,11 @@ struct Columns {
     tax_rate: Option<usize>,
 }
 
-pub const CSV_REQUIRED: [&str; 6] = [
-    "order_id",
-    "customer_id",
-    "currency",
-    "sku",
-    "quantity",
-    "unit_price",
-];
+pub const CSV_REQUIRED: [&str; 6] = ["order_id", "customer_id", "currency", "sku", "quantity", "unit_price"];
 
 fn columns(header: &csv::StringRecord) -> Result<Columns, FileError> {
-    let find = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
-    };
-    let missing: Vec<&str> = CSV_REQUIRED
-        .iter()
-        .copied()
-        .filter(|c| find(c).is_none())
-        .collect();
+    let find = |name: &str| header.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name);
+    let missing: Vec<&str> = CSV_REQUIRED.iter().copied().filter(|c| find(c).is_none()).collect();
     if !missing.is_empty() {
         return Err(FileError::Invalid(format!(
             "CSV header is missing column(s) {}; expected {} [,discount_percent,tax_rate]",
@@ -266,10 +255,7 @@ fn columns(header: &csv::StringRecord) -> Result<Columns, FileError> {
 }
 
 fn cell(rec: &csv::StringRecord, i: usize) -> Option<Scalar> {
-    rec.get(i)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| Scalar::Str(s.to_string()))
+    rec.get(i).map(str::trim).filter(|s| !s.is_empty()).map(|s| Scalar::Str(s.to_string()))
 }
 
 /// Text of a CSV record for excerpts and hand-off.
@@ -285,14 +271,8 @@ struct Group {
 }
 
 fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(r);
-    let header = rdr
-        .headers()
-        .map_err(|e| FileError::Invalid(format!("CSV header cannot be read: {e}")))?
-        .clone();
+    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(r);
+    let header = rdr.headers().map_err(|e| FileError::Invalid(format!("CSV header cannot be read: {e}")))?.clone();
     let cols = columns(&header)?;
     let width = header.len();
     let mut current: Option<Group> = None;
@@ -300,17 +280,9 @@ fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
     let mut last_line = 1u64;
     let emit = |g: Group, sink: &mut ChunkSink| -> bool {
         if g.conflicts.is_empty() {
-            sink.push(Unit::Csv {
-                line: g.line,
-                input: g.input,
-                raw: g.raw,
-            })
+            sink.push(Unit::Csv { line: g.line, input: g.input, raw: g.raw })
         } else {
-            sink.push(Unit::Malformed {
-                line: g.line,
-                raw: g.raw,
-                reason: g.conflicts.join("; "),
-            })
+            sink.push(Unit::Malformed { line: g.line, raw: g.raw, reason: g.conflicts.join("; ") })
         }
     };
     loop {
@@ -352,11 +324,7 @@ fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
                 }
             }
             let reason = format!("CSV row has {} fields; the header has {width}", rec.len());
-            if !sink.push(Unit::Malformed {
-                line,
-                raw: row_text(&rec),
-                reason,
-            }) {
+            if !sink.push(Unit::Malformed { line, raw: row_text(&rec), reason }) {
                 return Ok(line);
             }
             continue;
@@ -368,25 +336,20 @@ fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
             unit_price: cell(&rec, cols.unit_price),
             not_an_object: None,
         };
-        let same = matches!(&current, Some(g) if g.input.order_id_text() == Some(order_id.as_str()) && !order_id.is_empty());
+        let same =
+            matches!(&current, Some(g) if g.input.order_id_text() == Some(order_id.as_str()) && !order_id.is_empty());
         if same {
             let g = current.as_mut().expect("checked above");
             for (name, idx, have) in [
                 ("customer_id", Some(cols.customer_id), &g.input.customer_id),
                 ("currency", Some(cols.currency), &g.input.currency),
-                (
-                    "discount_percent",
-                    cols.discount_percent,
-                    &g.input.discount_percent,
-                ),
+                ("discount_percent", cols.discount_percent, &g.input.discount_percent),
                 ("tax_rate", cols.tax_rate, &g.input.tax_rate),
             ] {
                 if let Some(i) = idx {
                     if cell(&rec, i) != *have {
-                        g.conflicts.push(format!(
-                            "line {line}: {name} differs from the order's first row (line {})",
-                            g.line
-                        ));
+                        g.conflicts
+                            .push(format!("line {line}: {name} differs from the order's first row (line {})", g.line));
                     }
                 }
             }

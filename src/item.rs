@@ -3,8 +3,8 @@
 //! very same items, so a record looks the same whichever store holds it.
 
 use crate::order::{
-    rejection_key, ItemInput, ItemsInput, OrderInput, RecordKind, Scalar, Source, Status,
-    StoredItem, StoredOrder, Totals,
+    rejection_key, ItemInput, ItemsInput, OrderInput, RecordKind, Scalar, Source, Status, StoredItem, StoredOrder,
+    Totals,
 };
 use rust_decimal::Decimal;
 use serde_dynamo::AttributeValue as Av;
@@ -79,10 +79,7 @@ pub fn to_item(r: &StoredOrder) -> Item {
     if let Some(p) = &r.placed_at {
         m.insert("placed_at".into(), s(p));
     }
-    m.insert(
-        "reasons".into(),
-        Av::L(r.reasons.iter().map(|x| s(x)).collect()),
-    );
+    m.insert("reasons".into(), Av::L(r.reasons.iter().map(|x| s(x)).collect()));
     m.insert("source".into(), s(r.source.as_str()));
     m.insert("source_id".into(), s(&r.source_id));
     m.insert("received_at".into(), s(&r.received_at));
@@ -123,11 +120,7 @@ pub fn from_item(m: &Item) -> StoredOrder {
     // DynamoDB normalises numbers (8.500 comes back as 8.5): show money at the currency's minor units.
     let currency = get_s(m, "currency").and_then(crate::order::Currency::parse);
     let money = |k: &str| get_n(m, k).map(|v| currency.map_or(v, |c| crate::order::round_money(v, c)));
-    let kind = if get_s(m, "record_type") == Some("REJECTION") {
-        RecordKind::Rejection
-    } else {
-        RecordKind::Order
-    };
+    let kind = if get_s(m, "record_type") == Some("REJECTION") { RecordKind::Rejection } else { RecordKind::Order };
     let order_id = match kind {
         RecordKind::Order => get_s(m, KEY),
         RecordKind::Rejection => get_s(m, "input_order_id"),
@@ -139,9 +132,7 @@ pub fn from_item(m: &Item) -> StoredOrder {
             .filter_map(|i| match i {
                 Av::M(im) => Some(StoredItem {
                     sku: get_s(im, "sku").unwrap_or_default().to_string(),
-                    quantity: get_n(im, "quantity")
-                        .and_then(|q| u32::try_from(q.trunc().mantissa()).ok())
-                        .unwrap_or(0),
+                    quantity: get_n(im, "quantity").and_then(|q| u32::try_from(q.trunc().mantissa()).ok()).unwrap_or(0),
                     unit_price: get_n(im, "unit_price").unwrap_or_default(),
                 }),
                 _ => None,
@@ -164,22 +155,11 @@ pub fn from_item(m: &Item) -> StoredOrder {
         tax_rate: get_n(m, "tax_rate"),
         placed_at: get_s(m, "placed_at").map(str::to_string),
         reasons: match m.get("reasons") {
-            Some(Av::L(l)) => l
-                .iter()
-                .filter_map(|r| {
-                    if let Av::S(s) = r {
-                        Some(s.clone())
-                    } else {
-                        None
-                    }
-                })
-                .collect(),
+            Some(Av::L(l)) => l.iter().filter_map(|r| if let Av::S(s) = r { Some(s.clone()) } else { None }).collect(),
             Some(Av::Ss(l)) => l.clone(),
             _ => Vec::new(),
         },
-        source: get_s(m, "source")
-            .and_then(Source::parse)
-            .unwrap_or(Source::Table),
+        source: get_s(m, "source").and_then(Source::parse).unwrap_or(Source::Table),
         source_id: get_s(m, "source_id").unwrap_or_default().to_string(),
         received_at: get_s(m, "received_at").unwrap_or_default().to_string(),
         processed_at: get_s(m, "processed_at").map(str::to_string),
@@ -205,10 +185,7 @@ impl Completion {
     pub fn attributes(&self) -> Vec<(&'static str, Av)> {
         let mut v = vec![
             ("status", s(self.status.as_str())),
-            (
-                "reasons",
-                Av::L(self.reasons.iter().map(|r| s(r)).collect()),
-            ),
+            ("reasons", Av::L(self.reasons.iter().map(|r| s(r)).collect())),
             ("source", s(Source::Stream.as_str())),
             ("source_id", s(&self.source_id)),
             ("received_at", s(&self.received_at)),
@@ -258,10 +235,7 @@ pub fn order_input(m: &Item) -> OrderInput {
                         unit_price: im.get("unit_price").map(scalar),
                         not_an_object: None,
                     },
-                    other => ItemInput {
-                        not_an_object: Some(scalar(other).type_name()),
-                        ..ItemInput::default()
-                    },
+                    other => ItemInput { not_an_object: Some(scalar(other).type_name()), ..ItemInput::default() },
                 })
                 .collect(),
         ),
@@ -287,13 +261,7 @@ pub fn pending_item(input: &OrderInput) -> Option<Item> {
         Scalar::Bool(b) => Av::Bool(*b),
         Scalar::Null | Scalar::Other(_) => Av::Null(true),
     };
-    m.insert(
-        KEY.into(),
-        av(input
-            .order_id
-            .as_ref()
-            .filter(|v| matches!(v, Scalar::Str(_)))?),
-    );
+    m.insert(KEY.into(), av(input.order_id.as_ref().filter(|v| matches!(v, Scalar::Str(_)))?));
     for (k, v) in [
         ("customer_id", &input.customer_id),
         ("currency", &input.currency),
@@ -313,11 +281,7 @@ pub fn pending_item(input: &OrderInput) -> Option<Item> {
                     .iter()
                     .map(|i| {
                         let mut im = HashMap::new();
-                        for (k, v) in [
-                            ("sku", &i.sku),
-                            ("quantity", &i.quantity),
-                            ("unit_price", &i.unit_price),
-                        ] {
+                        for (k, v) in [("sku", &i.sku), ("quantity", &i.quantity), ("unit_price", &i.unit_price)] {
                             if let Some(v) = v {
                                 im.insert(k.to_string(), av(v));
                             }

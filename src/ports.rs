@@ -77,13 +77,7 @@ pub type ObjectReader = Box<dyn AsyncRead + Send + Unpin>;
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
     async fn get(&self, bucket: &str, key: &str) -> Result<ObjectReader, ObjectError>;
-    async fn put(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &str,
-    ) -> Result<(), ObjectError>;
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), ObjectError>;
 }
 
 /// A queue failure.

@@ -48,13 +48,7 @@ pub struct RecordOutcome {
 
 impl RecordOutcome {
     pub fn retry(reason: impl Into<String>) -> RecordOutcome {
-        RecordOutcome {
-            outcome: Outcome::Retry {
-                reason: reason.into(),
-            },
-            order_id: None,
-            customer_id: None,
-        }
+        RecordOutcome { outcome: Outcome::Retry { reason: reason.into() }, order_id: None, customer_id: None }
     }
 }
 
@@ -69,7 +63,17 @@ pub struct Origin<'a> {
 
 /// The current time as stored in records (RFC 3339, milliseconds, UTC).
 pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    // Formatting a timestamp costs more than pricing an order: reuse it within the millisecond.
+    thread_local!(static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) });
+    let now = chrono::Utc::now();
+    let ms = now.timestamp_millis();
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != ms {
+            *last = (ms, now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
+        last.1.clone()
+    })
 }
 
 /// The shared processing core, given the store.
@@ -89,91 +93,48 @@ impl Processor {
 
     /// One JSON order body (an SQS message, a JSON Lines line).
     pub async fn process_body(&self, body: &str, origin: Origin<'_>) -> RecordOutcome {
-        if body.len() > MAX_BODY_BYTES {
-            let reason = format!(
-                "body is {} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)",
-                body.len()
-            );
-            return self.reject(None, None, vec![reason], body, origin).await;
-        }
-        match OrderInput::from_json(body) {
-            Ok(input) => self.process_input(&input, body, origin).await,
-            Err(reason) => self.reject(None, None, vec![reason], body, origin).await,
-        }
+        self.commit(prepare_body(body, origin), body).await
     }
 
     /// An order already split into fields (a CSV group, a parsed JSON body).
-    pub async fn process_input(
-        &self,
-        input: &OrderInput,
-        raw: &str,
-        origin: Origin<'_>,
-    ) -> RecordOutcome {
-        let (order_id, customer_id) = (input.order_id_text(), input.customer_id_text());
-        let order = match Order::parse(input) {
-            Ok(o) => o,
-            Err(reasons) => {
-                return self
-                    .reject(order_id, customer_id, reasons, raw, origin)
-                    .await
-            }
+    pub async fn process_input(&self, input: &OrderInput, raw: &str, origin: Origin<'_>) -> RecordOutcome {
+        self.commit(prepare_input(input, raw, origin), raw).await
+    }
+
+    /// Writes a prepared record: the conditional write decides Accepted, Duplicate or a
+    /// conflict; store failures decide Retry (transient) or Rejected (permanent).
+    /// `raw` is the record's text, excerpted into the rejection should the write find a conflict.
+    pub async fn commit(&self, prepared: Prepared, raw: &str) -> RecordOutcome {
+        let record = match prepared {
+            Prepared::Reject(rejection) => return self.store_rejection(rejection).await,
+            Prepared::Order(record) => record,
         };
-        let totals = match order.price() {
-            Ok(t) => t,
-            Err(reason) => {
-                return self
-                    .reject(order_id, customer_id, vec![reason], raw, origin)
-                    .await
-            }
-        };
-        let record = StoredOrder::accepted(
-            &order,
-            totals,
-            origin.source,
-            origin.source_id,
-            origin.received_at,
-            &now_rfc3339(),
-        );
         let done = |outcome| RecordOutcome {
             outcome,
-            order_id: Some(order.order_id.to_string()),
-            customer_id: Some(order.customer_id.to_string()),
+            order_id: record.order_id.clone(),
+            customer_id: record.customer_id.clone(),
+        };
+        let conflict = |reason: String| {
+            let origin =
+                Origin { source: record.source, source_id: &record.source_id, received_at: &record.received_at };
+            rejection(record.order_id.as_deref(), record.customer_id.as_deref(), vec![reason], raw, origin)
         };
         match self.store.put_order(&record).await {
             Ok(PutOutcome::Inserted) => done(Outcome::Accepted),
-            Ok(PutOutcome::Exists {
-                fingerprint,
-                status,
-            }) if fingerprint == record.fingerprint => {
-                let _ = status;
-                done(Outcome::Duplicate)
-            }
-            Ok(PutOutcome::Exists {
-                fingerprint,
-                status,
-            }) => {
+            Ok(PutOutcome::Exists { fingerprint, .. }) if fingerprint == record.fingerprint => done(Outcome::Duplicate),
+            Ok(PutOutcome::Exists { fingerprint, status }) => {
+                let id = record.order_id.as_deref().unwrap_or_default();
                 let reason = match (fingerprint, status) {
-                    (None, Some(Status::Pending)) => format!(
-                        "order_id {} already exists in the table as a PENDING order written straight into it",
-                        order.order_id
-                    ),
-                    _ => format!("order_id {} already exists with different content", order.order_id),
+                    (None, Some(Status::Pending)) => {
+                        format!("order_id {id} already exists in the table as a PENDING order written straight into it")
+                    }
+                    _ => format!("order_id {id} already exists with different content"),
                 };
-                self.reject(order_id, customer_id, vec![reason], raw, origin)
-                    .await
+                self.store_rejection(conflict(reason)).await
             }
-            Err(StoreError::Transient(e)) => done(Outcome::Retry {
-                reason: format!("store unavailable: {e}"),
-            }),
+            Err(StoreError::Transient(e)) => done(Outcome::Retry { reason: format!("store unavailable: {e}") }),
             Err(StoreError::Permanent(e)) => {
-                self.reject(
-                    order_id,
-                    customer_id,
-                    vec![format!("the store refused the order: {e}")],
-                    raw,
-                    origin,
-                )
-                .await
+                self.store_rejection(conflict(format!("the store refused the order: {e}"))).await
             }
         }
     }
@@ -184,8 +145,7 @@ impl Processor {
         let key = match image.get(item::KEY) {
             Some(serde_dynamo::AttributeValue::S(k)) if !k.is_empty() => k.clone(),
             _ => {
-                let raw = serde_json::to_string(&serde_dynamo::Item::from(image.clone()))
-                    .unwrap_or_default();
+                let raw = serde_json::to_string(&serde_dynamo::Item::from(image.clone())).unwrap_or_default();
                 let reason = "the stream record's NewImage has no string order_id key".to_string();
                 return self.reject(None, None, vec![reason], &raw, origin).await;
             }
@@ -193,9 +153,7 @@ impl Processor {
         let input = item::order_input(image);
         let customer_id = input.customer_id_text().map(str::to_string);
         let now = now_rfc3339();
-        let completion = match Order::parse(&input)
-            .and_then(|o| o.price().map(|t| (o, t)).map_err(|r| vec![r]))
-        {
+        let completion = match Order::parse(&input).and_then(|o| o.price().map(|t| (o, t)).map_err(|r| vec![r])) {
             Ok((order, totals)) => Completion {
                 status: Status::Accepted,
                 totals: Some(totals),
@@ -215,30 +173,16 @@ impl Processor {
                 fingerprint: None,
             },
         };
-        let outcome = match self
-            .store
-            .complete_pending(&key, &completion, Some(image))
-            .await
-        {
-            Ok(CompleteOutcome::Completed) if completion.status == Status::Accepted => {
-                Outcome::Accepted
-            }
-            Ok(CompleteOutcome::Completed) => Outcome::Rejected {
-                reasons: completion.reasons,
-            },
+        let outcome = match self.store.complete_pending(&key, &completion, Some(image)).await {
+            Ok(CompleteOutcome::Completed) if completion.status == Status::Accepted => Outcome::Accepted,
+            Ok(CompleteOutcome::Completed) => Outcome::Rejected { reasons: completion.reasons },
             Ok(CompleteOutcome::NotPending) => Outcome::Duplicate,
-            Err(StoreError::Transient(e)) => Outcome::Retry {
-                reason: format!("store unavailable: {e}"),
-            },
-            Err(StoreError::Permanent(e)) => Outcome::Rejected {
-                reasons: vec![format!("the store refused the update: {e}")],
-            },
+            Err(StoreError::Transient(e)) => Outcome::Retry { reason: format!("store unavailable: {e}") },
+            Err(StoreError::Permanent(e)) => {
+                Outcome::Rejected { reasons: vec![format!("the store refused the update: {e}")] }
+            }
         };
-        RecordOutcome {
-            outcome,
-            order_id: Some(key),
-            customer_id,
-        }
+        RecordOutcome { outcome, order_id: Some(key), customer_id }
     }
 
     /// Stores a rejected intake record keyed by its source id and acknowledges it.
@@ -250,35 +194,85 @@ impl Processor {
         raw: &str,
         origin: Origin<'_>,
     ) -> RecordOutcome {
-        let record = StoredOrder::rejection(
-            order_id.map(|s| excerpt(s, 64)).as_deref(),
-            customer_id.map(|s| excerpt(s, 64)).as_deref(),
-            reasons,
-            origin.source,
-            origin.source_id,
-            raw,
-            origin.received_at,
-            &now_rfc3339(),
-        );
+        self.store_rejection(rejection(order_id, customer_id, reasons, raw, origin)).await
+    }
+
+    async fn store_rejection(&self, record: StoredOrder) -> RecordOutcome {
         let outcome = match self.store.put_rejection(&record).await {
-            Ok(()) => Outcome::Rejected {
-                reasons: record.reasons,
-            },
-            Err(StoreError::Transient(e)) => Outcome::Retry {
-                reason: format!("store unavailable: {e}"),
-            },
+            Ok(()) => Outcome::Rejected { reasons: record.reasons },
+            Err(StoreError::Transient(e)) => Outcome::Retry { reason: format!("store unavailable: {e}") },
             Err(StoreError::Permanent(e)) => {
                 // Nothing more can be stored: the rejection still stands, with its reasons in the log.
-                tracing::error!(source_id = origin.source_id, error = %e, reasons = ?record.reasons, "could not store rejection");
-                Outcome::Rejected {
-                    reasons: record.reasons,
-                }
+                tracing::error!(source_id = %record.source_id, error = %e, reasons = ?record.reasons, "could not store rejection");
+                Outcome::Rejected { reasons: record.reasons }
             }
         };
-        RecordOutcome {
-            outcome,
-            order_id: record.order_id,
-            customer_id: record.customer_id,
-        }
+        RecordOutcome { outcome, order_id: record.order_id, customer_id: record.customer_id }
+    }
+}
+
+/// A record after the pure part of processing (parse, validate, price), ready to be written.
+/// The S3 import prepares on its parser thread, so parsing runs beside the writes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prepared {
+    /// A valid, priced order.
+    Order(StoredOrder),
+    /// A rejected intake record (malformed or invalid).
+    Reject(StoredOrder),
+}
+
+fn rejection(
+    order_id: Option<&str>,
+    customer_id: Option<&str>,
+    reasons: Vec<String>,
+    raw: &str,
+    origin: Origin<'_>,
+) -> StoredOrder {
+    StoredOrder::rejection(
+        order_id.map(|s| excerpt(s, 64)).as_deref(),
+        customer_id.map(|s| excerpt(s, 64)).as_deref(),
+        reasons,
+        origin.source,
+        origin.source_id,
+        raw,
+        origin.received_at,
+        &now_rfc3339(),
+    )
+}
+
+/// A piece of input that cannot be an order at all. Pure: no I/O.
+pub fn prepare_malformed(reason: String, raw: &str, origin: Origin<'_>) -> Prepared {
+    Prepared::Reject(rejection(None, None, vec![reason], raw, origin))
+}
+
+/// Parses, validates and prices one JSON order body. Pure: no I/O.
+pub fn prepare_body(body: &str, origin: Origin<'_>) -> Prepared {
+    if body.len() > MAX_BODY_BYTES {
+        let reason = format!("body is {} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)", body.len());
+        return Prepared::Reject(rejection(None, None, vec![reason], body, origin));
+    }
+    match OrderInput::from_json(body) {
+        Ok(input) => prepare_input(&input, body, origin),
+        Err(reason) => Prepared::Reject(rejection(None, None, vec![reason], body, origin)),
+    }
+}
+
+/// Validates and prices an order already split into fields. Pure: no I/O.
+pub fn prepare_input(input: &OrderInput, raw: &str, origin: Origin<'_>) -> Prepared {
+    let (order_id, customer_id) = (input.order_id_text(), input.customer_id_text());
+    let order = match Order::parse(input) {
+        Ok(o) => o,
+        Err(reasons) => return Prepared::Reject(rejection(order_id, customer_id, reasons, raw, origin)),
+    };
+    match order.price() {
+        Ok(totals) => Prepared::Order(StoredOrder::accepted(
+            &order,
+            totals,
+            origin.source,
+            origin.source_id,
+            origin.received_at,
+            &now_rfc3339(),
+        )),
+        Err(reason) => Prepared::Reject(rejection(order_id, customer_id, vec![reason], raw, origin)),
     }
 }

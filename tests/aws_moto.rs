@@ -5,7 +5,10 @@
 
 mod common;
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification, StreamViewType};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+    StreamViewType,
+};
 use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchOutput;
 use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchResultEntry};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -50,9 +53,21 @@ async fn table(cfg: &aws_config::SdkConfig) -> DynamoStore {
         .create_table()
         .table_name(&name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(AttributeDefinition::builder().attribute_name("order_id").attribute_type(ScalarAttributeType::S).build().unwrap())
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("order_id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
         .key_schema(KeySchemaElement::builder().attribute_name("order_id").key_type(KeyType::Hash).build().unwrap())
-        .stream_specification(StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::NewAndOldImages).build().unwrap())
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .expect("create table on moto");
@@ -115,15 +130,23 @@ async fn a_pending_row_is_completed_once_on_condition_that_it_is_still_pending()
     let input = orderflow::order::OrderInput::from_json(r#"{"order_id":"ord-9","customer_id":"c","currency":"USD","items":[{"sku":"A","quantity":3,"unit_price":"0.10"}],"tax_rate":"0.5"}"#).unwrap();
     let image = item::pending_item(&input).unwrap();
     assert_eq!(store.insert_pending(&image).await.unwrap(), PutOutcome::Inserted);
-    let deps = Deps::new(store.clone(), Arc::new(S3Objects::new(aws_sdk_s3::Client::new(&cfg))), Arc::new(RecordingQueueDouble::default()), Metrics::memory().0);
-    let event = orderflow::adapters::embedded::stream::event("t", &[orderflow::adapters::embedded::Change {
-        seq: 1,
-        event_name: "INSERT".into(),
-        order_id: "ord-9".into(),
-        old_image: None,
-        new_image: Some(image.clone()),
-        created_ms: 1_795_687_500_000,
-    }]);
+    let deps = Deps::new(
+        store.clone(),
+        Arc::new(S3Objects::new(aws_sdk_s3::Client::new(&cfg))),
+        Arc::new(RecordingQueueDouble::default()),
+        Metrics::memory().0,
+    );
+    let event = orderflow::adapters::embedded::stream::event(
+        "t",
+        &[orderflow::adapters::embedded::Change {
+            seq: 1,
+            event_name: "INSERT".into(),
+            order_id: "ord-9".into(),
+            old_image: None,
+            new_image: Some(image.clone()),
+            created_ms: 1_795_687_500_000,
+        }],
+    );
     let resp = stream::handle(&deps, LambdaEvent::new(event.clone(), common::ctx("orderflow-stream"))).await.unwrap();
     assert!(resp.batch_item_failures.is_empty());
     let done = item::from_item(&store.get("ord-9").await.unwrap().unwrap());
@@ -158,7 +181,12 @@ async fn a_multi_megabyte_object_is_streamed_from_s3_and_every_line_accounted_fo
     let key = "incoming/big batch+1.jsonl";
     s3c.put_object().bucket(&bucket).key(key).body(body.into_bytes().into()).send().await.unwrap();
     let store = Arc::new(InMemoryStoreDouble::default());
-    let mut deps = Deps::new(store.clone(), Arc::new(S3Objects::new(s3c.clone())), Arc::new(RecordingQueueDouble::default()), Metrics::memory().0);
+    let mut deps = Deps::new(
+        store.clone(),
+        Arc::new(S3Objects::new(s3c.clone())),
+        Arc::new(RecordingQueueDouble::default()),
+        Metrics::memory().0,
+    );
     deps.concurrency = 8;
     let mut tally = Default::default();
     let guard = orderflow::batch::DeadlineGuard::from_remaining(std::time::Duration::from_secs(600));
@@ -195,7 +223,12 @@ impl Intercept for FailLastEntryOnceInterceptor {
         "FailLastEntryOnceInterceptor"
     }
 
-    fn modify_before_attempt_completion(&self, ctx: &mut FinalizerInterceptorContextMut<'_>, _rc: &RuntimeComponents, _cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    fn modify_before_attempt_completion(
+        &self,
+        ctx: &mut FinalizerInterceptorContextMut<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         if self.calls.fetch_add(1, Ordering::SeqCst) != 0 {
             return Ok(());
         }
@@ -203,7 +236,12 @@ impl Intercept for FailLastEntryOnceInterceptor {
             let real = out.downcast_ref::<SendMessageBatchOutput>().expect("a SendMessageBatch output").clone();
             let mut ok: Vec<SendMessageBatchResultEntry> = real.successful().to_vec();
             let last = ok.pop().expect("at least one entry");
-            let failed = BatchResultErrorEntry::builder().id(last.id()).sender_fault(false).code("InternalError").message("injected").build()?;
+            let failed = BatchResultErrorEntry::builder()
+                .id(last.id())
+                .sender_fault(false)
+                .code("InternalError")
+                .message("injected")
+                .build()?;
             let rewritten = SendMessageBatchOutput::builder().set_successful(Some(ok)).failed(failed).build()?;
             *out = aws_smithy_runtime_api::client::interceptors::context::Output::erase(rewritten);
         }
@@ -217,7 +255,8 @@ async fn send_message_batch_resends_only_the_entries_that_failed() {
     let plain = aws_sdk_sqs::Client::new(&cfg);
     let url = plain.create_queue().queue_name(unique("orders")).send().await.unwrap().queue_url().unwrap().to_string();
     let fault = FailLastEntryOnceInterceptor::default();
-    let faulty = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&cfg).interceptor(fault.clone()).build());
+    let faulty =
+        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&cfg).interceptor(fault.clone()).build());
     let queue = SqsQueue::new(faulty, url.clone());
     let bodies: Vec<String> = (0..10).map(|i| format!("{{\"n\":{i}}}")).collect();
     assert_eq!(queue.send_batch(&bodies).await.unwrap(), 2, "one call, then one resend");
@@ -239,7 +278,8 @@ async fn send_message_batch_resends_only_the_entries_that_failed() {
 async fn send_all_splits_into_batches_of_ten_and_the_aws_adapters_build_from_the_environment() {
     let cfg = sdk_config().await;
     let aws = AwsAdapters::from_config(&cfg);
-    let url = aws.sqs.create_queue().queue_name(unique("handoff")).send().await.unwrap().queue_url().unwrap().to_string();
+    let url =
+        aws.sqs.create_queue().queue_name(unique("handoff")).send().await.unwrap().queue_url().unwrap().to_string();
     let queue = SqsQueue::new(aws.sqs.clone(), url.clone());
     queue.send_all((0..25).map(|i| format!("m{i}")).collect()).await.unwrap();
     let attrs = aws

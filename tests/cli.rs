@@ -27,14 +27,7 @@ fn the_demo_runs_all_three_handlers_from_any_directory_and_a_second_run_writes_n
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    for needle in [
-        "orderflow-sqs",
-        "orderflow-s3",
-        "orderflow-stream",
-        "ord-6001",
-        "cust-42",
-        "Cost per customer",
-    ] {
+    for needle in ["orderflow-sqs", "orderflow-s3", "orderflow-stream", "ord-6001", "cust-42", "Cost per customer"] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
     let first = orders_json(&data);
@@ -43,20 +36,11 @@ fn the_demo_runs_all_three_handlers_from_any_directory_and_a_second_run_writes_n
         .output()
         .unwrap();
     assert!(again.status.success());
-    assert!(
-        orders_json(&data) == first,
-        "something stored changed on a second run"
-    );
+    assert!(orders_json(&data) == first, "something stored changed on a second run");
 }
 
 fn orders_json(data: &std::path::Path) -> serde_json::Value {
-    let out = orderflow(&[
-        "orders",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let out = orderflow(&["orders", "--data-dir", data.to_str().unwrap(), "--format", "json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // Processing times differ between runs; everything else must not.
@@ -82,41 +66,21 @@ fn invoke_prints_exactly_the_handlers_response_on_stdout_and_the_emf_line_on_std
     assert_eq!(text(&out.stdout), "{\"batchItemFailures\":[]}\n");
     let emf: serde_json::Value = text(&out.stderr)
         .lines()
-        .find_map(|l| {
-            serde_json::from_str::<serde_json::Value>(l)
-                .ok()
-                .filter(|v| v.get("_aws").is_some())
-        })
+        .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok().filter(|v| v.get("_aws").is_some()))
         .expect("an EMF line on stderr");
     assert_eq!(emf["FunctionName"], "orderflow-sqs");
     assert_eq!(emf["memory_mb"], 512);
     assert_eq!(emf["Accepted"], 3);
-    assert_eq!(
-        emf["_aws"]["CloudWatchMetrics"][0]["Namespace"],
-        "Orderflow"
-    );
-    assert_eq!(
-        emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-        serde_json::json!([["FunctionName"]])
-    );
+    assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Orderflow");
+    assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"], serde_json::json!([["FunctionName"]]));
 }
 
 #[test]
 fn invoke_reads_the_event_from_stdin_and_applies_a_hand_written_stream_insert() {
     let dir = tempfile::tempdir().unwrap();
-    let event = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/events/stream-insert.json"
-    ))
-    .unwrap();
+    let event = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/events/stream-insert.json")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_orderflow"))
-        .args([
-            "invoke",
-            "stream",
-            "-",
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-        ])
+        .args(["invoke", "stream", "-", "--data-dir", dir.path().to_str().unwrap()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -131,29 +95,11 @@ fn invoke_reads_the_event_from_stdin_and_applies_a_hand_written_stream_insert() 
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
-            (
-                r["order_id"].as_str().unwrap().to_string(),
-                r["status"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|r| (r["order_id"].as_str().unwrap().to_string(), r["status"].as_str().unwrap().to_string()))
         .collect();
-    assert_eq!(
-        statuses,
-        vec![
-            ("ord-7001".into(), "ACCEPTED".into()),
-            ("ord-7002".into(), "REJECTED".into())
-        ]
-    );
-    let accepted = orderflow(&[
-        "orders",
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-        "--status",
-        "accepted",
-        "--format",
-        "json",
-    ]);
+    assert_eq!(statuses, vec![("ord-7001".into(), "ACCEPTED".into()), ("ord-7002".into(), "REJECTED".into())]);
+    let accepted =
+        orderflow(&["orders", "--data-dir", dir.path().to_str().unwrap(), "--status", "accepted", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&accepted.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(v[0]["total"], "269.54");
@@ -169,10 +115,6 @@ fn invoke_with_a_bad_event_file_fails_with_a_clear_error() {
         tempfile::tempdir().unwrap().path().to_str().unwrap(),
     ]);
     assert!(!out.status.success());
-    assert!(
-        text(&out.stderr).contains("reading the event file events/does-not-exist.json"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("reading the event file events/does-not-exist.json"), "{}", text(&out.stderr));
     assert!(out.stdout.is_empty());
 }

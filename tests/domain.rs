@@ -45,13 +45,9 @@ fn item_count_limits_are_enforced() {
         r#"{{"order_id":"o","customer_id":"c","currency":"USD","items":[{}]}}"#,
         vec![r#"{"sku":"A","quantity":1,"unit_price":"1"}"#; 501].join(",")
     );
+    assert_eq!(parse(&many).unwrap_err(), vec!["items must contain at most 500 items (got 501)"]);
     assert_eq!(
-        parse(&many).unwrap_err(),
-        vec!["items must contain at most 500 items (got 501)"]
-    );
-    assert_eq!(
-        parse(r#"{"order_id":"o","customer_id":"c","currency":"USD","items":{"sku":"A"}}"#)
-            .unwrap_err(),
+        parse(r#"{"order_id":"o","customer_id":"c","currency":"USD","items":{"sku":"A"}}"#).unwrap_err(),
         vec!["items must be an array, not an object"]
     );
 }
@@ -72,10 +68,7 @@ fn unknown_fields_are_ignored_and_unknown_currencies_named() {
     let r = parse(
         r#"{"order_id":"o","customer_id":"c","currency":"usd","items":[{"sku":"S","quantity":1,"unit_price":1,"colour":"red"}],"gift":true}"#,
     );
-    assert_eq!(
-        r.unwrap_err(),
-        vec!["currency \"usd\" is not a supported ISO 4217 code"]
-    );
+    assert_eq!(r.unwrap_err(), vec!["currency \"usd\" is not a supported ISO 4217 code"]);
 }
 
 #[test]
@@ -98,12 +91,12 @@ fn a_unit_price_with_more_decimals_than_the_currency_allows_is_rejected() {
     let r = parse(
         r#"{"order_id":"o","customer_id":"c","currency":"JPY","items":[{"sku":"S","quantity":1,"unit_price":"10.5"}]}"#,
     );
-    assert_eq!(
-        r.unwrap_err(),
-        vec!["items[0].unit_price 10.5 has more decimals than JPY allows (0)"]
-    );
+    assert_eq!(r.unwrap_err(), vec!["items[0].unit_price 10.5 has more decimals than JPY allows (0)"]);
     // Trailing zeros do not count: 19.990 is 19.99.
-    assert!(parse(r#"{"order_id":"o","customer_id":"c","currency":"USD","items":[{"sku":"S","quantity":1,"unit_price":19.990}]}"#).is_ok());
+    assert!(parse(
+        r#"{"order_id":"o","customer_id":"c","currency":"USD","items":[{"sku":"S","quantity":1,"unit_price":19.990}]}"#
+    )
+    .is_ok());
 }
 
 #[test]
@@ -117,7 +110,10 @@ fn json_numbers_are_read_exactly_never_through_f64() {
     assert_eq!(t.tax.to_string(), "1018518509351851.85");
     assert_eq!(t.total.to_string(), "13364197410586419.74");
     // Exponent notation is exact too.
-    let o = parse(r#"{"order_id":"o","customer_id":"c","currency":"USD","items":[{"sku":"A","quantity":2,"unit_price":1.25e1}]}"#).unwrap();
+    let o = parse(
+        r#"{"order_id":"o","customer_id":"c","currency":"USD","items":[{"sku":"A","quantity":2,"unit_price":1.25e1}]}"#,
+    )
+    .unwrap();
     assert_eq!(o.price().unwrap().total.to_string(), "25.00");
 }
 
@@ -126,12 +122,7 @@ fn the_worked_example_from_the_order_format_prices_to_the_cent() {
     let o = parse(r#"{"order_id":"ord-1001","customer_id":"cust-42","currency":"USD","items":[{"sku":"SKU-1","quantity":2,"unit_price":"19.99"}],"discount_percent":"10","tax_rate":"0.0825","placed_at":"2026-11-26T10:00:00Z"}"#).unwrap();
     let t = o.price().unwrap();
     assert_eq!(
-        (
-            t.subtotal.to_string(),
-            t.discount.to_string(),
-            t.tax.to_string(),
-            t.total.to_string()
-        ),
+        (t.subtotal.to_string(), t.discount.to_string(), t.tax.to_string(), t.total.to_string()),
         ("39.98".into(), "4.00".into(), "2.97".into(), "38.95".into())
     );
 }
@@ -139,28 +130,20 @@ fn the_worked_example_from_the_order_format_prices_to_the_cent() {
 #[test]
 fn amounts_too_large_to_compute_exactly_are_rejected_with_a_reason_not_a_panic() {
     let o = parse(r#"{"order_id":"o","customer_id":"c","currency":"USD","items":[{"sku":"A","quantity":100000,"unit_price":"79000000000000000000000000"}]}"#).unwrap();
-    assert_eq!(
-        o.price().unwrap_err(),
-        "items[0]: quantity × unit_price overflows"
-    );
+    assert_eq!(o.price().unwrap_err(), "items[0]: quantity × unit_price overflows");
     let o = parse(r#"{"order_id":"o","customer_id":"c","currency":"USD","items":[{"sku":"A","quantity":1,"unit_price":"79000000000000000000000000000"},{"sku":"B","quantity":1,"unit_price":"79000000000000000000000000000"}]}"#).unwrap();
-    assert_eq!(
-        o.price().unwrap_err(),
-        "the order's amounts are too large to compute exactly (arithmetic overflow)"
-    );
-    let r = parse(r#"{"order_id":"o","customer_id":"c","currency":"USD","items":[{"sku":"A","quantity":1,"unit_price":1e40}]}"#).unwrap_err();
+    assert_eq!(o.price().unwrap_err(), "the order's amounts are too large to compute exactly (arithmetic overflow)");
+    let r = parse(
+        r#"{"order_id":"o","customer_id":"c","currency":"USD","items":[{"sku":"A","quantity":1,"unit_price":1e40}]}"#,
+    )
+    .unwrap_err();
     assert_eq!(r, vec!["items[0].unit_price is out of range: \"1e40\""]);
 }
 
 #[test]
 fn a_body_that_is_not_a_json_object_is_malformed() {
-    assert_eq!(
-        OrderInput::from_json("[1,2]").unwrap_err(),
-        "malformed order: the body must be a JSON object"
-    );
-    assert!(OrderInput::from_json("{\"a\":")
-        .unwrap_err()
-        .starts_with("malformed JSON: EOF while parsing"));
+    assert_eq!(OrderInput::from_json("[1,2]").unwrap_err(), "malformed order: the body must be a JSON object");
+    assert!(OrderInput::from_json("{\"a\":").unwrap_err().starts_with("malformed JSON: EOF while parsing"));
 }
 
 #[test]

@@ -27,11 +27,7 @@ impl OrderStore for InMemoryStoreDouble {
     }
 
     async fn put_rejection(&self, rejection: &StoredOrder) -> Result<(), StoreError> {
-        self.items
-            .lock()
-            .expect("store lock")
-            .entry(rejection.key())
-            .or_insert_with(|| item::to_item(rejection));
+        self.items.lock().expect("store lock").entry(rejection.key()).or_insert_with(|| item::to_item(rejection));
         Ok(())
     }
 
@@ -63,11 +59,7 @@ impl OrderStore for InMemoryStoreDouble {
     async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
         let key = match it.get(item::KEY) {
             Some(serde_dynamo::AttributeValue::S(k)) => k.clone(),
-            _ => {
-                return Err(StoreError::Permanent(
-                    "the item has no string order_id".into(),
-                ))
-            }
+            _ => return Err(StoreError::Permanent("the item has no string order_id".into())),
         };
         let mut items = self.items.lock().expect("store lock");
         if let Some(existing) = items.get(&key) {
@@ -78,13 +70,7 @@ impl OrderStore for InMemoryStoreDouble {
     }
 
     async fn scan(&self) -> Result<Vec<Item>, StoreError> {
-        Ok(self
-            .items
-            .lock()
-            .expect("store lock")
-            .values()
-            .cloned()
-            .collect())
+        Ok(self.items.lock().expect("store lock").values().cloned().collect())
     }
 }
 
@@ -125,24 +111,12 @@ impl ObjectStore for InMemoryBucketDouble {
         let objects = self.objects.lock().expect("bucket lock");
         match objects.get(&(bucket.to_string(), key.to_string())) {
             Some(body) => Ok(Box::new(std::io::Cursor::new(body.clone()))),
-            None => Err(ObjectError::NotFound {
-                bucket: bucket.into(),
-                key: key.into(),
-            }),
+            None => Err(ObjectError::NotFound { bucket: bucket.into(), key: key.into() }),
         }
     }
 
-    async fn put(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: Vec<u8>,
-        _content_type: &str,
-    ) -> Result<(), ObjectError> {
-        self.objects
-            .lock()
-            .expect("bucket lock")
-            .insert((bucket.to_string(), key.to_string()), body);
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, _content_type: &str) -> Result<(), ObjectError> {
+        self.objects.lock().expect("bucket lock").insert((bucket.to_string(), key.to_string()), body);
         Ok(())
     }
 }
@@ -166,7 +140,12 @@ impl OrderStore for DiscardingStoreDouble {
         Ok(())
     }
 
-    async fn complete_pending(&self, _key: &str, _c: &Completion, _image: Option<&Item>) -> Result<CompleteOutcome, StoreError> {
+    async fn complete_pending(
+        &self,
+        _key: &str,
+        _c: &Completion,
+        _image: Option<&Item>,
+    ) -> Result<CompleteOutcome, StoreError> {
         self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(CompleteOutcome::Completed)
     }

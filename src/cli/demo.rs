@@ -37,10 +37,7 @@ pub const PENDING_ORDERS: &str = include_str!("../../events/pending-orders.jsonl
 /// The objects the sample S3 events refer to, by (decoded) key.
 pub const SAMPLE_OBJECTS: [(&str, &[u8]); 3] = [
     ("incoming/orders.jsonl", ORDERS_JSONL.as_bytes()),
-    (
-        "incoming/2026-11-26/store orders+east.csv",
-        ORDERS_CSV.as_bytes(),
-    ),
+    ("incoming/2026-11-26/store orders+east.csv", ORDERS_CSV.as_bytes()),
     ("incoming/archive/orders.csv.gz", ORDERS_CSV_GZ),
 ];
 
@@ -48,9 +45,7 @@ pub const SAMPLE_OBJECTS: [(&str, &[u8]); 3] = [
 pub async fn seed_bucket(e: &Embedded) -> anyhow::Result<()> {
     use crate::ports::ObjectStore;
     for (key, body) in SAMPLE_OBJECTS {
-        e.bucket
-            .put(BUCKET, key, body.to_vec(), "application/octet-stream")
-            .await?;
+        e.bucket.put(BUCKET, key, body.to_vec(), "application/octet-stream").await?;
     }
     Ok(())
 }
@@ -63,17 +58,16 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     deps.concurrency = 1;
     let timeout = Duration::from_secs(30);
     let start_seq = e.store.last_change_seq().await?;
-    println!(
-        "orderflow demo — embedded default in {}\n",
-        a.data.data_dir.display()
-    );
+    println!("orderflow demo — embedded default in {}\n", a.data.data_dir.display());
 
     let r = invoke(&deps, Function::Sqs, SQS_MIXED_BATCH, 128, timeout).await?;
     println!("1. SQS batch of 7 messages -> orderflow-sqs: {r}");
 
     seed_bucket(&e).await?;
     let r = invoke(&deps, Function::S3, S3_SQS_NOTIFICATION, 256, timeout).await?;
-    println!("2. 2 S3 notifications via SQS (a CSV with key `store+orders%2Beast.csv`, a .csv.gz) -> orderflow-s3: {r}");
+    println!(
+        "2. 2 S3 notifications via SQS (a CSV with key `store+orders%2Beast.csv`, a .csv.gz) -> orderflow-s3: {r}"
+    );
     let r = invoke(&deps, Function::S3, S3_DIRECT, 256, timeout).await?;
     println!("3. S3 event for incoming/orders.jsonl -> orderflow-s3: {r}");
     let r = invoke(&deps, Function::S3, S3_TEST_EVENT, 256, timeout).await?;
@@ -85,43 +79,25 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut inserted = 0;
     for line in PENDING_ORDERS.lines().filter(|l| !l.trim().is_empty()) {
         let input = OrderInput::from_json(line).map_err(anyhow::Error::msg)?;
-        let it = item::pending_item(&input)
-            .ok_or_else(|| anyhow::anyhow!("sample pending order has no order_id"))?;
-        if matches!(
-            e.store.insert_pending(&it).await?,
-            crate::ports::PutOutcome::Inserted
-        ) {
+        let it = item::pending_item(&input).ok_or_else(|| anyhow::anyhow!("sample pending order has no order_id"))?;
+        if matches!(e.store.insert_pending(&it).await?, crate::ports::PutOutcome::Inserted) {
             inserted += 1;
         }
     }
     let changes = e.store.changes_since(start_seq, 1000).await?;
     let event = embedded::stream::event(crate::config::DEFAULT_TABLE, &changes);
     let ctx = super::context(stream::FUNCTION_NAME, 128, timeout);
-    let r = stream::handle(&deps, LambdaEvent::new(event, ctx))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let r = stream::handle(&deps, LambdaEvent::new(event, ctx)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
         "5. {inserted} PENDING rows inserted; {} change-stream records -> orderflow-stream: {}",
         changes.len(),
         serde_json::to_string(&r)?
     );
 
-    let records = super::orders::select(
-        e.store.scan().await?.iter().map(item::from_item).collect(),
-        None,
-    );
-    println!(
-        "\nStored orders and rejected intake records ({})\n{}",
-        records.len(),
-        super::orders::table(&records)
-    );
+    let records = super::orders::select(e.store.scan().await?.iter().map(item::from_item).collect(), None);
+    println!("\nStored orders and rejected intake records ({})\n{}", records.len(), super::orders::table(&records));
     let lines = lines.lock().expect("metrics lock").clone();
-    println!(
-        "\n{}",
-        super::summary::summarize(lines.iter().map(String::as_str)).render()
-    );
-    println!(
-        "\nRun it again: every order is acknowledged as a duplicate, nothing is written twice."
-    );
+    println!("\n{}", super::summary::summarize(lines.iter().map(String::as_str)).render());
+    println!("\nRun it again: every order is acknowledged as a duplicate, nothing is written twice.");
     Ok(ExitCode::SUCCESS)
 }

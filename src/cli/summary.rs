@@ -38,11 +38,9 @@ pub fn summarize<'a>(lines: impl IntoIterator<Item = &'a str>) -> Summary {
                 continue;
             }
         };
-        let (Some(name), Some(cost), Some(gbs)) = (
-            v["FunctionName"].as_str(),
-            dec(&v["cost_usd"]),
-            dec(&v["gb_seconds"]),
-        ) else {
+        let (Some(name), Some(cost), Some(gbs)) =
+            (v["FunctionName"].as_str(), dec(&v["cost_usd"]), dec(&v["gb_seconds"]))
+        else {
             s.skipped_lines += 1;
             continue;
         };
@@ -84,10 +82,7 @@ impl Summary {
         ]);
         for (name, f) in &self.functions {
             let per = if f.records > 0 {
-                (f.cost_usd / Decimal::from(f.records))
-                    .round_dp(12)
-                    .normalize()
-                    .to_string()
+                (f.cost_usd / Decimal::from(f.records)).round_dp(12).normalize().to_string()
             } else {
                 "-".into()
             };
@@ -106,11 +101,7 @@ impl Summary {
         c.load_preset(UTF8_FULL_CONDENSED);
         c.set_header(["customer", "records", "cost (USD)"]);
         for (name, (records, cost)) in &self.customers {
-            c.add_row([
-                name.clone(),
-                records.to_string(),
-                cost.normalize().to_string(),
-            ]);
+            c.add_row([name.clone(), records.to_string(), cost.normalize().to_string()]);
         }
         let attributed: Decimal = self.customers.values().map(|(_, c)| *c).sum();
         format!(

@@ -34,57 +34,33 @@ impl Deps {
         queue: Arc<dyn OrderQueue>,
         metrics: Metrics,
     ) -> Deps {
-        Deps {
-            processor: Processor::new(store),
-            objects,
-            queue,
-            metrics,
-            concurrency: DEFAULT_CONCURRENCY,
-        }
+        Deps { processor: Processor::new(store), objects, queue, metrics, concurrency: DEFAULT_CONCURRENCY }
     }
 }
 
 /// Starts the meter for an invocation: the function name and memory from the context when the
 /// runtime provides them, else the binary's name and `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`.
 pub fn start_meter(ctx: &Context, default_name: &str) -> Meter {
-    let name = if ctx.env_config.function_name.is_empty() {
-        default_name
-    } else {
-        &ctx.env_config.function_name
-    };
-    let memory = u32::try_from(ctx.env_config.memory)
-        .ok()
-        .filter(|m| *m > 0)
-        .unwrap_or_else(memory_from_env);
+    let name = if ctx.env_config.function_name.is_empty() { default_name } else { &ctx.env_config.function_name };
+    let memory = u32::try_from(ctx.env_config.memory).ok().filter(|m| *m > 0).unwrap_or_else(memory_from_env);
     Meter::start(&ctx.request_id, name, memory)
 }
 
 /// A timestamp in milliseconds since the epoch (SQS `SentTimestamp`) as RFC 3339.
 pub fn epoch_ms_to_rfc3339(ms: &str) -> Option<String> {
     let ms: i64 = ms.parse().ok()?;
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 impl Deps {
     /// The AWS adapters from the environment, EMF on stdout: what the Lambda binaries run.
     pub async fn from_aws_env() -> Deps {
         let aws = crate::adapters::aws::AwsAdapters::from_env().await;
-        Deps::new(
-            aws.store,
-            aws.objects,
-            aws.orders_queue,
-            Metrics::from_env(crate::metering::EmfSink::Stdout),
-        )
+        Deps::new(aws.store, aws.objects, aws.orders_queue, Metrics::from_env(crate::metering::EmfSink::Stdout))
     }
 
     /// The embedded adapters under a data directory.
     pub fn embedded(e: &crate::adapters::embedded::Embedded, metrics: Metrics) -> Deps {
-        Deps::new(
-            e.store.clone(),
-            e.bucket.clone(),
-            e.orders_queue.clone(),
-            metrics,
-        )
+        Deps::new(e.store.clone(), e.bucket.clone(), e.orders_queue.clone(), metrics)
     }
 }

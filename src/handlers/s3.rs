@@ -6,7 +6,7 @@
 use super::{start_meter, Deps};
 use crate::batch::{self, DeadlineGuard};
 use crate::config::{IMPORT_PREFIX, REPORT_PREFIX};
-use crate::import::{self, FileError, Unit};
+use crate::import::{self, FileError, Parsed, Unit};
 use crate::metering::Tally;
 use crate::order::Source;
 use crate::ports::{ObjectError, QueueError};
@@ -26,9 +26,7 @@ pub const MAX_REPORTED_REJECTIONS: usize = 10_000;
 /// Decodes an S3 notification key: `+` is a space, then percent-decoding.
 pub fn decode_key(raw: &str) -> String {
     let plus = raw.replace('+', " ");
-    percent_encoding::percent_decode_str(&plus)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(&plus).decode_utf8_lossy().into_owned()
 }
 
 /// One rejected line in an import report.
@@ -122,10 +120,7 @@ async fn route(
             }
             Ok(serde_json::json!({ "imports": reports.iter().map(summary).collect::<Vec<_>>() }))
         }
-        other => Err(format!(
-            "orderflow-s3 does not understand this event (eventSource {other:?})"
-        )
-        .into()),
+        other => Err(format!("orderflow-s3 does not understand this event (eventSource {other:?})").into()),
     }
 }
 
@@ -170,11 +165,7 @@ async fn process_notification(
 ) -> RecordOutcome {
     let body = m.body.as_deref().unwrap_or("");
     let message_id = m.message_id.as_deref().unwrap_or("");
-    let ok = RecordOutcome {
-        outcome: Outcome::Accepted,
-        order_id: None,
-        customer_id: None,
-    };
+    let ok = RecordOutcome { outcome: Outcome::Accepted, order_id: None, customer_id: None };
     let parsed: Result<Value, _> = serde_json::from_str(body);
     let notification = match parsed {
         Ok(v) if is_test_event(&v) => {
@@ -182,9 +173,7 @@ async fn process_notification(
             tally.ignore();
             return ok;
         }
-        Ok(v) if v.get("Records").is_some() => {
-            serde_json::from_value::<S3Event>(v).map_err(|e| e.to_string())
-        }
+        Ok(v) if v.get("Records").is_some() => serde_json::from_value::<S3Event>(v).map_err(|e| e.to_string()),
         Ok(_) => Err("the message is not an S3 event notification".to_string()),
         Err(e) => Err(format!("malformed JSON: {e}")),
     };
@@ -192,15 +181,8 @@ async fn process_notification(
         Ok(e) => e,
         Err(reason) => {
             // Not a notification at all: store it as a rejection so it is not lost, and ack it.
-            let origin = Origin {
-                source: Source::S3,
-                source_id: message_id,
-                received_at: &now_rfc3339(),
-            };
-            let out = deps
-                .processor
-                .reject(None, None, vec![reason], body, origin)
-                .await;
+            let origin = Origin { source: Source::S3, source_id: message_id, received_at: &now_rfc3339() };
+            let out = deps.processor.reject(None, None, vec![reason], body, origin).await;
             tally.add(&out);
             return out;
         }
@@ -250,53 +232,45 @@ pub async fn import_object(
         report.compressed = gz;
     }
     let file_problem = match detected {
-        None => Some(
-            "unsupported file type: expected .jsonl, .ndjson or .csv, optionally .gz".to_string(),
-        ),
+        None => Some("unsupported file type: expected .jsonl, .ndjson or .csv, optionally .gz".to_string()),
         Some((format, gz)) => match deps.objects.get(bucket, key).await {
-            Err(ObjectError::NotFound { .. }) => {
-                Some(format!("object s3://{bucket}/{key} no longer exists"))
-            }
+            Err(ObjectError::NotFound { .. }) => Some(format!("object s3://{bucket}/{key} no longer exists")),
             Err(ObjectError::InvalidKey(k)) => Some(format!("object key {k:?} is not allowed")),
             Err(e) => return Err(e.into()),
             Ok(reader) => {
                 let sync = tokio_util::io::SyncIoBridge::new(reader);
-                let (mut rx, parser) = import::spawn_parser(sync, format, gz);
-                let mut hand_on: Vec<String> = Vec::new();
                 let received_at = now_rfc3339();
-                while let Some(chunk) = rx.recv().await {
+                let with = import::PrepareWith { object: format!("{bucket}/{key}"), received_at };
+                let (rx, parser) = import::spawn_parser(sync, format, gz);
+                let with = std::sync::Arc::new(with);
+                // Chunks are prepared (parsed, validated, priced) on blocking threads, two at a
+                // time, and come back in file order: parsing uses the cores, writes keep the order.
+                let mut prepared = tokio_stream_from(rx)
+                    .map(|chunk| {
+                        let with = with.clone();
+                        async move { tokio::task::spawn_blocking(move || with.prepare_chunk(chunk)).await }
+                    })
+                    .buffered(PREPARE_AHEAD);
+                let mut hand_on: Vec<String> = Vec::new();
+                while let Some(chunk) = prepared.next().await {
+                    let chunk = chunk.map_err(|e| ImportError::Read(format!("preparing orders failed: {e}")))?;
                     let mut pending = Vec::with_capacity(chunk.len());
-                    for unit in chunk {
+                    for parsed in chunk {
                         report.orders += 1;
                         if guard.is_expired() {
-                            hand_on.push(unit.to_body());
+                            hand_on.push(parsed.unit.to_body());
                         } else {
-                            pending.push(unit);
+                            pending.push(parsed);
                         }
                     }
                     let results: Vec<(Unit, RecordOutcome)> = futures::stream::iter(pending)
-                        .map(|unit| {
-                            let p = &deps.processor;
-                            let sid = source_id_of(unit.line());
-                            let received_at = &received_at;
-                            async move {
-                                let origin = Origin {
-                                    source: Source::S3,
-                                    source_id: &sid,
-                                    received_at,
-                                };
-                                let out = match &unit {
-                                    Unit::Json { body, .. } => p.process_body(body, origin).await,
-                                    Unit::Csv { input, raw, .. } => {
-                                        p.process_input(input, raw, origin).await
-                                    }
-                                    Unit::Malformed { raw, reason, .. } => {
-                                        p.reject(None, None, vec![reason.clone()], raw, origin)
-                                            .await
-                                    }
-                                };
-                                (unit, out)
-                            }
+                        .map(|Parsed { unit, prepared }| async move {
+                            let raw = match &unit {
+                                Unit::Json { body, .. } => body.as_str(),
+                                Unit::Csv { raw, .. } | Unit::Malformed { raw, .. } => raw.as_str(),
+                            };
+                            let out = deps.processor.commit(prepared, raw).await;
+                            (unit, out)
                         })
                         .buffered(deps.concurrency.max(1))
                         .collect()
@@ -330,9 +304,7 @@ pub async fn import_object(
                         deps.queue.send_all(std::mem::take(&mut hand_on)).await?;
                     }
                 }
-                let parsed = parser
-                    .await
-                    .map_err(|e| ImportError::Read(format!("the parser stopped: {e}")))?;
+                let parsed = parser.await.map_err(|e| ImportError::Read(format!("the parser stopped: {e}")))?;
                 if !hand_on.is_empty() {
                     report.handed_on += hand_on.len() as u64;
                     deps.queue.send_all(hand_on).await?;
@@ -351,29 +323,17 @@ pub async fn import_object(
     if let Some(reason) = file_problem {
         // The whole file is refused: store it as one rejection (line 0) so it is not lost.
         let sid = source_id_of(0);
-        let origin = Origin {
-            source: Source::S3,
-            source_id: &sid,
-            received_at: &report.started_at,
-        };
-        let out = deps
-            .processor
-            .reject(None, None, vec![reason.clone()], key, origin)
-            .await;
+        let origin = Origin { source: Source::S3, source_id: &sid, received_at: &report.started_at };
+        let out = deps.processor.reject(None, None, vec![reason.clone()], key, origin).await;
         if out.outcome.is_retry() {
-            return Err(ImportError::Read(format!(
-                "could not record the rejected file: {:?}",
-                out.outcome
-            )));
+            return Err(ImportError::Read(format!("could not record the rejected file: {:?}", out.outcome)));
         }
         tally.add(&out);
         report.error = Some(reason);
     }
     report.finished_at = now_rfc3339();
     let body = serde_json::to_vec_pretty(&report).expect("report serializes");
-    deps.objects
-        .put(bucket, &report_key(key), body, "application/json")
-        .await?;
+    deps.objects.put(bucket, &report_key(key), body, "application/json").await?;
     tracing::info!(
         bucket,
         key,
@@ -384,6 +344,13 @@ pub async fn import_object(
         "import finished"
     );
     Ok(Some(report))
+}
+
+/// How many chunks are prepared at once ahead of the writes.
+const PREPARE_AHEAD: usize = 2;
+
+fn tokio_stream_from<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// `reports/<key>.report.json`

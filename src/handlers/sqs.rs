@@ -37,17 +37,9 @@ pub async fn process(
         let now = &now;
         async move {
             let id = m.message_id.as_deref().unwrap_or("");
-            let received = m
-                .attributes
-                .get("SentTimestamp")
-                .and_then(|t| epoch_ms_to_rfc3339(t));
-            let origin = Origin {
-                source: Source::Sqs,
-                source_id: id,
-                received_at: received.as_deref().unwrap_or(now),
-            };
-            p.process_body(m.body.as_deref().unwrap_or(""), origin)
-                .await
+            let received = m.attributes.get("SentTimestamp").and_then(|t| epoch_ms_to_rfc3339(t));
+            let origin = Origin { source: Source::Sqs, source_id: id, received_at: received.as_deref().unwrap_or(now) };
+            p.process_body(m.body.as_deref().unwrap_or(""), origin).await
         }
     })
     .await;
@@ -62,9 +54,7 @@ pub fn response(
     records: &[SqsMessage],
     outcomes: &[crate::processing::RecordOutcome],
 ) -> Result<SqsBatchResponse, Error> {
-    let ids = batch::failures(records, outcomes, |m| {
-        m.message_id.clone().unwrap_or_default()
-    });
+    let ids = batch::failures(records, outcomes, |m| m.message_id.clone().unwrap_or_default());
     if ids.iter().any(String::is_empty) {
         return Err("a message to retry has no messageId; failing the whole batch".into());
     }

@@ -16,10 +16,7 @@ use lambda_runtime::{Error, LambdaEvent};
 pub const FUNCTION_NAME: &str = "orderflow-stream";
 
 /// The Lambda handler.
-pub async fn handle(
-    deps: &Deps,
-    event: LambdaEvent<Event>,
-) -> Result<DynamoDbEventResponse, Error> {
+pub async fn handle(deps: &Deps, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
     let meter = start_meter(&event.context, FUNCTION_NAME);
     let guard = DeadlineGuard::from_deadline_ms(event.context.deadline);
     let (response, tally) = process(deps, &event.payload.records, guard).await;
@@ -43,11 +40,8 @@ pub async fn process(
     let mut tally = Tally::default();
     let outcomes: Vec<Option<RecordOutcome>> = {
         // Ignored records are decided up front; the rest run in order as one group.
-        let wanted: Vec<(usize, &EventRecord)> = records
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| is_pending_insert(r))
-            .collect();
+        let wanted: Vec<(usize, &EventRecord)> =
+            records.iter().enumerate().filter(|(_, r)| is_pending_insert(r)).collect();
         let done = batch::run(
             &wanted,
             1,
@@ -58,25 +52,13 @@ pub async fn process(
                 let now = &now;
                 async move {
                     let seq = r.change.sequence_number.as_deref().unwrap_or("");
-                    let received = r
-                        .change
-                        .approximate_creation_date_time
-                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                    let received = if r.change.approximate_creation_date_time.timestamp() == 0 {
-                        now.clone()
-                    } else {
-                        received
-                    };
+                    let received =
+                        r.change.approximate_creation_date_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                    let received =
+                        if r.change.approximate_creation_date_time.timestamp() == 0 { now.clone() } else { received };
                     let image: &Item = &r.change.new_image;
-                    p.process_pending(
-                        image,
-                        Origin {
-                            source: Source::Stream,
-                            source_id: seq,
-                            received_at: &received,
-                        },
-                    )
-                    .await
+                    p.process_pending(image, Origin { source: Source::Stream, source_id: seq, received_at: &received })
+                        .await
                 }
             },
         )
@@ -100,13 +82,7 @@ pub async fn process(
                 match r.change.sequence_number.as_deref() {
                     Some(seq) if !seq.is_empty() => failed.push(seq.to_string()),
                     _ => {
-                        return (
-                            Err(
-                                "a record to retry has no SequenceNumber; failing the whole batch"
-                                    .into(),
-                            ),
-                            tally,
-                        )
+                        return (Err("a record to retry has no SequenceNumber; failing the whole batch".into()), tally)
                     }
                 }
             }

@@ -134,39 +134,20 @@ fn number(d: rust_decimal::Decimal) -> Box<RawValue> {
 /// One EMF line (no trailing newline).
 pub fn emf_line(c: &InvocationCost, namespace: &str, timestamp_ms: i64) -> String {
     let mut metrics = vec![
-        MetricDef {
-            name: "Duration",
-            unit: "Milliseconds",
-        },
-        MetricDef {
-            name: "BilledDuration",
-            unit: "Milliseconds",
-        },
+        MetricDef { name: "Duration", unit: "Milliseconds" },
+        MetricDef { name: "BilledDuration", unit: "Milliseconds" },
     ];
     if c.init_duration_ms.is_some() {
-        metrics.push(MetricDef {
-            name: "InitDuration",
-            unit: "Milliseconds",
-        });
+        metrics.push(MetricDef { name: "InitDuration", unit: "Milliseconds" });
     }
     for name in ["Records", "Accepted", "Duplicates", "Rejected", "Retried"] {
-        metrics.push(MetricDef {
-            name,
-            unit: "Count",
-        });
+        metrics.push(MetricDef { name, unit: "Count" });
     }
-    metrics.push(MetricDef {
-        name: "Cost",
-        unit: "None",
-    });
+    metrics.push(MetricDef { name: "Cost", unit: "None" });
     let line = Line {
         _aws: Aws {
             timestamp: timestamp_ms,
-            cloudwatch_metrics: [Directive {
-                namespace,
-                dimensions: [["FunctionName"]],
-                metrics,
-            }],
+            cloudwatch_metrics: [Directive { namespace, dimensions: [["FunctionName"]], metrics }],
         },
         function_name: &c.function_name,
         duration: number(c.duration_ms),
@@ -190,13 +171,7 @@ pub fn emf_line(c: &InvocationCost, namespace: &str, timestamp_ms: i64) -> Strin
             .customers
             .iter()
             .map(|(name, records, cost)| {
-                (
-                    name.as_str(),
-                    CustomerCost {
-                        records: *records,
-                        cost_usd: cost.to_string(),
-                    },
-                )
+                (name.as_str(), CustomerCost { records: *records, cost_usd: cost.to_string() })
             })
             .collect(),
     };

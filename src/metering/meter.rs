@@ -23,9 +23,7 @@ pub const LAMBDA_PRICES: LambdaPrices = LambdaPrices {
     request: Decimal::from_parts(2, 0, 0, false, 7),
 };
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Arch {
     #[serde(rename = "x86_64")]
     X86_64,
@@ -102,14 +100,13 @@ impl Tally {
             Outcome::Rejected { .. } => self.rejected += 1,
             Outcome::Retry { .. } => self.retried += 1,
         }
-        *self
-            .customers
-            .entry(
-                r.customer_id
-                    .clone()
-                    .unwrap_or_else(|| UNKNOWN_CUSTOMER.to_string()),
-            )
-            .or_default() += 1;
+        let customer = r.customer_id.as_deref().unwrap_or(UNKNOWN_CUSTOMER);
+        match self.customers.get_mut(customer) {
+            Some(n) => *n += 1,
+            None => {
+                self.customers.insert(customer.to_string(), 1);
+            }
+        }
     }
 
     pub fn ignore(&mut self) {
@@ -170,11 +167,7 @@ impl Meter {
     pub fn start(request_id: &str, function_name: &str, memory_mb: u32) -> Meter {
         let started = Instant::now();
         let cold_start = COLD.swap(false, Ordering::SeqCst);
-        let init = if cold_start {
-            PROCESS_START.get().map(|p| started.duration_since(*p))
-        } else {
-            None
-        };
+        let init = if cold_start { PROCESS_START.get().map(|p| started.duration_since(*p)) } else { None };
         Meter {
             started,
             cold_start,
@@ -220,16 +213,10 @@ pub fn cost_of(
     tally: Tally,
 ) -> InvocationCost {
     let billed_ns = elapsed.as_nanos() + init.map(|d| d.as_nanos()).unwrap_or(0);
-    let billed_ms = u64::try_from(billed_ns.div_ceil(1_000_000))
-        .unwrap_or(u64::MAX)
-        .max(1);
+    let billed_ms = u64::try_from(billed_ns.div_ceil(1_000_000)).unwrap_or(u64::MAX).max(1);
     let gb_seconds = gb_seconds(billed_ms, memory_mb);
     let cost_usd = gb_seconds * LAMBDA_PRICES.gb_second(arch) + LAMBDA_PRICES.request;
-    let weights: Vec<(String, u64)> = tally
-        .customers
-        .iter()
-        .map(|(c, n)| (c.clone(), *n))
-        .collect();
+    let weights: Vec<(String, u64)> = tally.customers.iter().map(|(c, n)| (c.clone(), *n)).collect();
     let customers = split_by_weight(cost_usd, &weights)
         .into_iter()
         .zip(&weights)
@@ -258,8 +245,5 @@ pub fn gb_seconds(billed_ms: u64, memory_mb: u32) -> Decimal {
 
 /// The function's memory: `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, 128 when unset.
 pub fn memory_from_env() -> u32 {
-    std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(128)
+    std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(128)
 }

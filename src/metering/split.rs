@@ -8,10 +8,7 @@ use rust_decimal::Decimal;
 pub fn split_by_weight<K: Clone>(amount: Decimal, weights: &[(K, u64)]) -> Vec<(K, Decimal)> {
     let total: u128 = weights.iter().map(|(_, w)| u128::from(*w)).sum();
     if total == 0 {
-        return weights
-            .iter()
-            .map(|(k, _)| (k.clone(), Decimal::ZERO))
-            .collect();
+        return weights.iter().map(|(k, _)| (k.clone(), Decimal::ZERO)).collect();
     }
     let scale = amount.scale();
     let units = amount.mantissa();
@@ -47,10 +44,7 @@ pub fn split_by_weight<K: Clone>(amount: Decimal, weights: &[(K, u64)]) -> Vec<(
         .into_iter()
         .map(|(i, u, _)| {
             let v = i128::try_from(u).expect("a part is at most the whole");
-            (
-                weights[i].0.clone(),
-                Decimal::from_i128_with_scale(if negative { -v } else { v }, scale),
-            )
+            (weights[i].0.clone(), Decimal::from_i128_with_scale(if negative { -v } else { v }, scale))
         })
         .collect()
 }

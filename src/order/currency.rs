@@ -55,10 +55,7 @@ const TABLE: &[(&str, u32)] = &[
 impl Currency {
     /// Parses an upper-case ISO 4217 code we support.
     pub fn parse(code: &str) -> Option<Currency> {
-        TABLE
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map(|&(code, minor_units)| Currency { code, minor_units })
+        TABLE.iter().find(|(c, _)| *c == code).map(|&(code, minor_units)| Currency { code, minor_units })
     }
 
     pub fn code(&self) -> &'static str {

@@ -46,13 +46,10 @@ id_type!(CustomerId, "customer_id");
 pub struct Sku(String);
 
 impl Sku {
-    pub fn parse(s: &str, field: &str) -> Result<Self, String> {
+    pub fn parse(s: &str, field: &dyn std::fmt::Display) -> Result<Self, String> {
         let n = s.chars().count();
         if n == 0 || n > 64 || s.chars().any(char::is_control) {
-            Err(format!(
-                "{field} must be 1-64 printable characters (got {:?})",
-                crate::order::excerpt(s, 80)
-            ))
+            Err(format!("{field} must be 1-64 printable characters (got {:?})", crate::order::excerpt(s, 80)))
         } else {
             Ok(Self(s.to_string()))
         }

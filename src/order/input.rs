@@ -157,11 +157,7 @@ impl OrderInput {
                 }
                 out.push('{');
                 let mut first_field = true;
-                for (name, v) in [
-                    ("sku", &item.sku),
-                    ("quantity", &item.quantity),
-                    ("unit_price", &item.unit_price),
-                ] {
+                for (name, v) in [("sku", &item.sku), ("quantity", &item.quantity), ("unit_price", &item.unit_price)] {
                     if let Some(v) = v {
                         if !first_field {
                             out.push(',');
@@ -234,10 +230,7 @@ fn item_from_raw(raw: &RawValue) -> ItemInput {
     }
     let t = raw.get();
     if !t.starts_with('{') {
-        return ItemInput {
-            not_an_object: Some(json_type(t)),
-            ..ItemInput::default()
-        };
+        return ItemInput { not_an_object: Some(json_type(t)), ..ItemInput::default() };
     }
     match serde_json::from_str::<WireItem>(t) {
         Ok(w) => ItemInput {
@@ -246,9 +239,6 @@ fn item_from_raw(raw: &RawValue) -> ItemInput {
             unit_price: w.unit_price.map(scalar_from_raw),
             not_an_object: None,
         },
-        Err(_) => ItemInput {
-            not_an_object: Some("malformed"),
-            ..ItemInput::default()
-        },
+        Err(_) => ItemInput { not_an_object: Some("malformed"), ..ItemInput::default() },
     }
 }

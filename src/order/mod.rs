@@ -11,10 +11,7 @@ pub use currency::Currency;
 pub use ids::{CustomerId, OrderId, Sku};
 pub use input::{ItemInput, ItemsInput, OrderInput, Scalar};
 pub use pricing::{round_money, Totals};
-pub use record::{
-    rejection_key, RecordKind, Rejection, Source, Status, StoredItem, StoredOrder,
-    REJECTION_KEY_PREFIX,
-};
+pub use record::{rejection_key, RecordKind, Rejection, Source, Status, StoredItem, StoredOrder, REJECTION_KEY_PREFIX};
 
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
@@ -43,6 +40,15 @@ pub struct Order {
     pub placed_at: Option<DateTime<FixedOffset>>,
 }
 
+/// `items[i].name`, formatted only when an error message needs it.
+struct ItemField(usize, &'static str);
+
+impl std::fmt::Display for ItemField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "items[{}].{}", self.0, self.1)
+    }
+}
+
 /// Shortens text for an error message or a stored excerpt, on a character boundary.
 pub fn excerpt(s: &str, max_chars: usize) -> String {
     let mut out: String = s.chars().take(max_chars).collect();
@@ -53,22 +59,13 @@ pub fn excerpt(s: &str, max_chars: usize) -> String {
 }
 
 /// Reads a decimal exactly from a JSON number's text or a string (`"19.99"`, `1e2`, `"0.0825"`).
-pub fn parse_decimal(v: &Scalar, field: &str) -> Result<Decimal, String> {
+pub fn parse_decimal(v: &Scalar, field: &dyn std::fmt::Display) -> Result<Decimal, String> {
     let text = match v {
         Scalar::Num(t) => t.as_str(),
         Scalar::Str(s) => s.trim(),
-        other => {
-            return Err(format!(
-                "{field} must be a number or a decimal string, not {}",
-                other.type_name()
-            ))
-        }
+        other => return Err(format!("{field} must be a number or a decimal string, not {}", other.type_name())),
     };
-    let parsed = if text.contains(['e', 'E']) {
-        Decimal::from_scientific(text)
-    } else {
-        Decimal::from_str_exact(text)
-    };
+    let parsed = if text.contains(['e', 'E']) { Decimal::from_scientific(text) } else { Decimal::from_str_exact(text) };
     parsed.map_err(|_| {
         if text.is_empty() || text.parse::<f64>().is_err() {
             format!("{field} is not a decimal number: {:?}", excerpt(text, 40))
@@ -78,22 +75,20 @@ pub fn parse_decimal(v: &Scalar, field: &str) -> Result<Decimal, String> {
     })
 }
 
-fn parse_quantity(v: &Scalar, field: &str) -> Result<u32, String> {
+fn parse_quantity(v: &Scalar, field: &dyn std::fmt::Display) -> Result<u32, String> {
     let d = parse_decimal(v, field)?;
     if d.fract() != Decimal::ZERO {
         return Err(format!("{field} must be a whole number (got {d})"));
     }
     if d < Decimal::ONE || d > Decimal::from(MAX_QUANTITY) {
-        return Err(format!(
-            "{field} must be between 1 and {MAX_QUANTITY} (got {d})"
-        ));
+        return Err(format!("{field} must be between 1 and {MAX_QUANTITY} (got {d})"));
     }
     Ok(u32::try_from(d.mantissa() / 10i128.pow(d.scale())).expect("bounded above"))
 }
 
 fn required_str<'a>(
     v: &'a Option<Scalar>,
-    field: &str,
+    field: &dyn std::fmt::Display,
     reasons: &mut Vec<String>,
 ) -> Option<&'a str> {
     match v {
@@ -103,10 +98,7 @@ fn required_str<'a>(
         }
         Some(Scalar::Str(s)) => Some(s),
         Some(other) => {
-            reasons.push(format!(
-                "{field} must be a string, not {}",
-                other.type_name()
-            ));
+            reasons.push(format!("{field} must be a string, not {}", other.type_name()));
             None
         }
     }
@@ -120,27 +112,22 @@ impl Order {
     /// Validates an order, reporting every reason it is invalid.
     pub fn parse(input: &OrderInput) -> Result<Order, Vec<String>> {
         let mut reasons = Vec::new();
-        let order_id = required_str(&input.order_id, "order_id", &mut reasons)
+        let order_id = required_str(&input.order_id, &"order_id", &mut reasons)
             .and_then(|s| collect(OrderId::parse(s), &mut reasons));
-        let customer_id = required_str(&input.customer_id, "customer_id", &mut reasons)
+        let customer_id = required_str(&input.customer_id, &"customer_id", &mut reasons)
             .and_then(|s| collect(CustomerId::parse(s), &mut reasons));
-        let currency = required_str(&input.currency, "currency", &mut reasons).and_then(|s| {
+        let currency = required_str(&input.currency, &"currency", &mut reasons).and_then(|s| {
             let c = Currency::parse(s);
             if c.is_none() {
-                reasons.push(format!(
-                    "currency {:?} is not a supported ISO 4217 code",
-                    excerpt(s, 16)
-                ));
+                reasons.push(format!("currency {:?} is not a supported ISO 4217 code", excerpt(s, 16)));
             }
             c
         });
         let discount_percent = match &input.discount_percent {
             None | Some(Scalar::Null) => Some(Decimal::ZERO),
-            Some(v) => collect(parse_decimal(v, "discount_percent"), &mut reasons).and_then(|d| {
+            Some(v) => collect(parse_decimal(v, &"discount_percent"), &mut reasons).and_then(|d| {
                 if d < Decimal::ZERO || d > Decimal::ONE_HUNDRED {
-                    reasons.push(format!(
-                        "discount_percent must be between 0 and 100 (got {d})"
-                    ));
+                    reasons.push(format!("discount_percent must be between 0 and 100 (got {d})"));
                     None
                 } else {
                     Some(d)
@@ -149,7 +136,7 @@ impl Order {
         };
         let tax_rate = match &input.tax_rate {
             None | Some(Scalar::Null) => Some(Decimal::ZERO),
-            Some(v) => collect(parse_decimal(v, "tax_rate"), &mut reasons).and_then(|d| {
+            Some(v) => collect(parse_decimal(v, &"tax_rate"), &mut reasons).and_then(|d| {
                 if d < Decimal::ZERO || d > Decimal::ONE {
                     reasons.push(format!("tax_rate must be between 0 and 1 (got {d})"));
                     None
@@ -163,18 +150,12 @@ impl Order {
             Some(Scalar::Str(s)) => match DateTime::parse_from_rfc3339(s) {
                 Ok(t) => Some(Some(t)),
                 Err(e) => {
-                    reasons.push(format!(
-                        "placed_at is not an RFC 3339 timestamp ({e}): {:?}",
-                        excerpt(s, 40)
-                    ));
+                    reasons.push(format!("placed_at is not an RFC 3339 timestamp ({e}): {:?}", excerpt(s, 40)));
                     None
                 }
             },
             Some(other) => {
-                reasons.push(format!(
-                    "placed_at must be an RFC 3339 string, not {}",
-                    other.type_name()
-                ));
+                reasons.push(format!("placed_at must be an RFC 3339 string, not {}", other.type_name()));
                 None
             }
         };
@@ -192,10 +173,7 @@ impl Order {
                 None
             }
             Some(ItemsInput::List(list)) if list.len() > MAX_ITEMS => {
-                reasons.push(format!(
-                    "items must contain at most {MAX_ITEMS} items (got {})",
-                    list.len()
-                ));
+                reasons.push(format!("items must contain at most {MAX_ITEMS} items (got {})", list.len()));
                 None
             }
             Some(ItemsInput::List(list)) => {
@@ -206,26 +184,13 @@ impl Order {
                     .map(|(i, item)| parse_item(i, item, currency.as_ref(), &mut reasons))
                     .collect();
                 if reasons.len() == before {
-                    Some(
-                        parsed
-                            .into_iter()
-                            .map(|i| i.expect("no reasons means every item parsed"))
-                            .collect(),
-                    )
+                    Some(parsed.into_iter().map(|i| i.expect("no reasons means every item parsed")).collect())
                 } else {
                     None
                 }
             }
         };
-        match (
-            order_id,
-            customer_id,
-            currency,
-            items,
-            discount_percent,
-            tax_rate,
-            placed_at,
-        ) {
+        match (order_id, customer_id, currency, items, discount_percent, tax_rate, placed_at) {
             (
                 Some(order_id),
                 Some(customer_id),
@@ -234,76 +199,55 @@ impl Order {
                 Some(discount_percent),
                 Some(tax_rate),
                 Some(placed_at),
-            ) if reasons.is_empty() => Ok(Order {
-                order_id,
-                customer_id,
-                currency,
-                items,
-                discount_percent,
-                tax_rate,
-                placed_at,
-            }),
+            ) if reasons.is_empty() => {
+                Ok(Order { order_id, customer_id, currency, items, discount_percent, tax_rate, placed_at })
+            }
             _ => Err(reasons),
         }
     }
 }
 
-fn parse_item(
-    i: usize,
-    item: &ItemInput,
-    currency: Option<&Currency>,
-    reasons: &mut Vec<String>,
-) -> Option<LineItem> {
+fn parse_item(i: usize, item: &ItemInput, currency: Option<&Currency>, reasons: &mut Vec<String>) -> Option<LineItem> {
     if let Some(t) = item.not_an_object {
         reasons.push(format!("items[{i}] must be an object, not {t}"));
         return None;
     }
-    let sku = required_str(&item.sku, &format!("items[{i}].sku"), reasons)
-        .and_then(|s| collect(Sku::parse(s, &format!("items[{i}].sku")), reasons));
+    let sku = required_str(&item.sku, &ItemField(i, "sku"), reasons)
+        .and_then(|s| collect(Sku::parse(s, &ItemField(i, "sku")), reasons));
     let quantity = match &item.quantity {
         None | Some(Scalar::Null) => {
             reasons.push(format!("items[{i}].quantity is missing"));
             None
         }
-        Some(v) => collect(parse_quantity(v, &format!("items[{i}].quantity")), reasons),
+        Some(v) => collect(parse_quantity(v, &ItemField(i, "quantity")), reasons),
     };
     let unit_price = match &item.unit_price {
         None | Some(Scalar::Null) => {
             reasons.push(format!("items[{i}].unit_price is missing"));
             None
         }
-        Some(v) => {
-            collect(parse_decimal(v, &format!("items[{i}].unit_price")), reasons).and_then(|p| {
-                if p < Decimal::ZERO {
+        Some(v) => collect(parse_decimal(v, &ItemField(i, "unit_price")), reasons).and_then(|p| {
+            if p < Decimal::ZERO {
+                reasons.push(format!("items[{i}].unit_price must not be negative (got {p})"));
+                return None;
+            }
+            if let Some(c) = currency {
+                if p.normalize().scale() > c.minor_units() {
                     reasons.push(format!(
-                        "items[{i}].unit_price must not be negative (got {p})"
+                        "items[{i}].unit_price {p} has more decimals than {} allows ({})",
+                        c.code(),
+                        c.minor_units()
                     ));
                     return None;
                 }
-                if let Some(c) = currency {
-                    if p.normalize().scale() > c.minor_units() {
-                        reasons.push(format!(
-                            "items[{i}].unit_price {p} has more decimals than {} allows ({})",
-                            c.code(),
-                            c.minor_units()
-                        ));
-                        return None;
-                    }
-                }
-                Some(p)
-            })
-        }
+            }
+            Some(p)
+        }),
     };
-    Some(LineItem {
-        sku: sku?,
-        quantity: quantity?,
-        unit_price: unit_price?,
-    })
+    Some(LineItem { sku: sku?, quantity: quantity?, unit_price: unit_price? })
 }
 
 /// Parses a decimal from a DynamoDB `N` or a stored decimal string.
 pub fn decimal_from_str(s: &str) -> Option<Decimal> {
-    Decimal::from_str(s)
-        .ok()
-        .or_else(|| Decimal::from_scientific(s).ok())
+    Decimal::from_str(s).ok().or_else(|| Decimal::from_scientific(s).ok())
 }

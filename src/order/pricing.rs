@@ -16,10 +16,7 @@ pub struct Totals {
 /// Rounds to the currency's minor units, half away from zero, and shows exactly that many
 /// decimals (`36` USD becomes `36.00`).
 pub fn round_money(amount: Decimal, currency: Currency) -> Decimal {
-    let mut r = amount.round_dp_with_strategy(
-        currency.minor_units(),
-        RoundingStrategy::MidpointAwayFromZero,
-    );
+    let mut r = amount.round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointAwayFromZero);
     r.rescale(currency.minor_units());
     r
 }
@@ -51,11 +48,6 @@ impl Order {
         if subtotal.scale() != c.minor_units() || total.scale() != c.minor_units() {
             return Err(OVERFLOW.to_string());
         }
-        Ok(Totals {
-            subtotal,
-            discount,
-            tax,
-            total,
-        })
+        Ok(Totals { subtotal, discount, tax, total })
     }
 }

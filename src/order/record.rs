@@ -146,11 +146,7 @@ impl StoredOrder {
             items: order
                 .items
                 .iter()
-                .map(|i| StoredItem {
-                    sku: i.sku.as_str().to_string(),
-                    quantity: i.quantity,
-                    unit_price: i.unit_price,
-                })
+                .map(|i| StoredItem { sku: i.sku.as_str().to_string(), quantity: i.quantity, unit_price: i.unit_price })
                 .collect(),
             subtotal: Some(totals.subtotal),
             discount: Some(totals.discount),
@@ -215,31 +211,29 @@ impl Order {
     /// JSON formatting or trailing zeros), different as soon as any field differs.
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
-        let mut field = |s: &str| {
-            h.update(s.as_bytes());
-            h.update([0x1f]);
+        // Decimals are hashed as their normalised binary form (19.990 and 19.99 agree), with a
+        // separator after every field so that no two field lists hash alike.
+        let mut field = |bytes: &[u8]| {
+            h.update((bytes.len() as u32).to_le_bytes());
+            h.update(bytes);
         };
-        field(self.order_id.as_str());
-        field(self.customer_id.as_str());
-        field(self.currency.code());
-        field(&self.discount_percent.normalize().to_string());
-        field(&self.tax_rate.normalize().to_string());
-        field(
-            &self
-                .placed_at
-                .map(|t| t.to_utc().to_rfc3339())
-                .unwrap_or_default(),
-        );
+        field(self.order_id.as_str().as_bytes());
+        field(self.customer_id.as_str().as_bytes());
+        field(self.currency.code().as_bytes());
+        field(&self.discount_percent.normalize().serialize());
+        field(&self.tax_rate.normalize().serialize());
+        field(&self.placed_at.map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX)).unwrap_or(i64::MIN).to_le_bytes());
         for i in &self.items {
-            field(i.sku.as_str());
-            field(&i.quantity.to_string());
-            field(&i.unit_price.normalize().to_string());
+            field(i.sku.as_str().as_bytes());
+            field(&i.quantity.to_le_bytes());
+            field(&i.unit_price.normalize().serialize());
         }
         let digest = h.finalize();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = String::with_capacity(32);
         for b in &digest[..16] {
-            use std::fmt::Write;
-            let _ = write!(out, "{b:02x}");
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
         }
         out
     }

@@ -28,12 +28,7 @@ pub fn env() -> Env {
     let (metrics, emf) = Metrics::memory();
     let mut deps = Deps::embedded(&embedded, metrics);
     deps.concurrency = 1;
-    Env {
-        dir,
-        embedded,
-        deps,
-        emf,
-    }
+    Env { dir, embedded, deps, emf }
 }
 
 pub fn events_dir() -> PathBuf {
@@ -41,8 +36,7 @@ pub fn events_dir() -> PathBuf {
 }
 
 pub fn event_text(name: &str) -> String {
-    std::fs::read_to_string(events_dir().join(name))
-        .unwrap_or_else(|e| panic!("events/{name}: {e}"))
+    std::fs::read_to_string(events_dir().join(name)).unwrap_or_else(|e| panic!("events/{name}: {e}"))
 }
 
 pub fn ctx(function: &str) -> lambda_runtime::Context {
@@ -66,15 +60,7 @@ pub async fn stored(store: &dyn OrderStore) -> BTreeMap<String, StoredOrder> {
 pub fn summary(records: &BTreeMap<String, StoredOrder>) -> BTreeMap<String, (String, String)> {
     records
         .iter()
-        .map(|(k, r)| {
-            (
-                k.clone(),
-                (
-                    r.status.to_string(),
-                    r.total.map(|t| t.to_string()).unwrap_or_default(),
-                ),
-            )
-        })
+        .map(|(k, r)| (k.clone(), (r.status.to_string(), r.total.map(|t| t.to_string()).unwrap_or_default())))
         .collect()
 }
 
@@ -96,12 +82,7 @@ pub struct FaultInjectingStore {
 }
 
 impl FaultInjectingStore {
-    pub fn new(
-        inner: Arc<dyn OrderStore>,
-        fail_first: usize,
-        bad_ids: &[&str],
-        fault: Fault,
-    ) -> Arc<Self> {
+    pub fn new(inner: Arc<dyn OrderStore>, fail_first: usize, bad_ids: &[&str], fault: Fault) -> Arc<Self> {
         Arc::new(FaultInjectingStore {
             inner,
             fail_first: AtomicUsize::new(fail_first),
@@ -115,9 +96,7 @@ impl FaultInjectingStore {
         self.writes.fetch_add(1, Ordering::SeqCst);
         if self.bad_ids.lock().unwrap().contains(key) {
             match self.fault {
-                Fault::Transient => {
-                    return Err(StoreError::Transient(format!("injected fault for {key}")))
-                }
+                Fault::Transient => return Err(StoreError::Transient(format!("injected fault for {key}"))),
                 Fault::Panic => panic!("injected panic for {key}"),
             }
         }

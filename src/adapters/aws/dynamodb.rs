@@ -32,11 +32,7 @@ fn to_sdk(v: &Av) -> Sdk {
         Av::L(l) => Sdk::L(l.iter().map(to_sdk).collect()),
         Av::Ss(s) => Sdk::Ss(s.clone()),
         Av::Ns(s) => Sdk::Ns(s.clone()),
-        Av::Bs(s) => Sdk::Bs(
-            s.iter()
-                .map(|b| aws_sdk_dynamodb::primitives::Blob::new(b.clone()))
-                .collect(),
-        ),
+        Av::Bs(s) => Sdk::Bs(s.iter().map(|b| aws_sdk_dynamodb::primitives::Blob::new(b.clone())).collect()),
     }
 }
 
@@ -83,11 +79,7 @@ impl DynamoStore {
 
     /// A conditional put; on a conflict, what is stored already (from the failed condition when
     /// the service returns it, else a consistent read).
-    async fn put_if_absent(
-        &self,
-        key: &str,
-        it: HashMap<String, Sdk>,
-    ) -> Result<PutOutcome, StoreError> {
+    async fn put_if_absent(&self, key: &str, it: HashMap<String, Sdk>) -> Result<PutOutcome, StoreError> {
         let res = self
             .client
             .put_item()
@@ -142,8 +134,7 @@ impl DynamoStore {
 #[async_trait]
 impl OrderStore for DynamoStore {
     async fn put_order(&self, order: &StoredOrder) -> Result<PutOutcome, StoreError> {
-        self.put_if_absent(&order.key(), to_sdk_item(&item::to_item(order)))
-            .await
+        self.put_if_absent(&order.key(), to_sdk_item(&item::to_item(order))).await
     }
 
     async fn put_rejection(&self, rejection: &StoredOrder) -> Result<(), StoreError> {
@@ -158,7 +149,14 @@ impl OrderStore for DynamoStore {
         match res {
             Ok(_) => Ok(()),
             // The first rejection of a source id stands; a redelivery writes nothing.
-            Err(e) if matches!(e.as_service_error(), Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_))) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(store_error(&e)),
         }
     }
@@ -204,11 +202,7 @@ impl OrderStore for DynamoStore {
     async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
         let key = match it.get(item::KEY) {
             Some(Av::S(k)) if !k.is_empty() => k.clone(),
-            _ => {
-                return Err(StoreError::Permanent(
-                    "the item has no string order_id".into(),
-                ))
-            }
+            _ => return Err(StoreError::Permanent("the item has no string order_id".into())),
         };
         self.put_if_absent(&key, to_sdk_item(it)).await
     }

@@ -21,9 +21,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 /// Whether a custom endpoint is configured (moto, LocalStack): S3 then needs path-style URLs.
 pub fn custom_endpoint() -> bool {
-    ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
-        .iter()
-        .any(|v| std::env::var(v).map(|s| !s.is_empty()).unwrap_or(false))
+    ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"].iter().any(|v| std::env::var(v).map(|s| !s.is_empty()).unwrap_or(false))
 }
 
 /// The three clients and resource names, built once per process.
@@ -44,9 +42,7 @@ impl AwsAdapters {
 
     pub fn from_config(cfg: &aws_config::SdkConfig) -> AwsAdapters {
         let dynamodb = aws_sdk_dynamodb::Client::new(cfg);
-        let s3_conf = aws_sdk_s3::config::Builder::from(cfg)
-            .force_path_style(custom_endpoint())
-            .build();
+        let s3_conf = aws_sdk_s3::config::Builder::from(cfg).force_path_style(custom_endpoint()).build();
         let s3 = aws_sdk_s3::Client::from_conf(s3_conf);
         let sqs = aws_sdk_sqs::Client::new(cfg);
         let table = env_or(config::ENV_TABLE, config::DEFAULT_TABLE);
@@ -69,9 +65,7 @@ pub(crate) fn is_transient<E: aws_smithy_types::error::metadata::ProvideErrorMet
     use aws_sdk_dynamodb::error::SdkError;
     match err {
         SdkError::ConstructionFailure(_) => false,
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         SdkError::ServiceError(e) => !matches!(
             e.err().code(),
             Some(

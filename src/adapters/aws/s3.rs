@@ -18,44 +18,21 @@ impl S3Objects {
 #[async_trait]
 impl ObjectStore for S3Objects {
     async fn get(&self, bucket: &str, key: &str) -> Result<ObjectReader, ObjectError> {
-        match self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-        {
+        match self.client.get_object().bucket(bucket).key(key).send().await {
             Ok(out) => Ok(Box::new(out.body.into_async_read())),
             Err(e) => {
-                if let Some(aws_sdk_s3::operation::get_object::GetObjectError::NoSuchKey(_)) =
-                    e.as_service_error()
-                {
-                    return Err(ObjectError::NotFound {
-                        bucket: bucket.into(),
-                        key: key.into(),
-                    });
+                if let Some(aws_sdk_s3::operation::get_object::GetObjectError::NoSuchKey(_)) = e.as_service_error() {
+                    return Err(ObjectError::NotFound { bucket: bucket.into(), key: key.into() });
                 }
                 if e.raw_response().map(|r| r.status().as_u16()) == Some(404) {
-                    return Err(ObjectError::NotFound {
-                        bucket: bucket.into(),
-                        key: key.into(),
-                    });
+                    return Err(ObjectError::NotFound { bucket: bucket.into(), key: key.into() });
                 }
-                Err(ObjectError::Transient(
-                    aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
-                ))
+                Err(ObjectError::Transient(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()))
             }
         }
     }
 
-    async fn put(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &str,
-    ) -> Result<(), ObjectError> {
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), ObjectError> {
         self.client
             .put_object()
             .bucket(bucket)
@@ -65,9 +42,7 @@ impl ObjectStore for S3Objects {
             .send()
             .await
             .map_err(|e| {
-                ObjectError::Transient(
-                    aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
-                )
+                ObjectError::Transient(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())
             })?;
         Ok(())
     }

@@ -35,13 +35,8 @@ impl SqsQueue {
                         .expect("id and body are set")
                 })
                 .collect();
-            let res = self
-                .client
-                .send_message_batch()
-                .queue_url(&self.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await;
+            let res =
+                self.client.send_message_batch().queue_url(&self.queue_url).set_entries(Some(entries)).send().await;
             let out = match res {
                 Ok(out) => out,
                 Err(e) if attempt < MAX_ATTEMPTS && super::is_transient(&e) => {
@@ -91,10 +86,7 @@ fn backoff(attempt: u32) -> Duration {
 impl OrderQueue for SqsQueue {
     async fn send_all(&self, bodies: Vec<String>) -> Result<(), QueueError> {
         if self.queue_url.is_empty() {
-            return Err(QueueError::Transient(format!(
-                "{} is not set",
-                crate::config::ENV_ORDERS_QUEUE_URL
-            )));
+            return Err(QueueError::Transient(format!("{} is not set", crate::config::ENV_ORDERS_QUEUE_URL)));
         }
         for chunk in bodies.chunks(10) {
             self.send_batch(chunk).await?;

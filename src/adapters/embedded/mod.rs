@@ -26,11 +26,6 @@ impl Embedded {
         let store = Arc::new(SqliteStore::open(&dir.join("orderflow.db"))?);
         let bucket = Arc::new(FolderBucket::new(dir.join("bucket")));
         let orders_queue = Arc::new(SqliteQueue::new(store.clone(), ORDERS_QUEUE));
-        Ok(Embedded {
-            dir: dir.to_path_buf(),
-            store,
-            bucket,
-            orders_queue,
-        })
+        Ok(Embedded { dir: dir.to_path_buf(), store, bucket, orders_queue })
     }
 }

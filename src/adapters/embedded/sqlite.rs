@@ -65,8 +65,7 @@ fn to_json(item: &Item) -> String {
 }
 
 fn from_json(s: &str) -> Result<Item, StoreError> {
-    serde_json::from_str(s)
-        .map_err(|e| StoreError::Permanent(format!("stored item is not valid DynamoDB JSON: {e}")))
+    serde_json::from_str(s).map_err(|e| StoreError::Permanent(format!("stored item is not valid DynamoDB JSON: {e}")))
 }
 
 fn now_ms() -> i64 {
@@ -94,9 +93,7 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
-        Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
     }
 
     /// Runs `f` on the connection off the async runtime's threads.
@@ -106,9 +103,7 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let mut c = conn
-                .lock()
-                .map_err(|_| StoreError::Transient("sqlite connection poisoned".into()))?;
+            let mut c = conn.lock().map_err(|_| StoreError::Transient("sqlite connection poisoned".into()))?;
             f(&mut c)
         })
         .await
@@ -116,11 +111,7 @@ impl SqliteStore {
     }
 
     /// Change-stream records after `after_seq`, oldest first.
-    pub async fn changes_since(
-        &self,
-        after_seq: i64,
-        limit: usize,
-    ) -> Result<Vec<Change>, StoreError> {
+    pub async fn changes_since(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
         self.with(move |c| {
             let mut stmt = c
                 .prepare("SELECT seq, event_name, order_id, old_image, new_image, created_ms FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2")
@@ -149,27 +140,14 @@ impl SqliteStore {
 
     /// The last sequence number of the change stream (0 when empty).
     pub async fn last_change_seq(&self) -> Result<i64, StoreError> {
-        self.with(|c| {
-            c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
-                r.get(0)
-            })
-            .map_err(transient)
-        })
-        .await
+        self.with(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0)).map_err(transient))
+            .await
     }
 
-    fn insert_if_absent(
-        c: &mut Connection,
-        key: String,
-        it: Item,
-    ) -> Result<PutOutcome, StoreError> {
-        let tx = c
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(transient)?;
+    fn insert_if_absent(c: &mut Connection, key: String, it: Item) -> Result<PutOutcome, StoreError> {
+        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(transient)?;
         let existing: Option<String> = tx
-            .query_row("SELECT item FROM orders WHERE order_id = ?1", [&key], |r| {
-                r.get(0)
-            })
+            .query_row("SELECT item FROM orders WHERE order_id = ?1", [&key], |r| r.get(0))
             .optional()
             .map_err(transient)?;
         if let Some(existing) = existing {
@@ -223,8 +201,10 @@ impl OrderStore for SqliteStore {
         let (key, completion, image) = (key.to_string(), completion.clone(), image.cloned());
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(transient)?;
-            let old: Option<String> =
-                tx.query_row("SELECT item FROM orders WHERE order_id = ?1", [&key], |r| r.get(0)).optional().map_err(transient)?;
+            let old: Option<String> = tx
+                .query_row("SELECT item FROM orders WHERE order_id = ?1", [&key], |r| r.get(0))
+                .optional()
+                .map_err(transient)?;
             let mut current = match (&old, image) {
                 (Some(old), _) => from_json(old)?,
                 // A hand-written stream event for a row this table never had: apply its NewImage.
@@ -253,11 +233,7 @@ impl OrderStore for SqliteStore {
     async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
         let key = match it.get(item::KEY) {
             Some(serde_dynamo::AttributeValue::S(k)) if !k.is_empty() => k.clone(),
-            _ => {
-                return Err(StoreError::Permanent(
-                    "the item has no string order_id".into(),
-                ))
-            }
+            _ => return Err(StoreError::Permanent("the item has no string order_id".into())),
         };
         let it = it.clone();
         self.with(move |c| Self::insert_if_absent(c, key, it)).await
@@ -265,12 +241,8 @@ impl OrderStore for SqliteStore {
 
     async fn scan(&self) -> Result<Vec<Item>, StoreError> {
         self.with(|c| {
-            let mut stmt = c
-                .prepare("SELECT item FROM orders ORDER BY rowid")
-                .map_err(transient)?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(transient)?;
+            let mut stmt = c.prepare("SELECT item FROM orders ORDER BY rowid").map_err(transient)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(transient)?;
             let mut out = Vec::new();
             for r in rows {
                 out.push(from_json(&r.map_err(transient)?)?);
@@ -297,12 +269,9 @@ impl SqliteQueue {
         let name = self.name;
         self.store
             .with(move |c| {
-                let mut stmt = c
-                    .prepare("SELECT body FROM queue_messages WHERE queue = ?1 ORDER BY seq")
-                    .map_err(transient)?;
-                let rows = stmt
-                    .query_map([name], |r| r.get::<_, String>(0))
-                    .map_err(transient)?;
+                let mut stmt =
+                    c.prepare("SELECT body FROM queue_messages WHERE queue = ?1 ORDER BY seq").map_err(transient)?;
+                let rows = stmt.query_map([name], |r| r.get::<_, String>(0)).map_err(transient)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(transient)
             })
             .await
@@ -318,10 +287,13 @@ impl OrderQueue for SqliteQueue {
                 let tx = c.transaction().map_err(transient)?;
                 {
                     let mut stmt = tx
-                        .prepare("INSERT INTO queue_messages (queue, message_id, body, sent_ms) VALUES (?1, ?2, ?3, ?4)")
+                        .prepare(
+                            "INSERT INTO queue_messages (queue, message_id, body, sent_ms) VALUES (?1, ?2, ?3, ?4)",
+                        )
                         .map_err(transient)?;
                     for b in &bodies {
-                        stmt.execute(params![name, uuid::Uuid::new_v4().to_string(), b, now_ms()]).map_err(transient)?;
+                        stmt.execute(params![name, uuid::Uuid::new_v4().to_string(), b, now_ms()])
+                            .map_err(transient)?;
                     }
                 }
                 tx.commit().map_err(transient)

@@ -39,6 +39,5 @@ pub fn event(table: &str, changes: &[Change]) -> Event {
             })
         })
         .collect();
-    serde_json::from_value(json!({ "Records": records }))
-        .expect("the embedded stream event has Lambda's shape")
+    serde_json::from_value(json!({ "Records": records })).expect("the embedded stream event has Lambda's shape")
 }
