@@ -84,8 +84,8 @@ impl OrderInput {
             customer_id: Option<&'a RawValue>,
             #[serde(borrow, default)]
             currency: Option<&'a RawValue>,
-            #[serde(borrow, default)]
-            items: Option<&'a RawValue>,
+            #[serde(default)]
+            items: Option<ItemsField>,
             #[serde(borrow, default)]
             discount_percent: Option<&'a RawValue>,
             #[serde(borrow, default)]
@@ -101,17 +101,7 @@ impl OrderInput {
             });
         }
         let wire: Wire = serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
-        let items = wire.items.map(|raw| {
-            let t = raw.get();
-            if t.starts_with('[') {
-                match serde_json::from_str::<Vec<&RawValue>>(t) {
-                    Ok(list) => ItemsInput::List(list.into_iter().map(item_from_raw).collect()),
-                    Err(_) => ItemsInput::NotAList("malformed"),
-                }
-            } else {
-                ItemsInput::NotAList(json_type(t))
-            }
-        });
+        let items = wire.items.map(|f| f.0);
         Ok(OrderInput {
             order_id: wire.order_id.map(scalar_from_raw),
             customer_id: wire.customer_id.map(scalar_from_raw),
@@ -190,17 +180,6 @@ fn push_scalar(out: &mut String, v: &Scalar) {
     }
 }
 
-fn json_type(t: &str) -> &'static str {
-    match t.as_bytes().first() {
-        Some(b'{') => "an object",
-        Some(b'[') => "an array",
-        Some(b'"') => "a string",
-        Some(b't') | Some(b'f') => "a boolean",
-        Some(b'n') => "null",
-        _ => "a number",
-    }
-}
-
 fn scalar_from_raw(raw: &RawValue) -> Scalar {
     let t = raw.get();
     match t.as_bytes().first() {
@@ -218,27 +197,128 @@ fn scalar_from_raw(raw: &RawValue) -> Scalar {
     }
 }
 
-fn item_from_raw(raw: &RawValue) -> ItemInput {
-    #[derive(Deserialize)]
-    struct WireItem<'a> {
-        #[serde(borrow, default)]
-        sku: Option<&'a RawValue>,
-        #[serde(borrow, default)]
-        quantity: Option<&'a RawValue>,
-        #[serde(borrow, default)]
-        unit_price: Option<&'a RawValue>,
+/// `items` read in one pass: a list of item objects whose values keep their exact text; any
+/// other JSON type is named for the error message instead of failing the whole body.
+struct ItemsField(ItemsInput);
+
+impl<'de> Deserialize<'de> for ItemsField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ItemsVisitor)
     }
-    let t = raw.get();
-    if !t.starts_with('{') {
-        return ItemInput { not_an_object: Some(json_type(t)), ..ItemInput::default() };
+}
+
+struct ItemsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ItemsVisitor {
+    type Value = ItemsField;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of items")
     }
-    match serde_json::from_str::<WireItem>(t) {
-        Ok(w) => ItemInput {
-            sku: w.sku.map(scalar_from_raw),
-            quantity: w.quantity.map(scalar_from_raw),
-            unit_price: w.unit_price.map(scalar_from_raw),
-            not_an_object: None,
-        },
-        Err(_) => ItemInput { not_an_object: Some("malformed"), ..ItemInput::default() },
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ItemsField, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(crate::order::MAX_ITEMS + 1));
+        while let Some(item) = seq.next_element::<ItemField>()? {
+            items.push(item.0);
+        }
+        Ok(ItemsField(ItemsInput::List(items)))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ItemsField, A::Error> {
+        while map.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+        Ok(ItemsField(ItemsInput::NotAList("an object")))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<ItemsField, E> {
+        Ok(ItemsField(ItemsInput::NotAList("a string")))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<ItemsField, E> {
+        Ok(ItemsField(ItemsInput::NotAList("a boolean")))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<ItemsField, E> {
+        Ok(ItemsField(ItemsInput::NotAList("a number")))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<ItemsField, E> {
+        Ok(ItemsField(ItemsInput::NotAList("a number")))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<ItemsField, E> {
+        Ok(ItemsField(ItemsInput::NotAList("a number")))
+    }
+
+    fn visit_unit<E>(self) -> Result<ItemsField, E> {
+        Ok(ItemsField(ItemsInput::NotAList("null")))
+    }
+}
+
+/// One element of `items`: an object's sku/quantity/unit_price as exact text, or its type.
+struct ItemField(ItemInput);
+
+impl<'de> Deserialize<'de> for ItemField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ItemVisitor)
+    }
+}
+
+struct ItemVisitor;
+
+fn not_an_object(t: &'static str) -> ItemField {
+    ItemField(ItemInput { not_an_object: Some(t), ..ItemInput::default() })
+}
+
+impl<'de> serde::de::Visitor<'de> for ItemVisitor {
+    type Value = ItemField;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an item object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ItemField, A::Error> {
+        let mut item = ItemInput::default();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let slot = match key.as_ref() {
+                "sku" => &mut item.sku,
+                "quantity" => &mut item.quantity,
+                "unit_price" => &mut item.unit_price,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            *slot = Some(scalar_from_raw(map.next_value::<&'de RawValue>()?));
+        }
+        Ok(ItemField(item))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<ItemField, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(not_an_object("an array"))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<ItemField, E> {
+        Ok(not_an_object("a string"))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<ItemField, E> {
+        Ok(not_an_object("a boolean"))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<ItemField, E> {
+        Ok(not_an_object("a number"))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<ItemField, E> {
+        Ok(not_an_object("a number"))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<ItemField, E> {
+        Ok(not_an_object("a number"))
+    }
+
+    fn visit_unit<E>(self) -> Result<ItemField, E> {
+        Ok(not_an_object("null"))
     }
 }
