@@ -42,7 +42,11 @@ fn sqs_batch(c: &mut Criterion) {
     g.throughput(Throughput::Elements(10));
     g.bench_function("10_record_batch", |b| {
         b.iter_batched(
-            || (deps(Arc::new(InMemoryBucketDouble::default())), SqsEvent { records: batch(0), ..Default::default() }),
+            || {
+                let mut ev = SqsEvent::default();
+                ev.records = batch(0);
+                (deps(Arc::new(InMemoryBucketDouble::default())), ev)
+            },
             |(d, ev)| {
                 rt.block_on(async {
                     let (resp, tally) = sqs::process(&d, &ev.records, DeadlineGuard::from_remaining(Duration::from_secs(30))).await;
