@@ -5,7 +5,9 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use orderflow::adapters::memory::{InMemoryBucketDouble, InMemoryStoreDouble, RecordingQueueDouble};
+use orderflow::adapters::memory::{
+    InMemoryBucketDouble, InMemoryStoreDouble, RecordingQueueDouble,
+};
 use orderflow::batch::DeadlineGuard;
 use orderflow::handlers::{s3, sqs, Deps};
 use orderflow::metering::{Metrics, Tally};
@@ -26,18 +28,27 @@ fn batch(start: usize) -> Vec<SqsMessage> {
             let mut m = SqsMessage::default();
             m.message_id = Some(format!("m-{i}"));
             m.body = Some(order(i));
-            m.attributes.insert("SentTimestamp".into(), "1795687200000".into());
+            m.attributes
+                .insert("SentTimestamp".into(), "1795687200000".into());
             m
         })
         .collect()
 }
 
 fn deps(bucket: Arc<InMemoryBucketDouble>) -> Deps {
-    Deps::new(Arc::new(InMemoryStoreDouble::default()), bucket, Arc::new(RecordingQueueDouble::default()), Metrics::memory().0)
+    Deps::new(
+        Arc::new(InMemoryStoreDouble::default()),
+        bucket,
+        Arc::new(RecordingQueueDouble::default()),
+        Metrics::memory().0,
+    )
 }
 
 fn sqs_batch(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut g = c.benchmark_group("sqs_handler");
     g.throughput(Throughput::Elements(10));
     g.bench_function("10_record_batch", |b| {
@@ -49,7 +60,12 @@ fn sqs_batch(c: &mut Criterion) {
             },
             |(d, ev)| {
                 rt.block_on(async {
-                    let (resp, tally) = sqs::process(&d, &ev.records, DeadlineGuard::from_remaining(Duration::from_secs(30))).await;
+                    let (resp, tally) = sqs::process(
+                        &d,
+                        &ev.records,
+                        DeadlineGuard::from_remaining(Duration::from_secs(30)),
+                    )
+                    .await;
                     assert!(resp.unwrap().batch_item_failures.is_empty());
                     assert_eq!(tally.accepted, 10);
                 })
@@ -61,11 +77,21 @@ fn sqs_batch(c: &mut Criterion) {
 }
 
 fn s3_import(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let body: String = (0..100_000).map(|i| order(i) + "\n").collect();
     let size = body.len() as u64;
     let bucket = Arc::new(InMemoryBucketDouble::default());
-    rt.block_on(bucket.put("b", "incoming/orders.jsonl", body.into_bytes(), "application/x-ndjson")).unwrap();
+    rt.block_on(bucket.put(
+        "b",
+        "incoming/orders.jsonl",
+        body.into_bytes(),
+        "application/x-ndjson",
+    ))
+    .unwrap();
     let mut g = c.benchmark_group("s3_import");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.throughput(Throughput::Bytes(size));
@@ -76,7 +102,17 @@ fn s3_import(c: &mut Criterion) {
                 rt.block_on(async {
                     let mut tally = Tally::default();
                     let guard = DeadlineGuard::from_remaining(Duration::from_secs(600));
-                    let r = s3::import_object(&d, "b", "incoming/orders.jsonl", guard, "bench", &mut tally).await.unwrap().unwrap();
+                    let r = s3::import_object(
+                        &d,
+                        "b",
+                        "incoming/orders.jsonl",
+                        guard,
+                        "bench",
+                        &mut tally,
+                    )
+                    .await
+                    .unwrap()
+                    .unwrap();
                     assert_eq!(r.accepted, 100_000);
                 })
             },

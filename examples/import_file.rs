@@ -28,16 +28,35 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let path = std::path::PathBuf::from(args.first().ok_or_else(|| anyhow::anyhow!("usage: import_file FILE.jsonl|FILE.csv[.gz]"))?);
+    let path = std::path::PathBuf::from(
+        args.first()
+            .ok_or_else(|| anyhow::anyhow!("usage: import_file FILE.jsonl|FILE.csv[.gz]"))?,
+    );
     let root = tempfile_root(&path)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     let store = Arc::new(DiscardingStoreDouble::default());
-    let deps = Deps::new(store.clone(), Arc::new(FolderBucket::new(root.0.clone())), Arc::new(RecordingQueueDouble::default()), Metrics::memory().0);
+    let deps = Deps::new(
+        store.clone(),
+        Arc::new(FolderBucket::new(root.0.clone())),
+        Arc::new(RecordingQueueDouble::default()),
+        Metrics::memory().0,
+    );
     let size = std::fs::metadata(&path)?.len();
     let started = Instant::now();
     let report = rt.block_on(async {
         let mut tally = Tally::default();
-        s3::import_object(&deps, "bench", &root.1, DeadlineGuard::from_remaining(Duration::from_secs(3600)), "bench", &mut tally).await
+        s3::import_object(
+            &deps,
+            "bench",
+            &root.1,
+            DeadlineGuard::from_remaining(Duration::from_secs(3600)),
+            "bench",
+            &mut tally,
+        )
+        .await
     })?;
     let secs = started.elapsed().as_secs_f64();
     let r = report.ok_or_else(|| anyhow::anyhow!("not imported"))?;
@@ -59,8 +78,15 @@ fn main() -> anyhow::Result<()> {
 /// A bucket folder holding a link to the file under `incoming/`.
 fn tempfile_root(path: &std::path::Path) -> anyhow::Result<(std::path::PathBuf, String)> {
     let root = std::env::temp_dir().join(format!("orderflow-import-{}", std::process::id()));
-    let name = path.file_name().ok_or_else(|| anyhow::anyhow!("no file name"))?.to_string_lossy().into_owned();
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow::anyhow!("no file name"))?
+        .to_string_lossy()
+        .into_owned();
     std::fs::create_dir_all(root.join("bench/incoming"))?;
-    std::os::unix::fs::symlink(std::fs::canonicalize(path)?, root.join("bench/incoming").join(&name))?;
+    std::os::unix::fs::symlink(
+        std::fs::canonicalize(path)?,
+        root.join("bench/incoming").join(&name),
+    )?;
     Ok((root, format!("incoming/{name}")))
 }

@@ -122,7 +122,8 @@ pub fn status_of(m: &Item) -> Option<Status> {
 pub fn from_item(m: &Item) -> StoredOrder {
     // DynamoDB normalises numbers (8.500 comes back as 8.5): show money at the currency's minor units.
     let currency = get_s(m, "currency").and_then(crate::order::Currency::parse);
-    let money = |k: &str| get_n(m, k).map(|v| currency.map_or(v, |c| crate::order::round_money(v, c)));
+    let money =
+        |k: &str| get_n(m, k).map(|v| currency.map_or(v, |c| crate::order::round_money(v, c)));
     let kind = if get_s(m, "record_type") == Some("REJECTION") {
         RecordKind::Rejection
     } else {

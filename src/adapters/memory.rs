@@ -157,17 +157,25 @@ pub struct DiscardingStoreDouble {
 #[async_trait]
 impl OrderStore for DiscardingStoreDouble {
     async fn put_order(&self, _order: &StoredOrder) -> Result<PutOutcome, StoreError> {
-        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(PutOutcome::Inserted)
     }
 
     async fn put_rejection(&self, _rejection: &StoredOrder) -> Result<(), StoreError> {
-        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
-    async fn complete_pending(&self, _key: &str, _c: &Completion, _image: Option<&Item>) -> Result<CompleteOutcome, StoreError> {
-        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    async fn complete_pending(
+        &self,
+        _key: &str,
+        _c: &Completion,
+        _image: Option<&Item>,
+    ) -> Result<CompleteOutcome, StoreError> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(CompleteOutcome::Completed)
     }
 
