@@ -16,6 +16,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PY="$VENV/bin/python"
 "$PY" -m pip install --quiet --disable-pip-version-check "moto[server]==5.2.5"
+"$PY" -m pip install --quiet --disable-pip-version-check "cargo-lambda==1.9.2"
+export CARGO_LAMBDA="$(cd "$VENV/bin" && pwd)/cargo-lambda"
 
 PORT=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 LOG=$(mktemp -t moto.XXXXXX.log)

@@ -14,7 +14,8 @@ pub struct DeadlineGuard {
 }
 
 /// The budget assumed when the runtime hands us a deadline that is missing or already past
-/// (some local emulators send a fixed one): the work is done, not refused.
+/// (some local emulators send a fixed one: `cargo lambda watch` sends `600000`, ten minutes after
+/// the epoch, on every invocation): the work is done, not refused.
 pub const FALLBACK_BUDGET: Duration = Duration::from_secs(30);
 
 impl DeadlineGuard {
@@ -133,4 +134,42 @@ pub fn failures<'a, T>(records: &'a [T], outcomes: &[RecordOutcome], id: impl Fn
         .filter(|(_, o)| matches!(o.outcome, Outcome::Retry { .. }))
         .map(|(r, _)| id(r))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn left(g: DeadlineGuard) -> Duration {
+        g.stop_at.saturating_duration_since(Instant::now())
+    }
+
+    #[test]
+    fn cargo_lambdas_fixed_deadline_gets_the_fallback_budget_instead_of_refusing_work() {
+        // `cargo lambda watch` (1.9.2) answers every /next with `Lambda-Runtime-Deadline-Ms: 600000`.
+        for deadline_ms in [600_000, 0] {
+            let g = DeadlineGuard::from_deadline_ms(deadline_ms);
+            assert!(!g.is_expired(), "deadline {deadline_ms}");
+            // 30 s minus its margin (a tenth, at most 3 s).
+            let left = left(g);
+            assert!(
+                left > Duration::from_millis(26_000) && left <= Duration::from_secs(27),
+                "deadline {deadline_ms}: {left:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_deadline_in_the_future_is_used_less_its_margin() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        // 5 s left: the margin is a tenth (500 ms).
+        let left = left(DeadlineGuard::from_deadline_ms(now_ms + 5_000));
+        assert!(
+            left > Duration::from_millis(3_500) && left <= Duration::from_millis(4_500),
+            "{left:?}"
+        );
+    }
 }
