@@ -70,10 +70,12 @@ pub fn context(function_name: &str, memory_mb: u32, timeout: std::time::Duration
     ctx.request_id = uuid::Uuid::new_v4().to_string();
     ctx.deadline = (chrono::Utc::now().timestamp_millis() as u64) + timeout.as_millis() as u64;
     ctx.invoked_function_arn = format!("arn:aws:lambda:local:000000000000:function:{function_name}");
-    let mut cfg = lambda_runtime::Config::default();
-    cfg.function_name = function_name.to_string();
-    cfg.memory = memory_mb as i32;
-    cfg.version = "$LATEST".to_string();
+    let cfg = lambda_runtime::Config {
+        function_name: function_name.to_string(),
+        memory: memory_mb as i32,
+        version: "$LATEST".to_string(),
+        ..Default::default()
+    };
     ctx.env_config = std::sync::Arc::new(cfg);
     ctx
 }
