@@ -1,9 +1,10 @@
 //! The `orderflow` command line: `demo`, `invoke` and `orders` on the embedded default (or AWS).
 
+mod cost;
 mod demo;
 mod invoke;
 mod orders;
-pub mod summary;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -34,6 +35,12 @@ pub enum Command {
     Invoke(invoke::Args),
     /// List stored orders and rejected intake records.
     Orders(orders::Args),
+    /// What the logged invocations cost: reads our EMF lines and Lambda's REPORT lines (files or
+    /// stdin), per function, customer or day, reconciled, projected to a month, with a chart.
+    Report(report::Args),
+    /// What-if calculator: a month of invocations priced exactly (requests, compute tiers,
+    /// ephemeral storage, free tier).
+    Cost(cost::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -52,6 +59,8 @@ pub fn main() -> ExitCode {
             Command::Demo(a) => demo::run(a).await,
             Command::Invoke(a) => invoke::run(a).await,
             Command::Orders(a) => orders::run(a).await,
+            Command::Report(a) => report::run(a).await,
+            Command::Cost(a) => cost::run(a).await,
         }
     });
     match result {

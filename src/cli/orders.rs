@@ -29,12 +29,17 @@ pub struct Args {
 }
 
 fn parse_status(s: &str) -> Result<Status, String> {
-    Status::parse(s).ok_or_else(|| format!("unknown status {s:?}: expected PENDING, ACCEPTED or REJECTED"))
+    Status::parse(s)
+        .ok_or_else(|| format!("unknown status {s:?}: expected PENDING, ACCEPTED or REJECTED"))
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let items = if a.aws {
-        crate::adapters::aws::AwsAdapters::from_env().await.store.scan().await?
+        crate::adapters::aws::AwsAdapters::from_env()
+            .await
+            .store
+            .scan()
+            .await?
     } else {
         Embedded::open(&a.data.data_dir)?.store.scan().await?
     };
@@ -55,8 +60,21 @@ pub fn select(mut records: Vec<StoredOrder>, status: Option<Status>) -> Vec<Stor
 
 pub fn table(records: &[StoredOrder]) -> Table {
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(160);
-    t.set_header(["order / source id", "status", "customer", "currency", "subtotal", "discount", "tax", "total", "source", "reasons"]);
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(160);
+    t.set_header([
+        "order / source id",
+        "status",
+        "customer",
+        "currency",
+        "subtotal",
+        "discount",
+        "tax",
+        "total",
+        "source",
+        "reasons",
+    ]);
     let money = |d: Option<rust_decimal::Decimal>| d.map(|d| d.to_string()).unwrap_or_default();
     for r in records {
         let id = match r.kind {
