@@ -1072,10 +1072,10 @@ pub mod synthetic {
             tally.records += 1;
             tally.accepted += 1;
         }
-        let cold = h % 50 == 0;
+        let cold = h.is_multiple_of(50);
         let micros = 2_000 + (h >> 16) % 40_000;
         let init = cold.then(|| Duration::from_micros(90_000 + (h >> 20) % 30_000));
-        let arch = if h % 7 == 0 {
+        let arch = if h.is_multiple_of(7) {
             Arch::Arm64
         } else {
             Arch::X86_64
