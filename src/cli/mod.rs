@@ -1,9 +1,10 @@
 //! The `orderflow` command line: `demo`, `invoke` and `orders` on the embedded default (or AWS).
 
+mod cost;
 mod demo;
 mod invoke;
 mod orders;
-pub mod summary;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -38,6 +39,12 @@ pub enum Command {
     Invoke(invoke::Args),
     /// List stored orders and rejected intake records.
     Orders(orders::Args),
+    /// What the logged invocations cost: reads our EMF lines and Lambda's REPORT lines (files or
+    /// stdin), per function, customer or day, reconciled, projected to a month, with a chart.
+    Report(report::Args),
+    /// What-if calculator: a month of invocations priced exactly (requests, compute tiers,
+    /// ephemeral storage, free tier).
+    Cost(cost::Args),
 }
 
 pub use demo::seed_bucket as demo_seed_bucket;
@@ -58,6 +65,8 @@ pub fn main() -> ExitCode {
             Command::Demo(a) => demo::run(a).await,
             Command::Invoke(a) => invoke::run(a).await,
             Command::Orders(a) => orders::run(a).await,
+            Command::Report(a) => report::run(a).await,
+            Command::Cost(a) => cost::run(a).await,
         }
     });
     match result {
@@ -76,10 +85,12 @@ pub fn context(function_name: &str, memory_mb: u32, timeout: std::time::Duration
     ctx.request_id = uuid::Uuid::new_v4().to_string();
     ctx.deadline = (chrono::Utc::now().timestamp_millis() as u64) + timeout.as_millis() as u64;
     ctx.invoked_function_arn = format!("arn:aws:lambda:local:000000000000:function:{function_name}");
-    let mut cfg = lambda_runtime::Config::default();
-    cfg.function_name = function_name.to_string();
-    cfg.memory = memory_mb as i32;
-    cfg.version = "$LATEST".to_string();
+    let cfg = lambda_runtime::Config {
+        function_name: function_name.to_string(),
+        memory: memory_mb as i32,
+        version: "$LATEST".to_string(),
+        ..Default::default()
+    };
     ctx.env_config = std::sync::Arc::new(cfg);
     ctx
 }

@@ -1,6 +1,7 @@
 //! The per-invocation meter: duration, billed duration (ceil to 1 ms, init billed on a cold
 //! start), GB-seconds and cost, all exact decimals.
 
+use super::pricing;
 use super::split_by_weight;
 use crate::processing::{Outcome, RecordOutcome};
 use rust_decimal::Decimal;
@@ -9,7 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Lambda's on-demand prices (us-east-1): per GB-second by architecture, and per request.
+/// Lambda's on-demand prices per GB-second (first tier) by architecture, and per request: the
+/// us-east-1 defaults of the pricing model ([`super::pricing`]), their single source.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LambdaPrices {
     pub gb_second_x86_64: Decimal,
@@ -18,9 +20,9 @@ pub struct LambdaPrices {
 }
 
 pub const LAMBDA_PRICES: LambdaPrices = LambdaPrices {
-    gb_second_x86_64: Decimal::from_parts(166_667, 0, 0, false, 10),
-    gb_second_arm64: Decimal::from_parts(133_334, 0, 0, false, 10),
-    request: Decimal::from_parts(2, 0, 0, false, 7),
+    gb_second_x86_64: pricing::X86_64_GB_SECOND,
+    gb_second_arm64: pricing::ARM64_GB_SECOND,
+    request: pricing::REQUEST,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -212,8 +214,7 @@ pub fn cost_of(
     init: Option<Duration>,
     tally: Tally,
 ) -> InvocationCost {
-    let billed_ns = elapsed.as_nanos() + init.map(|d| d.as_nanos()).unwrap_or(0);
-    let billed_ms = u64::try_from(billed_ns.div_ceil(1_000_000)).unwrap_or(u64::MAX).max(1);
+    let billed_ms = pricing::billed_ms(elapsed.as_nanos() + init.map(|d| d.as_nanos()).unwrap_or(0));
     let gb_seconds = gb_seconds(billed_ms, memory_mb);
     let cost_usd = gb_seconds * LAMBDA_PRICES.gb_second(arch) + LAMBDA_PRICES.request;
     let weights: Vec<(String, u64)> = tally.customers.iter().map(|(c, n)| (c.clone(), *n)).collect();
@@ -240,7 +241,7 @@ pub fn cost_of(
 
 /// GB-seconds = billed ms / 1000 × memory MB / 1024, exactly.
 pub fn gb_seconds(billed_ms: u64, memory_mb: u32) -> Decimal {
-    Decimal::from(billed_ms) * Decimal::from(memory_mb) / Decimal::from(1_024_000u32)
+    pricing::gb_seconds(billed_ms, memory_mb)
 }
 
 /// The function's memory: `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, 128 when unset.

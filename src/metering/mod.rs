@@ -2,7 +2,10 @@
 //! records it handled, written as one CloudWatch EMF line per invocation.
 
 pub mod emf;
+pub mod logparse;
 pub mod meter;
+pub mod pricing;
+pub mod report;
 pub mod split;
 
 pub use emf::{EmfSink, Metrics};

@@ -1,0 +1,296 @@
+//! `orderflow cost`: the what-if calculator. A month of invocations of one function, priced
+//! exactly with the pricing model: requests, compute through the duration tiers, ephemeral
+//! storage, optionally the free tier and cold starts.
+
+use crate::metering::meter::Arch;
+use crate::metering::pricing::{cents, gb_seconds, LambdaBill, MonthlyUsage, Pricing};
+use anyhow::Context as _;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchArg {
+    #[value(name = "x86_64")]
+    X86_64,
+    #[value(name = "arm64")]
+    Arm64,
+}
+
+impl From<ArchArg> for Arch {
+    fn from(a: ArchArg) -> Arch {
+        match a {
+            ArchArg::X86_64 => Arch::X86_64,
+            ArchArg::Arm64 => Arch::Arm64,
+        }
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Memory size of the function in MB.
+    #[arg(long, value_name = "MB")]
+    pub memory: u32,
+    /// Duration of one invocation in ms (billed rounded up to the next ms).
+    #[arg(long, value_name = "D")]
+    pub duration_ms: Decimal,
+    /// Invocations in the month.
+    #[arg(long, value_name = "N")]
+    pub invocations: u64,
+    #[arg(long, value_enum, default_value = "x86_64")]
+    pub arch: ArchArg,
+    /// Apply the monthly free tier (1M requests, 400,000 GB-s; shared by the whole account).
+    #[arg(long)]
+    pub free_tier: bool,
+    /// Ephemeral storage in MB (the first 512 MB are free).
+    #[arg(long, value_name = "M", default_value_t = 512)]
+    pub ephemeral_mb: u32,
+    /// How many of the invocations are cold starts, each also billing --init-ms.
+    #[arg(long, default_value_t = 0)]
+    pub cold_starts: u64,
+    /// Init duration of a cold start in ms.
+    #[arg(long, value_name = "MS", default_value = "0")]
+    pub init_ms: Decimal,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// A TOML pricing file (other regions, future prices); us-east-1 when absent.
+    #[arg(long, env = "ORDERFLOW_PRICING")]
+    pub pricing: Option<PathBuf>,
+}
+
+/// The priced month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    pub region: String,
+    pub arch: Arch,
+    pub memory_mb: u32,
+    pub invocations: u64,
+    pub cold_starts: u64,
+    pub billed_ms_warm: u64,
+    pub billed_ms_cold: u64,
+    pub ephemeral_mb: u32,
+    pub free_tier: bool,
+    pub request_price: Decimal,
+    pub usage: MonthlyUsage,
+    pub bill: LambdaBill,
+    pub total_cents: Decimal,
+    pub usd_per_invocation: Option<Decimal>,
+}
+
+/// Billed ms of a run of `ms` (decimal): rounded up, at least 1.
+fn billed(ms: Decimal) -> u64 {
+    use rust_decimal::prelude::ToPrimitive;
+    ms.max(Decimal::ZERO)
+        .ceil()
+        .to_u64()
+        .unwrap_or(u64::MAX)
+        .max(1)
+}
+
+/// Prices the month the arguments describe.
+pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
+    anyhow::ensure!(
+        a.cold_starts <= a.invocations,
+        "--cold-starts cannot exceed --invocations"
+    );
+    anyhow::ensure!(a.memory > 0, "--memory must be positive");
+    let arch = Arch::from(a.arch);
+    let warm_ms = billed(a.duration_ms);
+    let cold_ms = billed(a.duration_ms + a.init_ms);
+    let warm = Decimal::from(a.invocations - a.cold_starts);
+    let cold = Decimal::from(a.cold_starts);
+    let gbs = warm * gb_seconds(warm_ms, a.memory) + cold * gb_seconds(cold_ms, a.memory);
+    let eph = warm * pricing.lambda.ephemeral_gb_seconds(warm_ms, a.ephemeral_mb)
+        + cold * pricing.lambda.ephemeral_gb_seconds(cold_ms, a.ephemeral_mb);
+    let usage = MonthlyUsage {
+        requests: Decimal::from(a.invocations),
+        gb_seconds_x86_64: if arch == Arch::X86_64 {
+            gbs
+        } else {
+            Decimal::ZERO
+        },
+        gb_seconds_arm64: if arch == Arch::Arm64 {
+            gbs
+        } else {
+            Decimal::ZERO
+        },
+        ephemeral_gb_seconds: eph,
+    };
+    let bill = pricing.lambda.monthly(&usage, a.free_tier);
+    Ok(Estimate {
+        region: pricing.region.clone(),
+        arch,
+        memory_mb: a.memory,
+        invocations: a.invocations,
+        cold_starts: a.cold_starts,
+        billed_ms_warm: warm_ms,
+        billed_ms_cold: cold_ms,
+        ephemeral_mb: a.ephemeral_mb,
+        free_tier: a.free_tier,
+        request_price: pricing.lambda.request(),
+        total_cents: bill.total_cents(),
+        usd_per_invocation: (a.invocations > 0)
+            .then(|| bill.total_usd / Decimal::from(a.invocations)),
+        usage,
+        bill,
+    })
+}
+
+pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let pricing = Pricing::load(a.pricing.as_deref()).context("loading prices")?;
+    let e = estimate(&a, &pricing)?;
+    match a.format {
+        Format::Table => println!("{}", render(&e)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&e)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn n(d: Decimal) -> String {
+    d.normalize().to_string()
+}
+
+fn bound(d: Option<Decimal>) -> String {
+    d.map_or_else(|| "∞".into(), n)
+}
+
+/// The estimate as a table.
+pub fn render(e: &Estimate) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["item", "quantity", "unit price (USD)", "USD"]);
+    let b = &e.bill;
+    let free = if e.free_tier {
+        format!(" ({} free)", n(b.free_requests_used))
+    } else {
+        String::new()
+    };
+    t.add_row([
+        format!("requests{free}"),
+        n(b.billable_requests),
+        n(e.request_price),
+        n(b.request_usd),
+    ]);
+    for tier in &b.tiers {
+        t.add_row([
+            format!(
+                "compute {} {}–{} GB-s",
+                tier.arch.as_str(),
+                n(tier.from_gb_seconds),
+                bound(tier.up_to_gb_seconds)
+            ),
+            format!("{} GB-s", n(tier.gb_seconds)),
+            n(tier.gb_second),
+            n(tier.usd),
+        ]);
+    }
+    if e.free_tier {
+        t.add_row([
+            "free tier compute".to_string(),
+            format!("{} GB-s", n(b.free_gb_seconds_used)),
+            "0".into(),
+            "0".into(),
+        ]);
+    }
+    t.add_row([
+        format!("ephemeral storage above 512 MB ({} MB)", e.ephemeral_mb),
+        format!("{} GB-s", n(e.usage.ephemeral_gb_seconds)),
+        if e.usage.ephemeral_gb_seconds.is_zero() {
+            "-".into()
+        } else {
+            n(b.ephemeral_usd / e.usage.ephemeral_gb_seconds)
+        },
+        n(b.ephemeral_usd),
+    ]);
+    t.add_row([
+        "total".to_string(),
+        String::new(),
+        String::new(),
+        format!("{} (≈ {})", n(b.total_usd), cents(b.total_usd)),
+    ]);
+    for col in [1, 2, 3] {
+        if let Some(c) = t.column_mut(col) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let cold = if e.cold_starts > 0 {
+        format!(
+            ", {} cold starts billed {} ms",
+            e.cold_starts, e.billed_ms_cold
+        )
+    } else {
+        String::new()
+    };
+    let per = e.usd_per_invocation.map_or_else(String::new, |p| {
+        format!("\nper invocation: {} USD", n(p.round_dp(12)))
+    });
+    format!(
+        "What-if: {} invocations × {} ms billed at {} MB ({}){cold}, free tier {} — {}\n{t}{per}",
+        e.invocations,
+        e.billed_ms_warm,
+        e.memory_mb,
+        e.arch.as_str(),
+        if e.free_tier { "on" } else { "off" },
+        e.region,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn args(memory: u32, ms: &str, n: u64) -> Args {
+        Args {
+            memory,
+            duration_ms: Decimal::from_str(ms).unwrap(),
+            invocations: n,
+            arch: ArchArg::X86_64,
+            free_tier: true,
+            ephemeral_mb: 512,
+            cold_starts: 0,
+            init_ms: Decimal::ZERO,
+            format: Format::Table,
+            pricing: None,
+        }
+    }
+
+    // https://aws.amazon.com/lambda/pricing/ — "Example 1: Mobile application backend".
+    #[test]
+    fn the_calculator_reproduces_the_mobile_backend_example() {
+        let e = estimate(&args(1536, "120", 3_000_000), &Pricing::default()).unwrap();
+        assert_eq!(e.total_cents, Decimal::from_str("2.73").unwrap());
+        let text = render(&e);
+        assert!(text.contains("2.733338"), "{text}");
+    }
+
+    #[test]
+    fn cold_starts_bill_their_init_duration_on_top() {
+        let mut a = args(1024, "10.2", 1_000);
+        a.free_tier = false;
+        a.cold_starts = 10;
+        a.init_ms = Decimal::from_str("150.3").unwrap();
+        let e = estimate(&a, &Pricing::default()).unwrap();
+        assert_eq!((e.billed_ms_warm, e.billed_ms_cold), (11, 161));
+        assert_eq!(
+            e.usage.gb_seconds_x86_64,
+            Decimal::from_str("12.5").unwrap()
+        );
+    }
+
+    #[test]
+    fn more_cold_starts_than_invocations_is_refused() {
+        let mut a = args(128, "1", 1);
+        a.cold_starts = 2;
+        assert!(estimate(&a, &Pricing::default()).is_err());
+    }
+}

@@ -1,0 +1,405 @@
+//! `orderflow report [FILE…|-]`: what the logged invocations cost — per function, customer and
+//! day, reconciled with Lambda's REPORT lines, projected to a month, compared with a fixed
+//! server — as a table, JSON or CSV, with an optional SVG chart.
+
+mod chart;
+
+use crate::metering::pricing::{cents, Pricing};
+use crate::metering::report::{Aggregator, Projection, Report};
+use anyhow::Context as _;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
+use rust_decimal::Decimal;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    Function,
+    Customer,
+    Day,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Log files: our EMF lines and Lambda's REPORT lines (text or JSON, as `aws logs tail`
+    /// prints them). None or - reads stdin.
+    pub files: Vec<PathBuf>,
+    /// Break the cost down by function, customer or day (repeatable; default: function and
+    /// customer).
+    #[arg(long, value_enum)]
+    pub by: Vec<By>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Also write an SVG chart of the cost by function and by customer.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Apply Lambda's monthly free tier in the projection to a month.
+    #[arg(long)]
+    pub free_tier: bool,
+    /// Monthly price of an always-on server, for the break-even.
+    #[arg(long, value_name = "X")]
+    pub server_monthly_usd: Option<Decimal>,
+    /// Days the logs cover, for the projection (default: first to last timestamp).
+    #[arg(long, value_name = "DAYS")]
+    pub window_days: Option<Decimal>,
+    /// A TOML pricing file (other regions, future prices); us-east-1 when absent.
+    #[arg(long, env = "ORDERFLOW_PRICING")]
+    pub pricing: Option<PathBuf>,
+}
+
+/// What to show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    pub by: Vec<By>,
+    pub format: Format,
+    pub free_tier: bool,
+    pub server_monthly_usd: Option<Decimal>,
+    pub window_days: Option<Decimal>,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            by: vec![By::Function, By::Customer],
+            format: Format::Table,
+            free_tier: false,
+            server_monthly_usd: None,
+            window_days: None,
+        }
+    }
+}
+
+pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let pricing = Pricing::load(a.pricing.as_deref()).context("loading prices")?;
+    let mut agg = Aggregator::new(pricing.clone());
+    let stdin = a.files.is_empty() || a.files.iter().any(|f| f.as_os_str() == "-");
+    for f in &a.files {
+        if f.as_os_str() == "-" {
+            continue;
+        }
+        let file = std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?;
+        agg.read(BufReader::with_capacity(1 << 18, file))
+            .with_context(|| format!("reading {}", f.display()))?;
+    }
+    if stdin {
+        agg.read(BufReader::with_capacity(1 << 18, std::io::stdin().lock()))
+            .context("reading stdin")?;
+    }
+    let report = agg.finish();
+    let view = View {
+        by: if a.by.is_empty() {
+            View::default().by
+        } else {
+            a.by.clone()
+        },
+        format: a.format,
+        free_tier: a.free_tier,
+        server_monthly_usd: a.server_monthly_usd,
+        window_days: a.window_days,
+    };
+    if let Some(path) = &a.svg {
+        chart::write_svg(path, &report)
+            .with_context(|| format!("writing the chart {}", path.display()))?;
+    }
+    print!("{}", render(&report, &pricing, &view)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The report in the view's format.
+pub fn render(r: &Report, pricing: &Pricing, view: &View) -> anyhow::Result<String> {
+    let projection = r.project(
+        pricing,
+        view.window_days,
+        view.free_tier,
+        view.server_monthly_usd,
+    );
+    Ok(match view.format {
+        Format::Table => table(r, projection.as_ref(), view),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(
+                &serde_json::json!({ "report": r, "projection": projection }),
+            )?;
+            s.push('\n');
+            s
+        }
+        Format::Csv => csv(r, view)?,
+    })
+}
+
+/// An amount to read: exact up to 10 decimals (the report's totals are exact in JSON and CSV).
+fn usd(d: Decimal) -> String {
+    d.round_dp(10).normalize().to_string()
+}
+
+fn opt_usd(d: Option<Decimal>) -> String {
+    d.map_or_else(|| "-".into(), usd)
+}
+
+fn new_table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(header.to_vec());
+    t
+}
+
+fn right_align(t: &mut Table, from: usize) {
+    let n = t.column_count();
+    for i in from..n {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
+    let mut out = String::new();
+    for by in &view.by {
+        match by {
+            By::Function => {
+                let mut t = new_table(&[
+                    "function",
+                    "invocations",
+                    "cold starts",
+                    "orders",
+                    "billed GB-s",
+                    "compute $",
+                    "request $",
+                    "SQS/S3/DynamoDB $",
+                    "total $",
+                    "$ per order",
+                ]);
+                for f in r.functions.iter().chain(std::iter::once(&r.total)) {
+                    t.add_row([
+                        f.function.clone(),
+                        f.invocations.to_string(),
+                        f.cold_starts.to_string(),
+                        f.orders.to_string(),
+                        f.gb_seconds.normalize().to_string(),
+                        usd(f.compute_usd),
+                        usd(f.request_usd),
+                        usd(f.services_usd),
+                        usd(f.total_usd),
+                        opt_usd(f.usd_per_order),
+                    ]);
+                }
+                right_align(&mut t, 1);
+                out.push_str(&format!("Cost per function ({}, USD)\n{t}\n", r.region));
+            }
+            By::Customer => {
+                let mut t = new_table(&[
+                    "customer",
+                    "orders",
+                    "Lambda $",
+                    "SQS/S3/DynamoDB $",
+                    "total $",
+                ]);
+                for c in &r.customers {
+                    t.add_row([
+                        c.customer.clone(),
+                        c.records.to_string(),
+                        usd(c.lambda_usd),
+                        usd(c.services_usd),
+                        usd(c.total_usd),
+                    ]);
+                }
+                let records: u64 = r.customers.iter().map(|c| c.records).sum();
+                t.add_row([
+                    "total".to_string(),
+                    records.to_string(),
+                    String::new(),
+                    String::new(),
+                    usd(r.attributed_usd),
+                ]);
+                right_align(&mut t, 1);
+                out.push_str(&format!("Cost per customer (USD)\n{t}\n"));
+            }
+            By::Day => {
+                let mut t = new_table(&[
+                    "day (UTC)",
+                    "invocations",
+                    "orders",
+                    "Lambda $",
+                    "SQS/S3/DynamoDB $",
+                    "total $",
+                ]);
+                for d in &r.days {
+                    t.add_row([
+                        d.day.clone(),
+                        d.invocations.to_string(),
+                        d.orders.to_string(),
+                        usd(d.lambda_usd),
+                        usd(d.services_usd),
+                        usd(d.total_usd),
+                    ]);
+                }
+                right_align(&mut t, 1);
+                out.push_str(&format!("Cost per day (USD)\n{t}\n"));
+            }
+        }
+    }
+    let l = &r.lines;
+    out.push_str(&format!(
+        "Lines: {} read — {} EMF, {} REPORT (text), {} REPORT (JSON); skipped {} from other programs, {} malformed.\n",
+        l.total, l.emf, l.report_text, l.report_json, l.other, l.malformed
+    ));
+    out.push_str(&format!(
+        "Total {} USD for {} orders ({} USD per order); attributed to customers {} USD.\n",
+        usd(r.total.total_usd),
+        r.total.orders,
+        opt_usd(r.total.usd_per_order),
+        usd(r.attributed_usd)
+    ));
+    let rc = &r.reconciliation;
+    if rc.matched > 0 {
+        out.push_str(&format!(
+            "Reconciled with Lambda's REPORT lines: {} invocations, our estimate {} ms vs Lambda's billed {} ms ({} %, worst {} ms off); cost corrected by {} USD.\n",
+            rc.matched,
+            rc.our_billed_ms,
+            rc.lambda_billed_ms,
+            rc.error_percent().map_or_else(|| "-".into(), |p| format!("{p:+}")),
+            rc.max_abs_diff_ms,
+            usd(rc.cost_correction_usd),
+        ));
+    }
+    if l.report_text + l.report_json == 0 {
+        out.push_str("No Lambda REPORT lines: the Lambda costs are our own estimates.\n");
+    } else if rc.emf_only > 0 || rc.report_only > 0 {
+        out.push_str(&format!(
+            "Unmatched: {} invocations with our estimate only, {} with Lambda's REPORT only.\n",
+            rc.emf_only, rc.report_only
+        ));
+    }
+    match projection {
+        Some(p) => {
+            out.push_str(&format!(
+                "Projected to a 30-day month (observed over {} days, {} orders/day, free tier {}): {} requests, {} GB-s → Lambda {} + services {} = {} USD/month (≈ {}).\n",
+                p.window_days.round_dp(3).normalize(),
+                p.orders_per_day.round_dp(1).normalize(),
+                if p.free_tier { "on" } else { "off" },
+                p.usage.requests.round_dp(0),
+                (p.usage.gb_seconds_x86_64 + p.usage.gb_seconds_arm64).round_dp(1).normalize(),
+                usd(p.lambda.total_usd),
+                usd(p.services_usd),
+                usd(p.total_usd),
+                cents(p.total_usd),
+            ));
+            for t in &p.lambda.tiers {
+                out.push_str(&format!(
+                    "  {} tier from {} GB-s: {} GB-s × {} = {} USD\n",
+                    t.arch.as_str(),
+                    t.from_gb_seconds.normalize(),
+                    t.gb_seconds.round_dp(1).normalize(),
+                    t.gb_second.normalize(),
+                    usd(t.usd)
+                ));
+            }
+            if let Some(b) = &p.break_even {
+                match b.orders_per_day {
+                    Some(n) => out.push_str(&format!(
+                        "Break-even: at {n} orders/day a fixed server of {} USD/month becomes cheaper.\n",
+                        b.server_monthly_usd.normalize()
+                    )),
+                    None => out.push_str("Break-even: no orders observed, so no volume to compare with the server.\n"),
+                }
+            }
+        }
+        None => out.push_str("No projection: the logs span under a minute (give --window-days).\n"),
+    }
+    out
+}
+
+fn csv(r: &Report, view: &View) -> anyhow::Result<String> {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "group",
+        "key",
+        "invocations",
+        "cold_starts",
+        "records",
+        "orders",
+        "billed_ms",
+        "gb_seconds",
+        "lambda_usd",
+        "compute_usd",
+        "request_usd",
+        "services_usd",
+        "total_usd",
+        "usd_per_order",
+    ])?;
+    let s = |d: Decimal| d.normalize().to_string();
+    let e = String::new;
+    for by in &view.by {
+        match by {
+            By::Function => {
+                for f in r.functions.iter().chain(std::iter::once(&r.total)) {
+                    w.write_record([
+                        "function".into(),
+                        f.function.clone(),
+                        f.invocations.to_string(),
+                        f.cold_starts.to_string(),
+                        f.records.to_string(),
+                        f.orders.to_string(),
+                        f.billed_ms.to_string(),
+                        s(f.gb_seconds),
+                        s(f.compute_usd + f.request_usd),
+                        s(f.compute_usd),
+                        s(f.request_usd),
+                        s(f.services_usd),
+                        s(f.total_usd),
+                        f.usd_per_order.map_or_else(e, s),
+                    ])?;
+                }
+            }
+            By::Customer => {
+                for c in &r.customers {
+                    w.write_record([
+                        "customer".into(),
+                        c.customer.clone(),
+                        e(),
+                        e(),
+                        c.records.to_string(),
+                        e(),
+                        e(),
+                        e(),
+                        s(c.lambda_usd),
+                        e(),
+                        e(),
+                        s(c.services_usd),
+                        s(c.total_usd),
+                        e(),
+                    ])?;
+                }
+            }
+            By::Day => {
+                for d in &r.days {
+                    w.write_record([
+                        "day".into(),
+                        d.day.clone(),
+                        d.invocations.to_string(),
+                        e(),
+                        e(),
+                        d.orders.to_string(),
+                        e(),
+                        e(),
+                        s(d.lambda_usd),
+                        e(),
+                        e(),
+                        s(d.services_usd),
+                        s(d.total_usd),
+                        e(),
+                    ])?;
+                }
+            }
+        }
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}

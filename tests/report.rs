@@ -1,0 +1,261 @@
+//! `orderflow report` and `orderflow cost` end to end, over real-format log samples in
+//! tests/fixtures (our EMF lines from `orderflow invoke`, `aws logs tail` text with REPORT lines
+//! with and without Init Duration, Lambda's JSON log format, garbage, truncated and foreign
+//! lines).
+
+use orderflow::metering::report::{report_of_lines, UNATTRIBUTED};
+use orderflow::metering::{pricing::Pricing, report::Aggregator};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+
+const BIN: &str = env!("CARGO_BIN_EXE_orderflow");
+const TAIL: &str = "tests/fixtures/cloudwatch-tail.log";
+const JSON_FORMAT: &str = "tests/fixtures/lambda-json-format.log";
+const EMF_ONLY: &str = "tests/fixtures/emf-invoke.log";
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> String {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("ORDERFLOW_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or_default()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(
+        v.as_str()
+            .unwrap_or_else(|| panic!("{v} is not a decimal string")),
+    )
+    .unwrap()
+}
+
+fn json_report(files: &[&str]) -> Value {
+    let mut args = vec![
+        "report",
+        "--format",
+        "json",
+        "--window-days",
+        "1",
+        "--server-monthly-usd",
+        "5",
+    ];
+    args.extend_from_slice(files);
+    serde_json::from_str(&run(&args, None)).unwrap()
+}
+
+#[test]
+fn the_report_reads_text_and_json_report_lines_and_skips_garbage_without_crashing() {
+    let v = json_report(&[TAIL, JSON_FORMAT]);
+    let lines = &v["report"]["lines"];
+    assert_eq!(lines["total"], 38);
+    assert_eq!(lines["emf"], 6);
+    assert_eq!(lines["report_text"], 4);
+    assert_eq!(lines["report_json"], 3);
+    assert_eq!(lines["malformed"], 4);
+    assert_eq!(lines["other"], 21);
+    let rc = &v["report"]["reconciliation"];
+    assert_eq!(rc["matched"], 6);
+    assert_eq!(rc["report_only"], 1);
+    assert_eq!(rc["emf_only"], 0);
+    assert_eq!(rc["our_billed_ms"], 346);
+    assert_eq!(rc["lambda_billed_ms"], 355);
+}
+
+#[test]
+fn lambdas_billed_duration_and_init_duration_win_over_our_estimate() {
+    let v = json_report(&[TAIL, JSON_FORMAT]);
+    let f = &v["report"]["functions"][0];
+    assert_eq!(f["function"], "orderflow-sqs");
+    // 6 reconciled invocations + the timeout whose EMF line never came (same log stream).
+    assert_eq!(f["invocations"], 7);
+    // Our meter called all 6 cold; Lambda printed Init Duration for 3 of them.
+    assert_eq!(f["cold_starts"], 3);
+    assert_eq!(f["billed_ms"], 355 + 30_000);
+    let gbs = dec(&f["gb_seconds"]);
+    assert_eq!(
+        gbs,
+        Decimal::from(30_355u64) * Decimal::from(128u32) / Decimal::from(1_024_000u32)
+    );
+    assert_eq!(
+        dec(&f["compute_usd"]),
+        gbs * Decimal::from_str("0.0000166667").unwrap()
+    );
+}
+
+#[test]
+fn per_customer_costs_sum_exactly_to_the_total_in_the_json_report() {
+    let v = json_report(&[TAIL, JSON_FORMAT]);
+    let r = &v["report"];
+    let customers: Decimal = r["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| dec(&c["total_usd"]))
+        .sum();
+    let functions: Decimal = r["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| dec(&f["total_usd"]))
+        .sum();
+    let days: Decimal = r["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| dec(&d["total_usd"]))
+        .sum();
+    let total = dec(&r["total"]["total_usd"]);
+    assert_eq!(customers, total);
+    assert_eq!(functions, total);
+    assert_eq!(days, total);
+    assert_eq!(dec(&r["attributed_usd"]), total);
+    assert!(r["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["customer"] == UNATTRIBUTED));
+    let p = &v["projection"];
+    assert_eq!(dec(&p["window_days"]), Decimal::ONE);
+    assert!(p["break_even"]["orders_per_day"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn the_report_reads_stdin_and_says_when_there_is_no_lambda_report_line() {
+    let input = std::fs::read(EMF_ONLY).unwrap();
+    let out = run(&["report", "-"], Some(&input));
+    assert!(out.contains("Cost per function"), "{out}");
+    assert!(out.contains("orderflow-sqs"), "{out}");
+    assert!(out.contains("No Lambda REPORT lines"), "{out}");
+    let from_file = run(&["report", EMF_ONLY], None);
+    assert_eq!(out, from_file);
+}
+
+#[test]
+fn csv_has_one_row_per_group_and_key_and_svg_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("cost.svg");
+    let out = run(
+        &[
+            "report",
+            TAIL,
+            "--format",
+            "csv",
+            "--by",
+            "customer",
+            "--by",
+            "day",
+            "--svg",
+            svg.to_str().unwrap(),
+        ],
+        None,
+    );
+    let rows: Vec<&str> = out.lines().collect();
+    assert!(rows[0].starts_with("group,key,invocations"));
+    assert!(rows.iter().any(|r| r.starts_with("customer,cust-42,")));
+    assert!(rows.iter().any(|r| r.starts_with("day,2026-11-26,")));
+    assert!(!rows.iter().any(|r| r.starts_with("function,")));
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert!(chart.starts_with("<svg"));
+    assert!(chart.contains("Cost by customer"));
+    assert!(chart.contains("cust-42"));
+}
+
+#[test]
+fn the_cost_calculator_reproduces_the_pricing_pages_ephemeral_storage_example() {
+    // https://aws.amazon.com/lambda/pricing/ — "Example 3": 6M requests, 280 ms, 4096 MB,
+    // 2048 MB ephemeral storage, x86, free tier: $106.41.
+    let out = run(
+        &[
+            "cost",
+            "--memory",
+            "4096",
+            "--duration-ms",
+            "280",
+            "--invocations",
+            "6000000",
+            "--ephemeral-mb",
+            "2048",
+            "--free-tier",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(dec(&v["total_cents"]), Decimal::from_str("106.41").unwrap());
+    assert_eq!(
+        dec(&v["bill"]["ephemeral_usd"]),
+        Decimal::from_str("0.077868").unwrap()
+    );
+    let table = run(
+        &[
+            "cost",
+            "--memory",
+            "1024",
+            "--duration-ms",
+            "2000",
+            "--invocations",
+            "7440000",
+            "--arch",
+            "arm64",
+        ],
+        None,
+    );
+    assert!(table.contains("compute arm64"), "{table}");
+}
+
+#[test]
+fn a_report_over_synthetic_lines_reconciles_every_invocation() {
+    let text: String = (0..2_000)
+        .map(|i| orderflow::metering::report::synthetic::invocation(i) + "\n")
+        .collect();
+    let mut a = Aggregator::new(Pricing::default());
+    a.read(text.as_bytes()).unwrap();
+    let r = a.finish();
+    assert_eq!(r.lines.total, 4_000);
+    assert_eq!(r.reconciliation.matched, 2_000);
+    assert_eq!(r.attributed_usd, r.total.total_usd);
+    let again = report_of_lines(Pricing::default(), text.lines());
+    assert_eq!(again, r);
+}
+
+/// Writes the large log for the throughput measurement (see benches/report.rs):
+/// `ORDERFLOW_LOG_OUT=/tmp/orderflow-1g.log ORDERFLOW_LOG_BYTES=1073741824 cargo test --release
+/// --test report -- --ignored generate`.
+#[test]
+#[ignore = "writes a large file; run by hand for the throughput measurement"]
+fn generate_a_large_log_file_for_the_throughput_measurement() {
+    let path =
+        std::env::var("ORDERFLOW_LOG_OUT").unwrap_or_else(|_| "/tmp/orderflow-1g.log".into());
+    let bytes: u64 = std::env::var("ORDERFLOW_LOG_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1 << 30);
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).unwrap());
+    let (mut written, mut i) = (0u64, 0u64);
+    while written < bytes {
+        let line = orderflow::metering::report::synthetic::invocation(i);
+        out.write_all(line.as_bytes()).unwrap();
+        out.write_all(b"\n").unwrap();
+        written += line.len() as u64 + 1;
+        i += 1;
+    }
+    out.flush().unwrap();
+    eprintln!("wrote {written} bytes, {i} invocations, to {path}");
+}
