@@ -52,7 +52,13 @@ fn sqs_batch(c: &mut Criterion) {
     g.throughput(Throughput::Elements(10));
     g.bench_function("10_record_batch", |b| {
         b.iter_batched(
-            || (deps(Arc::new(InMemoryBucketDouble::default())), SqsEvent { records: batch(0), ..Default::default() }),
+            || {
+                (deps(Arc::new(InMemoryBucketDouble::default())), {
+                    let mut ev = SqsEvent::default();
+                    ev.records = batch(0);
+                    ev
+                })
+            },
             |(d, ev)| {
                 rt.block_on(async {
                     let (resp, tally) =

@@ -15,9 +15,7 @@ use orderflow::metering::pricing::Pricing;
 use orderflow::metering::report::{synthetic, Aggregator};
 
 fn report(c: &mut Criterion) {
-    let text: String = (0..20_000)
-        .map(|i| synthetic::invocation(i) + "\n")
-        .collect();
+    let text: String = (0..20_000).map(|i| synthetic::invocation(i) + "\n").collect();
     let mut g = c.benchmark_group("report");
     g.throughput(Throughput::Bytes(text.len() as u64));
     g.sample_size(20);

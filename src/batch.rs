@@ -161,15 +161,9 @@ mod tests {
 
     #[test]
     fn a_deadline_in_the_future_is_used_less_its_margin() {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
         // 5 s left: the margin is a tenth (500 ms).
         let left = left(DeadlineGuard::from_deadline_ms(now_ms + 5_000));
-        assert!(
-            left > Duration::from_millis(3_500) && left <= Duration::from_millis(4_500),
-            "{left:?}"
-        );
+        assert!(left > Duration::from_millis(3_500) && left <= Duration::from_millis(4_500), "{left:?}");
     }
 }

@@ -18,8 +18,8 @@
 mod common;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+    StreamViewType,
 };
 use common::{events_dir, stored, summary};
 use orderflow::adapters::aws::{to_sdk_item, DynamoStore};
@@ -57,10 +57,7 @@ fn free_port() -> u16 {
 }
 
 fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    )
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
 /// `cargo lambda watch`, in its own process group so that the `cargo run` it starts and the
@@ -104,13 +101,8 @@ impl Emulator {
         }
         collect(child.stdout.take().unwrap(), output.clone());
         collect(child.stderr.take().unwrap(), output.clone());
-        let mut emulator = Emulator {
-            child,
-            port,
-            output,
-            cargo_lambda: cargo_lambda.to_string(),
-            invoked: HashSet::new(),
-        };
+        let mut emulator =
+            Emulator { child, port, output, cargo_lambda: cargo_lambda.to_string(), invoked: HashSet::new() };
         emulator.wait_until_listening();
         emulator
     }
@@ -122,10 +114,7 @@ impl Emulator {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "cargo lambda watch exited ({status}) before listening:\n{}",
-                    self.tail(60)
-                );
+                panic!("cargo lambda watch exited ({status}) before listening:\n{}", self.tail(60));
             }
             assert!(
                 start.elapsed() < EMULATOR_START_TIMEOUT,
@@ -176,11 +165,7 @@ impl Emulator {
     /// `cargo lambda invoke <function> --data-file events/<file>`: the function's JSON response.
     async fn invoke(&mut self, function: &str, file: &str) -> Value {
         let first = self.invoked.insert(function.to_string());
-        let timeout = if first {
-            FIRST_INVOKE_TIMEOUT
-        } else {
-            INVOKE_TIMEOUT
-        };
+        let timeout = if first { FIRST_INVOKE_TIMEOUT } else { INVOKE_TIMEOUT };
         let started = Instant::now();
         let run = tokio::process::Command::new(&self.cargo_lambda)
             .args(["lambda", "invoke", function, "--output-format", "json"])
@@ -193,10 +178,9 @@ impl Emulator {
             .output();
         let out = match tokio::time::timeout(timeout, run).await {
             Ok(out) => out.unwrap_or_else(|e| panic!("cannot run cargo lambda invoke: {e}")),
-            Err(_) => panic!(
-                "cargo lambda invoke {function} {file} gave no answer within {timeout:?}:\n{}",
-                self.tail(60)
-            ),
+            Err(_) => {
+                panic!("cargo lambda invoke {function} {file} gave no answer within {timeout:?}:\n{}", self.tail(60))
+            }
         };
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -206,13 +190,9 @@ impl Emulator {
             String::from_utf8_lossy(&out.stderr),
             self.tail(60)
         );
-        eprintln!(
-            "invoked {function} with events/{file} in {:.1?}",
-            started.elapsed()
-        );
-        serde_json::from_str(&stdout).unwrap_or_else(|e| {
-            panic!("{function} answered with something that is not JSON ({e}): {stdout}")
-        })
+        eprintln!("invoked {function} with events/{file} in {:.1?}", started.elapsed());
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{function} answered with something that is not JSON ({e}): {stdout}"))
     }
 }
 
@@ -221,10 +201,7 @@ impl Drop for Emulator {
         // The whole group: cargo-lambda, the `cargo run` it started and the function binaries.
         let group = format!("-{}", self.child.id());
         let signal = |sig: &str| {
-            let _ = Command::new("kill")
-                .args([sig, "--", &group])
-                .stderr(Stdio::null())
-                .status();
+            let _ = Command::new("kill").args([sig, "--", &group]).stderr(Stdio::null()).status();
         };
         signal("-TERM");
         let start = Instant::now();
@@ -238,10 +215,7 @@ impl Drop for Emulator {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {
-            eprintln!(
-                "--- cargo lambda watch output (last 80 lines) ---\n{}",
-                self.tail(80)
-            );
+            eprintln!("--- cargo lambda watch output (last 80 lines) ---\n{}", self.tail(80));
         }
     }
 }
@@ -258,44 +232,23 @@ impl Moto {
         let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&endpoint)
             .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "testing", "testing", None, None, "moto",
-            ))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "moto"))
             .load()
             .await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&cfg)
-                .force_path_style(true)
-                .build(),
-        );
-        Moto {
-            endpoint,
-            ddb: aws_sdk_dynamodb::Client::new(&cfg),
-            s3,
-            sqs: aws_sdk_sqs::Client::new(&cfg),
-        }
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&cfg).force_path_style(true).build());
+        Moto { endpoint, ddb: aws_sdk_dynamodb::Client::new(&cfg), s3, sqs: aws_sdk_sqs::Client::new(&cfg) }
     }
 
     async fn create_table(&self, name: &str) {
         let attr = |n: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(n)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap()
+            AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
         };
         self.ddb
             .create_table()
             .table_name(name)
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(attr("order_id"))
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("order_id")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
+            .key_schema(KeySchemaElement::builder().attribute_name("order_id").key_type(KeyType::Hash).build().unwrap())
             .stream_specification(
                 StreamSpecification::builder()
                     .stream_enabled(true)
@@ -311,14 +264,11 @@ impl Moto {
     /// The bucket the sample events name (fixed), with the objects they refer to.
     async fn seed_bucket(&self) {
         if let Err(e) = self.s3.create_bucket().bucket(BUCKET).send().await {
-            let code = e.as_service_error().and_then(|s| {
-                aws_smithy_types::error::metadata::ProvideErrorMetadata::code(s).map(String::from)
-            });
+            let code = e
+                .as_service_error()
+                .and_then(|s| aws_smithy_types::error::metadata::ProvideErrorMetadata::code(s).map(String::from));
             assert!(
-                matches!(
-                    code.as_deref(),
-                    Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
-                ),
+                matches!(code.as_deref(), Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")),
                 "create bucket {BUCKET} on moto: {}",
                 aws_smithy_types::error::display::DisplayErrorContext(&e)
             );
@@ -360,11 +310,7 @@ async fn insert_pending_rows(moto: &Moto, table: &str) -> Vec<String> {
     let text = std::fs::read_to_string(events_dir().join("stream-insert.json")).unwrap();
     let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_str(&text).unwrap();
     let mut ids = Vec::new();
-    for r in event
-        .records
-        .iter()
-        .filter(|r| orderflow::handlers::stream::is_pending_insert(r))
-    {
+    for r in event.records.iter().filter(|r| orderflow::handlers::stream::is_pending_insert(r)) {
         let image: &orderflow::item::Item = &r.change.new_image;
         moto.ddb
             .put_item()
@@ -388,10 +334,7 @@ fn counts(line: &Value, keys: &[&str]) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
-    let endpoint = required_env(
-        "ORDERFLOW_TEST_MOTO_ENDPOINT",
-        "the end-to-end test needs a running moto_server",
-    );
+    let endpoint = required_env("ORDERFLOW_TEST_MOTO_ENDPOINT", "the end-to-end test needs a running moto_server");
     let cargo_lambda = required_env(
         "CARGO_LAMBDA",
         "the end-to-end test needs the cargo-lambda binary (pip install cargo-lambda==1.9.2)",
@@ -448,10 +391,7 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
     let store = DynamoStore::new(moto.ddb.clone(), table.clone());
 
     // 1. orderflow-sqs: a batch of three good orders.
-    assert_eq!(
-        emu.invoke("orderflow-sqs", "sqs-batch.json").await,
-        json!({ "batchItemFailures": [] })
-    );
+    assert_eq!(emu.invoke("orderflow-sqs", "sqs-batch.json").await, json!({ "batchItemFailures": [] }));
     let s = stored(&store).await;
     let sqs_rows = BTreeMap::from([
         ("ord-1001".to_string(), row("ACCEPTED", "38.95")),
@@ -464,69 +404,31 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
     assert_eq!(summary(&s), expected);
     let o: &StoredOrder = &s["ord-1001"];
     assert_eq!(
-        (
-            o.subtotal.unwrap().to_string(),
-            o.discount.unwrap().to_string(),
-            o.tax.unwrap().to_string()
-        ),
+        (o.subtotal.unwrap().to_string(), o.discount.unwrap().to_string(), o.tax.unwrap().to_string()),
         ("39.98".into(), "4.00".into(), "2.97".into())
     );
     assert_eq!(
-        (
-            o.source.as_str(),
-            o.source_id.as_str(),
-            o.received_at.as_str()
-        ),
-        (
-            "sqs",
-            "2e1424d4-f796-459a-8184-9c92662be6da",
-            "2026-11-26T10:00:00.000Z"
-        )
+        (o.source.as_str(), o.source_id.as_str(), o.received_at.as_str()),
+        ("sqs", "2e1424d4-f796-459a-8184-9c92662be6da", "2026-11-26T10:00:00.000Z")
     );
     let emf = emu.nth_emf("orderflow-sqs", 1);
     assert_eq!(
-        counts(
-            &emf,
-            &[
-                "Records",
-                "Accepted",
-                "Duplicates",
-                "Rejected",
-                "Retried",
-                "cold_start"
-            ]
-        ),
-        [
-            json!(3),
-            json!(3),
-            json!(0),
-            json!(0),
-            json!(0),
-            json!(true)
-        ]
+        counts(&emf, &["Records", "Accepted", "Duplicates", "Rejected", "Retried", "cold_start"]),
+        [json!(3), json!(3), json!(0), json!(0), json!(0), json!(true)]
     );
-    assert_eq!(
-        emf["_aws"]["CloudWatchMetrics"][0]["Namespace"],
-        "Orderflow"
-    );
+    assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Orderflow");
 
     // The emulator's fixed deadline (600000 ms after the epoch) was seen and the guard fell back
     // to its budget: the batch above was processed, not refused.
-    let seen: Vec<String> = emu
-        .lines()
-        .into_iter()
-        .filter(|l| l.contains("invocation deadline missing or already past"))
-        .collect();
+    let seen: Vec<String> =
+        emu.lines().into_iter().filter(|l| l.contains("invocation deadline missing or already past")).collect();
     assert!(
         seen.iter().any(|l| l.contains("deadline_ms=600000")),
         "expected the guard's fallback warning for cargo-lambda's fixed deadline 600000, got {seen:?}"
     );
 
     // The same batch again (a redelivery): acknowledged, nothing written twice.
-    assert_eq!(
-        emu.invoke("orderflow-sqs", "sqs-batch.json").await,
-        json!({ "batchItemFailures": [] })
-    );
+    assert_eq!(emu.invoke("orderflow-sqs", "sqs-batch.json").await, json!({ "batchItemFailures": [] }));
     assert_eq!(stored(&store).await, s);
     let emf = emu.nth_emf("orderflow-sqs", 2);
     assert_eq!(
@@ -535,64 +437,27 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
     );
 
     // 2. orderflow-s3: two S3 notifications via SQS (a CSV whose key is URL-encoded, a .csv.gz).
-    assert_eq!(
-        emu.invoke("orderflow-s3", "s3-sqs-notification.json").await,
-        json!({ "batchItemFailures": [] })
-    );
+    assert_eq!(emu.invoke("orderflow-s3", "s3-sqs-notification.json").await, json!({ "batchItemFailures": [] }));
     let csv_key = "incoming/2026-11-26/store orders+east.csv";
     let gz_key = "incoming/archive/orders.csv.gz";
     let report = moto.report(csv_key).await;
-    assert_eq!(
-        (
-            report.orders,
-            report.accepted,
-            report.rejected,
-            report.lines,
-            report.handed_on
-        ),
-        (7, 3, 4, 10, 0)
-    );
-    let lines: Vec<(u64, Vec<String>)> = report
-        .rejected_lines
-        .iter()
-        .map(|r| (r.line, r.reasons.clone()))
-        .collect();
+    assert_eq!((report.orders, report.accepted, report.rejected, report.lines, report.handed_on), (7, 3, 4, 10, 0));
+    let lines: Vec<(u64, Vec<String>)> = report.rejected_lines.iter().map(|r| (r.line, r.reasons.clone())).collect();
     assert_eq!(
         lines,
         vec![
-            (
-                5,
-                vec!["items[0].unit_price 1200.5 has more decimals than JPY allows (0)".into()]
-            ),
-            (
-                7,
-                vec!["items[0].quantity is not a decimal number: \"x\"".into()]
-            ),
+            (5, vec!["items[0].unit_price 1200.5 has more decimals than JPY allows (0)".into()]),
+            (7, vec!["items[0].quantity is not a decimal number: \"x\"".into()]),
             (8, vec!["CSV row has 6 fields; the header has 8".into()]),
-            (
-                9,
-                vec!["line 10: customer_id differs from the order's first row (line 9)".into()]
-            ),
+            (9, vec!["line 10: customer_id differs from the order's first row (line 9)".into()]),
         ]
     );
     let gz = moto.report(gz_key).await;
-    assert_eq!(
-        (
-            gz.orders,
-            gz.accepted,
-            gz.rejected,
-            gz.compressed,
-            gz.handed_on
-        ),
-        (7, 3, 4, true, 0)
-    );
+    assert_eq!((gz.orders, gz.accepted, gz.rejected, gz.compressed, gz.handed_on), (7, 3, 4, true, 0));
     let s = stored(&store).await;
     for prefix in ["ord-40", "ord-50"] {
         let total = |n: &str| s[&format!("{prefix}{n}")].total.unwrap().to_string();
-        assert_eq!(
-            (total("01"), total("02"), total("04")),
-            ("43.82".into(), "26.64".into(), "8.925".into())
-        );
+        assert_eq!((total("01"), total("02"), total("04")), ("43.82".into(), "26.64".into(), "8.925".into()));
         assert_eq!(s[&format!("{prefix}01")].items.len(), 2);
         for missing in ["03", "05", "06", "07"] {
             assert!(!s.contains_key(&format!("{prefix}{missing}")));
@@ -612,24 +477,13 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
             "error": null }] })
     );
     let report = moto.report("incoming/orders.jsonl").await;
-    let lines: Vec<(u64, Option<String>, Vec<String>)> = report
-        .rejected_lines
-        .iter()
-        .map(|r| (r.line, r.order_id.clone(), r.reasons.clone()))
-        .collect();
+    let lines: Vec<(u64, Option<String>, Vec<String>)> =
+        report.rejected_lines.iter().map(|r| (r.line, r.order_id.clone(), r.reasons.clone())).collect();
     assert_eq!(
         lines,
         vec![
-            (
-                3,
-                Some("ord-3003".into()),
-                vec!["items must contain at least 1 item".into()]
-            ),
-            (
-                4,
-                None,
-                vec!["malformed JSON: expected ident at line 1 column 2".into()]
-            ),
+            (3, Some("ord-3003".into()), vec!["items must contain at least 1 item".into()]),
+            (4, None, vec!["malformed JSON: expected ident at line 1 column 2".into()]),
             (
                 7,
                 Some("ord-3005".into()),
@@ -640,18 +494,12 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
 
     // 4. orderflow-s3: an s3:TestEvent delivered through SQS is acknowledged and changes nothing.
     let before = stored(&store).await;
-    assert_eq!(
-        emu.invoke("orderflow-s3", "s3-test-event.json").await,
-        json!({ "batchItemFailures": [] })
-    );
+    assert_eq!(emu.invoke("orderflow-s3", "s3-test-event.json").await, json!({ "batchItemFailures": [] }));
     assert_eq!(stored(&store).await, before);
 
     // 5. orderflow-stream: the PENDING rows are priced in place (or rejected in place); the
     //    ACCEPTED insert in the same batch is ignored.
-    assert_eq!(
-        emu.invoke("orderflow-stream", "stream-insert.json").await,
-        json!({ "batchItemFailures": [] })
-    );
+    assert_eq!(emu.invoke("orderflow-stream", "stream-insert.json").await, json!({ "batchItemFailures": [] }));
     let s = stored(&store).await;
     assert_eq!(s["ord-7001"].source_id, "111000000000000000000001");
     assert_eq!(s["ord-7001"].tax.unwrap().to_string(), "20.54");
@@ -661,10 +509,7 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
     );
     let emf = emu.nth_emf("orderflow-stream", 1);
     assert_eq!(
-        counts(
-            &emf,
-            &["Records", "Accepted", "Rejected", "ignored", "cold_start"]
-        ),
+        counts(&emf, &["Records", "Accepted", "Rejected", "ignored", "cold_start"]),
         [json!(3), json!(1), json!(1), json!(1), json!(true)]
     );
 
@@ -677,20 +522,14 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
     }
     for key in [csv_key, gz_key] {
         for line in [5, 7, 8, 9] {
-            expected.insert(
-                format!("rejected#s3#{BUCKET}/{key}:{line}"),
-                row("REJECTED", ""),
-            );
+            expected.insert(format!("rejected#s3#{BUCKET}/{key}:{line}"), row("REJECTED", ""));
         }
     }
     expected.insert("ord-3001".into(), row("ACCEPTED", "21.64"));
     expected.insert("ord-3002".into(), row("ACCEPTED", "29.31"));
     expected.insert("ord-3004".into(), row("ACCEPTED", "26.10"));
     for line in [3, 4, 7] {
-        expected.insert(
-            format!("rejected#s3#{BUCKET}/incoming/orders.jsonl:{line}"),
-            row("REJECTED", ""),
-        );
+        expected.insert(format!("rejected#s3#{BUCKET}/incoming/orders.jsonl:{line}"), row("REJECTED", ""));
     }
     expected.insert("ord-7001".into(), row("ACCEPTED", "269.54"));
     expected.insert("ord-7002".into(), row("REJECTED", ""));
@@ -705,11 +544,7 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        attrs.attributes().unwrap()
-            [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages],
-        "0"
-    );
+    assert_eq!(attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages], "0");
     drop(emu);
     eprintln!("end-to-end test finished in {:.1?}", t0.elapsed());
 }

@@ -29,32 +29,16 @@ fn run(args: &[&str], stdin: Option<&[u8]>) -> String {
     input.write_all(stdin.unwrap_or_default()).unwrap();
     drop(input);
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn dec(v: &Value) -> Decimal {
-    Decimal::from_str(
-        v.as_str()
-            .unwrap_or_else(|| panic!("{v} is not a decimal string")),
-    )
-    .unwrap()
+    Decimal::from_str(v.as_str().unwrap_or_else(|| panic!("{v} is not a decimal string"))).unwrap()
 }
 
 fn json_report(files: &[&str]) -> Value {
-    let mut args = vec![
-        "report",
-        "--format",
-        "json",
-        "--window-days",
-        "1",
-        "--server-monthly-usd",
-        "5",
-    ];
+    let mut args = vec!["report", "--format", "json", "--window-days", "1", "--server-monthly-usd", "5"];
     args.extend_from_slice(files);
     serde_json::from_str(&run(&args, None)).unwrap()
 }
@@ -88,48 +72,23 @@ fn lambdas_billed_duration_and_init_duration_win_over_our_estimate() {
     assert_eq!(f["cold_starts"], 3);
     assert_eq!(f["billed_ms"], 355 + 30_000);
     let gbs = dec(&f["gb_seconds"]);
-    assert_eq!(
-        gbs,
-        Decimal::from(30_355u64) * Decimal::from(128u32) / Decimal::from(1_024_000u32)
-    );
-    assert_eq!(
-        dec(&f["compute_usd"]),
-        gbs * Decimal::from_str("0.0000166667").unwrap()
-    );
+    assert_eq!(gbs, Decimal::from(30_355u64) * Decimal::from(128u32) / Decimal::from(1_024_000u32));
+    assert_eq!(dec(&f["compute_usd"]), gbs * Decimal::from_str("0.0000166667").unwrap());
 }
 
 #[test]
 fn per_customer_costs_sum_exactly_to_the_total_in_the_json_report() {
     let v = json_report(&[TAIL, JSON_FORMAT]);
     let r = &v["report"];
-    let customers: Decimal = r["customers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| dec(&c["total_usd"]))
-        .sum();
-    let functions: Decimal = r["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| dec(&f["total_usd"]))
-        .sum();
-    let days: Decimal = r["days"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| dec(&d["total_usd"]))
-        .sum();
+    let customers: Decimal = r["customers"].as_array().unwrap().iter().map(|c| dec(&c["total_usd"])).sum();
+    let functions: Decimal = r["functions"].as_array().unwrap().iter().map(|f| dec(&f["total_usd"])).sum();
+    let days: Decimal = r["days"].as_array().unwrap().iter().map(|d| dec(&d["total_usd"])).sum();
     let total = dec(&r["total"]["total_usd"]);
     assert_eq!(customers, total);
     assert_eq!(functions, total);
     assert_eq!(days, total);
     assert_eq!(dec(&r["attributed_usd"]), total);
-    assert!(r["customers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["customer"] == UNATTRIBUTED));
+    assert!(r["customers"].as_array().unwrap().iter().any(|c| c["customer"] == UNATTRIBUTED));
     let p = &v["projection"];
     assert_eq!(dec(&p["window_days"]), Decimal::ONE);
     assert!(p["break_even"]["orders_per_day"].as_u64().unwrap() > 0);
@@ -151,18 +110,7 @@ fn csv_has_one_row_per_group_and_key_and_svg_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("cost.svg");
     let out = run(
-        &[
-            "report",
-            TAIL,
-            "--format",
-            "csv",
-            "--by",
-            "customer",
-            "--by",
-            "day",
-            "--svg",
-            svg.to_str().unwrap(),
-        ],
+        &["report", TAIL, "--format", "csv", "--by", "customer", "--by", "day", "--svg", svg.to_str().unwrap()],
         None,
     );
     let rows: Vec<&str> = out.lines().collect();
@@ -199,22 +147,9 @@ fn the_cost_calculator_reproduces_the_pricing_pages_ephemeral_storage_example() 
     );
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(dec(&v["total_cents"]), Decimal::from_str("106.41").unwrap());
-    assert_eq!(
-        dec(&v["bill"]["ephemeral_usd"]),
-        Decimal::from_str("0.077868").unwrap()
-    );
+    assert_eq!(dec(&v["bill"]["ephemeral_usd"]), Decimal::from_str("0.077868").unwrap());
     let table = run(
-        &[
-            "cost",
-            "--memory",
-            "1024",
-            "--duration-ms",
-            "2000",
-            "--invocations",
-            "7440000",
-            "--arch",
-            "arm64",
-        ],
+        &["cost", "--memory", "1024", "--duration-ms", "2000", "--invocations", "7440000", "--arch", "arm64"],
         None,
     );
     assert!(table.contains("compute arm64"), "{table}");
@@ -222,9 +157,7 @@ fn the_cost_calculator_reproduces_the_pricing_pages_ephemeral_storage_example() 
 
 #[test]
 fn a_report_over_synthetic_lines_reconciles_every_invocation() {
-    let text: String = (0..2_000)
-        .map(|i| orderflow::metering::report::synthetic::invocation(i) + "\n")
-        .collect();
+    let text: String = (0..2_000).map(|i| orderflow::metering::report::synthetic::invocation(i) + "\n").collect();
     let mut a = Aggregator::new(Pricing::default());
     a.read(text.as_bytes()).unwrap();
     let r = a.finish();
@@ -241,12 +174,8 @@ fn a_report_over_synthetic_lines_reconciles_every_invocation() {
 #[test]
 #[ignore = "writes a large file; run by hand for the throughput measurement"]
 fn generate_a_large_log_file_for_the_throughput_measurement() {
-    let path =
-        std::env::var("ORDERFLOW_LOG_OUT").unwrap_or_else(|_| "/tmp/orderflow-1g.log".into());
-    let bytes: u64 = std::env::var("ORDERFLOW_LOG_BYTES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1 << 30);
+    let path = std::env::var("ORDERFLOW_LOG_OUT").unwrap_or_else(|_| "/tmp/orderflow-1g.log".into());
+    let bytes: u64 = std::env::var("ORDERFLOW_LOG_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 30);
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).unwrap());
     let (mut written, mut i) = (0u64, 0u64);
     while written < bytes {

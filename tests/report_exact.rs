@@ -28,16 +28,14 @@ fn inv() -> impl Strategy<Value = Inv> {
         prop::collection::vec((0u8..6, 0u8..20), 0..5),
         proptest::option::of((1u64..10_000, any::<bool>())),
     )
-        .prop_map(
-            |(micros, init_micros, memory, arm, customers, lambda_billed)| Inv {
-                micros,
-                init_micros,
-                memory,
-                arm,
-                customers,
-                lambda_billed,
-            },
-        )
+        .prop_map(|(micros, init_micros, memory, arm, customers, lambda_billed)| Inv {
+            micros,
+            init_micros,
+            memory,
+            arm,
+            customers,
+            lambda_billed,
+        })
 }
 
 fn lines(invs: &[Inv], function: &str) -> Vec<String> {

@@ -89,19 +89,12 @@ pub struct Estimate {
 /// Billed ms of a run of `ms` (decimal): rounded up, at least 1.
 fn billed(ms: Decimal) -> u64 {
     use rust_decimal::prelude::ToPrimitive;
-    ms.max(Decimal::ZERO)
-        .ceil()
-        .to_u64()
-        .unwrap_or(u64::MAX)
-        .max(1)
+    ms.max(Decimal::ZERO).ceil().to_u64().unwrap_or(u64::MAX).max(1)
 }
 
 /// Prices the month the arguments describe.
 pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
-    anyhow::ensure!(
-        a.cold_starts <= a.invocations,
-        "--cold-starts cannot exceed --invocations"
-    );
+    anyhow::ensure!(a.cold_starts <= a.invocations, "--cold-starts cannot exceed --invocations");
     anyhow::ensure!(a.memory > 0, "--memory must be positive");
     let arch = Arch::from(a.arch);
     let warm_ms = billed(a.duration_ms);
@@ -113,16 +106,8 @@ pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
         + cold * pricing.lambda.ephemeral_gb_seconds(cold_ms, a.ephemeral_mb);
     let usage = MonthlyUsage {
         requests: Decimal::from(a.invocations),
-        gb_seconds_x86_64: if arch == Arch::X86_64 {
-            gbs
-        } else {
-            Decimal::ZERO
-        },
-        gb_seconds_arm64: if arch == Arch::Arm64 {
-            gbs
-        } else {
-            Decimal::ZERO
-        },
+        gb_seconds_x86_64: if arch == Arch::X86_64 { gbs } else { Decimal::ZERO },
+        gb_seconds_arm64: if arch == Arch::Arm64 { gbs } else { Decimal::ZERO },
         ephemeral_gb_seconds: eph,
     };
     let bill = pricing.lambda.monthly(&usage, a.free_tier);
@@ -138,8 +123,7 @@ pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
         free_tier: a.free_tier,
         request_price: pricing.lambda.request(),
         total_cents: bill.total_cents(),
-        usd_per_invocation: (a.invocations > 0)
-            .then(|| bill.total_usd / Decimal::from(a.invocations)),
+        usd_per_invocation: (a.invocations > 0).then(|| bill.total_usd / Decimal::from(a.invocations)),
         usage,
         bill,
     })
@@ -169,25 +153,11 @@ pub fn render(e: &Estimate) -> String {
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(["item", "quantity", "unit price (USD)", "USD"]);
     let b = &e.bill;
-    let free = if e.free_tier {
-        format!(" ({} free)", n(b.free_requests_used))
-    } else {
-        String::new()
-    };
-    t.add_row([
-        format!("requests{free}"),
-        n(b.billable_requests),
-        n(e.request_price),
-        n(b.request_usd),
-    ]);
+    let free = if e.free_tier { format!(" ({} free)", n(b.free_requests_used)) } else { String::new() };
+    t.add_row([format!("requests{free}"), n(b.billable_requests), n(e.request_price), n(b.request_usd)]);
     for tier in &b.tiers {
         t.add_row([
-            format!(
-                "compute {} {}–{} GB-s",
-                tier.arch.as_str(),
-                n(tier.from_gb_seconds),
-                bound(tier.up_to_gb_seconds)
-            ),
+            format!("compute {} {}–{} GB-s", tier.arch.as_str(), n(tier.from_gb_seconds), bound(tier.up_to_gb_seconds)),
             format!("{} GB-s", n(tier.gb_seconds)),
             n(tier.gb_second),
             n(tier.usd),
@@ -223,16 +193,11 @@ pub fn render(e: &Estimate) -> String {
         }
     }
     let cold = if e.cold_starts > 0 {
-        format!(
-            ", {} cold starts billed {} ms",
-            e.cold_starts, e.billed_ms_cold
-        )
+        format!(", {} cold starts billed {} ms", e.cold_starts, e.billed_ms_cold)
     } else {
         String::new()
     };
-    let per = e.usd_per_invocation.map_or_else(String::new, |p| {
-        format!("\nper invocation: {} USD", n(p.round_dp(12)))
-    });
+    let per = e.usd_per_invocation.map_or_else(String::new, |p| format!("\nper invocation: {} USD", n(p.round_dp(12))));
     format!(
         "What-if: {} invocations × {} ms billed at {} MB ({}){cold}, free tier {} — {}\n{t}{per}",
         e.invocations,
@@ -281,10 +246,7 @@ mod tests {
         a.init_ms = Decimal::from_str("150.3").unwrap();
         let e = estimate(&a, &Pricing::default()).unwrap();
         assert_eq!((e.billed_ms_warm, e.billed_ms_cold), (11, 161));
-        assert_eq!(
-            e.usage.gb_seconds_x86_64,
-            Decimal::from_str("12.5").unwrap()
-        );
+        assert_eq!(e.usage.gb_seconds_x86_64, Decimal::from_str("12.5").unwrap());
     }
 
     #[test]

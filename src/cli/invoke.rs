@@ -38,24 +38,14 @@ pub struct Args {
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let text = if a.event == "-" {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("reading the event from stdin")?;
+        std::io::stdin().read_to_string(&mut s).context("reading the event from stdin")?;
         s
     } else {
-        std::fs::read_to_string(&a.event)
-            .with_context(|| format!("reading the event file {}", a.event))?
+        std::fs::read_to_string(&a.event).with_context(|| format!("reading the event file {}", a.event))?
     };
     let embedded = Embedded::open(&a.data.data_dir)?;
     let deps = Deps::embedded(&embedded, Metrics::from_env(EmfSink::Stderr));
-    let response = invoke(
-        &deps,
-        a.function,
-        &text,
-        a.memory,
-        Duration::from_secs(a.timeout),
-    )
-    .await?;
+    let response = invoke(&deps, a.function, &text, a.memory, Duration::from_secs(a.timeout)).await?;
     println!("{}", serde_json::to_string(&response)?);
     Ok(ExitCode::SUCCESS)
 }
@@ -73,28 +63,17 @@ pub async fn invoke(
         Function::Sqs => {
             let ev = serde_json::from_str(event).context("the event is not an SQS event")?;
             let ctx = super::context(sqs::FUNCTION_NAME, memory, timeout);
-            serde_json::to_value(
-                sqs::handle(deps, LambdaEvent::new(ev, ctx))
-                    .await
-                    .map_err(err)?,
-            )?
+            serde_json::to_value(sqs::handle(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?)?
         }
         Function::S3 => {
             let ev = serde_json::from_str(event).context("the event is not JSON")?;
             let ctx = super::context(s3::FUNCTION_NAME, memory, timeout);
-            s3::handle(deps, LambdaEvent::new(ev, ctx))
-                .await
-                .map_err(err)?
+            s3::handle(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?
         }
         Function::Stream => {
-            let ev =
-                serde_json::from_str(event).context("the event is not a DynamoDB stream event")?;
+            let ev = serde_json::from_str(event).context("the event is not a DynamoDB stream event")?;
             let ctx = super::context(stream::FUNCTION_NAME, memory, timeout);
-            serde_json::to_value(
-                stream::handle(deps, LambdaEvent::new(ev, ctx))
-                    .await
-                    .map_err(err)?,
-            )?
+            serde_json::to_value(stream::handle(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?)?
         }
     })
 }

@@ -29,17 +29,12 @@ pub struct Args {
 }
 
 fn parse_status(s: &str) -> Result<Status, String> {
-    Status::parse(s)
-        .ok_or_else(|| format!("unknown status {s:?}: expected PENDING, ACCEPTED or REJECTED"))
+    Status::parse(s).ok_or_else(|| format!("unknown status {s:?}: expected PENDING, ACCEPTED or REJECTED"))
 }
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let items = if a.aws {
-        crate::adapters::aws::AwsAdapters::from_env()
-            .await
-            .store
-            .scan()
-            .await?
+        crate::adapters::aws::AwsAdapters::from_env().await.store.scan().await?
     } else {
         Embedded::open(&a.data.data_dir)?.store.scan().await?
     };

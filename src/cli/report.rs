@@ -87,28 +87,21 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             continue;
         }
         let file = std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?;
-        agg.read(BufReader::with_capacity(1 << 18, file))
-            .with_context(|| format!("reading {}", f.display()))?;
+        agg.read(BufReader::with_capacity(1 << 18, file)).with_context(|| format!("reading {}", f.display()))?;
     }
     if stdin {
-        agg.read(BufReader::with_capacity(1 << 18, std::io::stdin().lock()))
-            .context("reading stdin")?;
+        agg.read(BufReader::with_capacity(1 << 18, std::io::stdin().lock())).context("reading stdin")?;
     }
     let report = agg.finish();
     let view = View {
-        by: if a.by.is_empty() {
-            View::default().by
-        } else {
-            a.by.clone()
-        },
+        by: if a.by.is_empty() { View::default().by } else { a.by.clone() },
         format: a.format,
         free_tier: a.free_tier,
         server_monthly_usd: a.server_monthly_usd,
         window_days: a.window_days,
     };
     if let Some(path) = &a.svg {
-        chart::write_svg(path, &report)
-            .with_context(|| format!("writing the chart {}", path.display()))?;
+        chart::write_svg(path, &report).with_context(|| format!("writing the chart {}", path.display()))?;
     }
     print!("{}", render(&report, &pricing, &view)?);
     Ok(ExitCode::SUCCESS)
@@ -116,18 +109,11 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 
 /// The report in the view's format.
 pub fn render(r: &Report, pricing: &Pricing, view: &View) -> anyhow::Result<String> {
-    let projection = r.project(
-        pricing,
-        view.window_days,
-        view.free_tier,
-        view.server_monthly_usd,
-    );
+    let projection = r.project(pricing, view.window_days, view.free_tier, view.server_monthly_usd);
     Ok(match view.format {
         Format::Table => table(r, projection.as_ref(), view),
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(
-                &serde_json::json!({ "report": r, "projection": projection }),
-            )?;
+            let mut s = serde_json::to_string_pretty(&serde_json::json!({ "report": r, "projection": projection }))?;
             s.push('\n');
             s
         }
@@ -195,13 +181,7 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
                 out.push_str(&format!("Cost per function ({}, USD)\n{t}\n", r.region));
             }
             By::Customer => {
-                let mut t = new_table(&[
-                    "customer",
-                    "orders",
-                    "Lambda $",
-                    "SQS/S3/DynamoDB $",
-                    "total $",
-                ]);
+                let mut t = new_table(&["customer", "orders", "Lambda $", "SQS/S3/DynamoDB $", "total $"]);
                 for c in &r.customers {
                     t.add_row([
                         c.customer.clone(),
@@ -223,14 +203,8 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
                 out.push_str(&format!("Cost per customer (USD)\n{t}\n"));
             }
             By::Day => {
-                let mut t = new_table(&[
-                    "day (UTC)",
-                    "invocations",
-                    "orders",
-                    "Lambda $",
-                    "SQS/S3/DynamoDB $",
-                    "total $",
-                ]);
+                let mut t =
+                    new_table(&["day (UTC)", "invocations", "orders", "Lambda $", "SQS/S3/DynamoDB $", "total $"]);
                 for d in &r.days {
                     t.add_row([
                         d.day.clone(),

@@ -90,11 +90,7 @@ pub fn parse_line(line: &str) -> Line<'_> {
                 }
             } else if json.contains("\"platform.report\"") {
                 match parse_platform_report(json, prefix) {
-                    Some(r) => Line::Report {
-                        prefix,
-                        record: r,
-                        json: true,
-                    },
+                    Some(r) => Line::Report { prefix, record: r, json: true },
                     None => Line::Malformed,
                 }
             } else if let Some(j) = line.find("REPORT RequestId:") {
@@ -113,11 +109,7 @@ pub fn parse_line(line: &str) -> Line<'_> {
 fn text_report(line: &str, at: usize) -> Line<'_> {
     let prefix = parse_prefix(&line[..at]);
     match parse_text_report(&line[at..], prefix) {
-        Some(r) => Line::Report {
-            prefix,
-            record: r,
-            json: false,
-        },
+        Some(r) => Line::Report { prefix, record: r, json: false },
         None => Line::Malformed,
     }
 }
@@ -138,9 +130,7 @@ pub fn parse_prefix(prefix: &str) -> Prefix<'_> {
 }
 
 fn parse_rfc3339_ms(s: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.timestamp_millis())
+    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
 }
 
 #[derive(Deserialize)]
@@ -190,9 +180,7 @@ struct EmfJson<'a> {
 }
 
 /// The `customers` object as a list, in the line's order (no map per line).
-fn customer_list<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Vec<(Cow<'de, str>, CustomerJson<'de>)>, D::Error> {
+fn customer_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(Cow<'de, str>, CustomerJson<'de>)>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Vec<(Cow<'de, str>, CustomerJson<'de>)>;
@@ -218,11 +206,7 @@ fn parse_emf<'a>(json: &'a str, prefix: Prefix<'a>) -> Option<EmfRecord<'a>> {
     };
     let mut customers = Vec::with_capacity(e.customers.len());
     for (customer, c) in e.customers {
-        customers.push(CustomerPart {
-            customer,
-            records: c.records,
-            cost_usd: Decimal::from_str(&c.cost_usd).ok()?,
-        });
+        customers.push(CustomerPart { customer, records: c.records, cost_usd: Decimal::from_str(&c.cost_usd).ok()? });
     }
     Some(EmfRecord {
         request_id: e.request_id,
@@ -278,9 +262,7 @@ struct PlatformMetrics<'a> {
 
 fn raw_decimal(r: &RawValue) -> Option<Decimal> {
     let s = r.get().trim();
-    Decimal::from_str(s)
-        .or_else(|_| Decimal::from_scientific(s))
-        .ok()
+    Decimal::from_str(s).or_else(|_| Decimal::from_scientific(s)).ok()
 }
 
 /// A whole, non-negative number of ms or MB (a fraction is rounded up, as Lambda bills).
@@ -300,11 +282,7 @@ fn parse_platform_report<'a>(json: &'a str, prefix: Prefix<'a>) -> Option<Report
     let m = r.record.metrics;
     Some(ReportRecord {
         request_id: r.record.request_id,
-        timestamp_ms: r
-            .time
-            .as_deref()
-            .and_then(parse_rfc3339_ms)
-            .or(prefix.timestamp_ms),
+        timestamp_ms: r.time.as_deref().and_then(parse_rfc3339_ms).or(prefix.timestamp_ms),
         duration_ms: raw_decimal(m.duration_ms)?,
         billed_ms: whole(raw_decimal(m.billed_duration_ms)?)?,
         memory_mb: u32::try_from(whole(raw_decimal(m.memory_size_mb)?)?).ok()?,
@@ -330,8 +308,7 @@ fn parse_text_report<'a>(text: &'a str, prefix: Prefix<'a>) -> Option<ReportReco
         return None;
     }
     let mut rest = &rest[id_end..];
-    let (mut duration, mut billed, mut memory, mut max_memory, mut init) =
-        (None, None, None, None, None);
+    let (mut duration, mut billed, mut memory, mut max_memory, mut init) = (None, None, None, None, None);
     // `Label words: VALUE [unit]` repeated; labels are known by name, anything else is skipped.
     while let Some(colon) = rest.find(": ") {
         let label = rest[..colon].trim();
@@ -349,13 +326,8 @@ fn parse_text_report<'a>(text: &'a str, prefix: Prefix<'a>) -> Option<ReportReco
         match label {
             "Duration" => duration = Some(Decimal::from_str(value).ok()?),
             "Billed Duration" => billed = Some(whole(Decimal::from_str(value).ok()?)?),
-            "Memory Size" => {
-                memory = Some(u32::try_from(whole(Decimal::from_str(value).ok()?)?).ok()?)
-            }
-            "Max Memory Used" => {
-                max_memory =
-                    whole(Decimal::from_str(value).ok()?).and_then(|v| u32::try_from(v).ok())
-            }
+            "Memory Size" => memory = Some(u32::try_from(whole(Decimal::from_str(value).ok()?)?).ok()?),
+            "Max Memory Used" => max_memory = whole(Decimal::from_str(value).ok()?).and_then(|v| u32::try_from(v).ok()),
             "Init Duration" => init = Some(Decimal::from_str(value).ok()?),
             _ => {}
         }
@@ -384,32 +356,20 @@ mod tests {
 
     #[test]
     fn an_emf_line_is_read_with_its_exact_customer_parts() {
-        let Line::Emf(_, e) = parse_line(EMF) else {
-            panic!("not read as EMF")
-        };
+        let Line::Emf(_, e) = parse_line(EMF) else { panic!("not read as EMF") };
         assert_eq!(e.function, "orderflow-sqs");
         assert_eq!(e.request_id, "4310f459-56b9-42cd-bd7f-a687edbf6597");
         assert_eq!(e.billed_ms, 96);
         assert_eq!(e.cost_usd, d("0.0000004000004"));
         assert_eq!(e.timestamp_ms, Some(1795732645159));
         assert_eq!(e.customers.len(), 2);
-        assert_eq!(
-            e.customers.iter().map(|c| c.cost_usd).sum::<Decimal>(),
-            e.cost_usd
-        );
+        assert_eq!(e.customers.iter().map(|c| c.cost_usd).sum::<Decimal>(), e.cost_usd);
     }
 
     #[test]
     fn a_text_report_line_with_init_duration_and_a_tail_prefix_is_read() {
         let line = "2026-11-26T10:00:00.500000+00:00 2026/11/26/[$LATEST]abc REPORT RequestId: 4310f459-56b9-42cd-bd7f-a687edbf6597\tDuration: 2.56 ms\tBilled Duration: 97 ms\tMemory Size: 128 MB\tMax Memory Used: 18 MB\tInit Duration: 93.30 ms\t";
-        let Line::Report {
-            prefix,
-            record,
-            json,
-        } = parse_line(line)
-        else {
-            panic!("not read as REPORT")
-        };
+        let Line::Report { prefix, record, json } = parse_line(line) else { panic!("not read as REPORT") };
         assert!(!json);
         assert_eq!(prefix.stream, Some("2026/11/26/[$LATEST]abc"));
         assert_eq!(record.timestamp_ms, Some(1795687200500));
@@ -423,9 +383,7 @@ mod tests {
     #[test]
     fn a_text_report_line_without_init_and_with_spaces_and_xray_is_read() {
         let line = "REPORT RequestId: abc-1  Duration: 10.01 ms  Billed Duration: 11 ms  Memory Size: 256 MB  Max Memory Used: 40 MB  XRAY TraceId: 1-5e-1 SegmentId: 0a Sampled: true";
-        let Line::Report { record, .. } = parse_line(line) else {
-            panic!("not read as REPORT")
-        };
+        let Line::Report { record, .. } = parse_line(line) else { panic!("not read as REPORT") };
         assert_eq!(record.request_id, "abc-1");
         assert_eq!(record.billed_ms, 11);
         assert_eq!(record.memory_mb, 256);
@@ -435,9 +393,7 @@ mod tests {
     #[test]
     fn a_json_platform_report_is_read_without_floats() {
         let line = r#"{"time":"2026-11-26T10:00:01.000Z","type":"platform.report","record":{"requestId":"r-9","metrics":{"durationMs":1.0000001,"billedDurationMs":2,"memorySizeMB":512,"maxMemoryUsedMB":30,"initDurationMs":120.123456789},"status":"success"}}"#;
-        let Line::Report { record, json, .. } = parse_line(line) else {
-            panic!("not read as REPORT")
-        };
+        let Line::Report { record, json, .. } = parse_line(line) else { panic!("not read as REPORT") };
         assert!(json);
         assert_eq!(record.duration_ms, d("1.0000001"));
         assert_eq!(record.init_duration_ms, Some(d("120.123456789")));
@@ -449,26 +405,11 @@ mod tests {
     #[test]
     fn truncated_and_garbage_lines_are_malformed_and_foreign_lines_are_other() {
         assert_eq!(parse_line(&EMF[..EMF.len() / 2]), Line::Malformed);
-        assert_eq!(
-            parse_line("REPORT RequestId: x\tDuration: abc ms"),
-            Line::Malformed
-        );
-        assert_eq!(
-            parse_line("REPORT RequestId: x\tDuration: 1 ms"),
-            Line::Malformed
-        );
-        assert_eq!(
-            parse_line(r#"{"type":"platform.report","record":{"requestId":"x"}}"#),
-            Line::Malformed
-        );
-        assert_eq!(
-            parse_line("START RequestId: x Version: $LATEST"),
-            Line::Other
-        );
-        assert_eq!(
-            parse_line(r#"{"level":"INFO","message":"hello"}"#),
-            Line::Other
-        );
+        assert_eq!(parse_line("REPORT RequestId: x\tDuration: abc ms"), Line::Malformed);
+        assert_eq!(parse_line("REPORT RequestId: x\tDuration: 1 ms"), Line::Malformed);
+        assert_eq!(parse_line(r#"{"type":"platform.report","record":{"requestId":"x"}}"#), Line::Malformed);
+        assert_eq!(parse_line("START RequestId: x Version: $LATEST"), Line::Other);
+        assert_eq!(parse_line(r#"{"level":"INFO","message":"hello"}"#), Line::Other);
         assert_eq!(parse_line(""), Line::Other);
         assert_eq!(parse_line("\u{0}\u{1}garbage{{{"), Line::Other);
     }

@@ -42,10 +42,7 @@ const THOUSAND: Decimal = dec(1_000, 0);
 #[derive(Debug, thiserror::Error)]
 pub enum PricingError {
     #[error("cannot read the pricing file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("the pricing file is not valid: {0}")]
     Parse(#[from] toml::de::Error),
     #[error("the pricing file is not valid: {0}")]
@@ -65,8 +62,7 @@ mod exact {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
         let s = String::deserialize(d)?;
-        Decimal::from_str(s.trim())
-            .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a decimal: {e}")))
+        Decimal::from_str(s.trim()).map_err(|e| serde::de::Error::custom(format!("{s:?} is not a decimal: {e}")))
     }
 
     pub mod option {
@@ -90,11 +86,7 @@ mod exact {
 #[serde(deny_unknown_fields)]
 pub struct Tier {
     /// Cumulative GB-seconds per month where this tier ends; absent for the last tier.
-    #[serde(
-        default,
-        with = "exact::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "exact::option", skip_serializing_if = "Option::is_none")]
     pub up_to_gb_seconds: Option<Decimal>,
     #[serde(with = "exact")]
     pub gb_second: Decimal,
@@ -120,10 +112,7 @@ pub struct LambdaPricing {
 
 impl Default for LambdaPricing {
     fn default() -> Self {
-        let tier = |up_to: Option<u64>, gb_second| Tier {
-            up_to_gb_seconds: up_to.map(|v| dec(v, 0)),
-            gb_second,
-        };
+        let tier = |up_to: Option<u64>, gb_second| Tier { up_to_gb_seconds: up_to.map(|v| dec(v, 0)), gb_second };
         LambdaPricing {
             x86_64: vec![
                 tier(Some(6_000_000_000), X86_64_GB_SECOND),
@@ -156,10 +145,7 @@ pub struct SqsPricing {
 
 impl Default for SqsPricing {
     fn default() -> Self {
-        SqsPricing {
-            request_per_million: dec(40, 2),
-            chunk_bytes: 64 * 1024,
-        }
+        SqsPricing { request_per_million: dec(40, 2), chunk_bytes: 64 * 1024 }
     }
 }
 
@@ -175,10 +161,7 @@ pub struct S3Pricing {
 
 impl Default for S3Pricing {
     fn default() -> Self {
-        S3Pricing {
-            get_per_thousand: dec(4, 4),
-            put_per_thousand: dec(5, 3),
-        }
+        S3Pricing { get_per_thousand: dec(4, 4), put_per_thousand: dec(5, 3) }
     }
 }
 
@@ -194,10 +177,7 @@ pub struct DynamoDbPricing {
 
 impl Default for DynamoDbPricing {
     fn default() -> Self {
-        DynamoDbPricing {
-            write_request_unit_per_million: dec(625, 3),
-            read_request_unit_per_million: dec(125, 3),
-        }
+        DynamoDbPricing { write_request_unit_per_million: dec(625, 3), read_request_unit_per_million: dec(125, 3) }
     }
 }
 
@@ -257,9 +237,7 @@ pub fn write_units_for(item_bytes: u64) -> u64 {
 /// Billed milliseconds for a run of `nanos` (handler plus, on a cold start, init): rounded up to
 /// the next millisecond, at least 1.
 pub fn billed_ms(nanos: u128) -> u64 {
-    u64::try_from(nanos.div_ceil(1_000_000))
-        .unwrap_or(u64::MAX)
-        .max(1)
+    u64::try_from(nanos.div_ceil(1_000_000)).unwrap_or(u64::MAX).max(1)
 }
 
 /// GB-seconds = billed ms / 1000 × memory MB / 1024, exactly.
@@ -322,10 +300,7 @@ impl LambdaPricing {
 
     /// The first tier's price: what one more GB-second costs in an ordinary month.
     pub fn gb_second(&self, arch: Arch) -> Decimal {
-        self.tiers(arch)
-            .first()
-            .map(|t| t.gb_second)
-            .unwrap_or_default()
+        self.tiers(arch).first().map(|t| t.gb_second).unwrap_or_default()
     }
 
     pub fn request(&self) -> Decimal {
@@ -339,27 +314,17 @@ impl LambdaPricing {
 
     /// GB-seconds of billable ephemeral storage for `billed_ms` at `ephemeral_mb` configured.
     pub fn ephemeral_gb_seconds(&self, billed_ms: u64, ephemeral_mb: u32) -> Decimal {
-        gb_seconds(
-            billed_ms,
-            ephemeral_mb.saturating_sub(self.ephemeral_free_mb),
-        )
+        gb_seconds(billed_ms, ephemeral_mb.saturating_sub(self.ephemeral_free_mb))
     }
 
     /// Prices one month: duration through the tiers of each architecture (tier volumes count all
     /// GB-seconds of the month; the free tier, when asked for, covers the month's first GB-seconds,
     /// x86_64 first), requests, and ephemeral storage (no free tier).
     pub fn monthly(&self, usage: &MonthlyUsage, free_tier: bool) -> LambdaBill {
-        let mut free_left = if free_tier {
-            self.free_gb_seconds
-        } else {
-            Decimal::ZERO
-        };
+        let mut free_left = if free_tier { self.free_gb_seconds } else { Decimal::ZERO };
         let mut tiers = Vec::new();
         let mut free_used = Decimal::ZERO;
-        for (arch, used) in [
-            (Arch::X86_64, usage.gb_seconds_x86_64),
-            (Arch::Arm64, usage.gb_seconds_arm64),
-        ] {
+        for (arch, used) in [(Arch::X86_64, usage.gb_seconds_x86_64), (Arch::Arm64, usage.gb_seconds_arm64)] {
             let free = free_left.min(used).max(Decimal::ZERO);
             free_left -= free;
             free_used += free;
@@ -372,9 +337,7 @@ impl LambdaPricing {
                 };
                 if in_tier > Decimal::ZERO {
                     // The free GB-seconds are the first ones of the month.
-                    let free_here = (free.min(to.unwrap_or(free)) - from)
-                        .max(Decimal::ZERO)
-                        .min(in_tier);
+                    let free_here = (free.min(to.unwrap_or(free)) - from).max(Decimal::ZERO).min(in_tier);
                     let billable = in_tier - free_here;
                     tiers.push(TierLine {
                         arch,
@@ -392,9 +355,7 @@ impl LambdaPricing {
             }
         }
         let free_requests = if free_tier {
-            Decimal::from(self.free_requests)
-                .min(usage.requests)
-                .max(Decimal::ZERO)
+            Decimal::from(self.free_requests).min(usage.requests).max(Decimal::ZERO)
         } else {
             Decimal::ZERO
         };
@@ -418,10 +379,8 @@ impl LambdaPricing {
 impl Pricing {
     /// Reads a pricing file; anything it leaves out keeps its us-east-1 default.
     pub fn from_file(path: &Path) -> Result<Pricing, PricingError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PricingError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| PricingError::Read { path: path.display().to_string(), source })?;
         Pricing::from_toml(&text)
     }
 
@@ -433,8 +392,7 @@ impl Pricing {
 
     /// The file or the defaults.
     pub fn load(path: Option<&Path>) -> Result<Pricing, PricingError> {
-        path.map(Pricing::from_file)
-            .unwrap_or_else(|| Ok(Pricing::default()))
+        path.map(Pricing::from_file).unwrap_or_else(|| Ok(Pricing::default()))
     }
 
     fn validate(&self) -> Result<(), PricingError> {
@@ -442,16 +400,12 @@ impl Pricing {
             let tiers = self.lambda.tiers(arch);
             let name = arch.as_str();
             if tiers.is_empty() {
-                return Err(PricingError::Invalid(format!(
-                    "lambda.{name} needs at least one tier"
-                )));
+                return Err(PricingError::Invalid(format!("lambda.{name} needs at least one tier")));
             }
             let mut last = Decimal::ZERO;
             for (i, t) in tiers.iter().enumerate() {
                 if t.gb_second.is_sign_negative() {
-                    return Err(PricingError::Invalid(format!(
-                        "lambda.{name}: a negative price"
-                    )));
+                    return Err(PricingError::Invalid(format!("lambda.{name}: a negative price")));
                 }
                 match (t.up_to_gb_seconds, i + 1 == tiers.len()) {
                     (None, true) => {}
@@ -466,9 +420,7 @@ impl Pricing {
                         )))
                     }
                     (Some(to), false) if to <= last => {
-                        return Err(PricingError::Invalid(format!(
-                            "lambda.{name}: tier bounds must increase"
-                        )))
+                        return Err(PricingError::Invalid(format!("lambda.{name}: tier bounds must increase")))
                     }
                     (Some(to), false) => last = to,
                 }
@@ -515,28 +467,13 @@ mod tests {
     }
 
     /// `n` invocations of `ms` at `memory_mb`, priced as a month.
-    fn month(
-        arch: Arch,
-        n: u64,
-        ms: u64,
-        memory_mb: u32,
-        ephemeral_mb: u32,
-        free_tier: bool,
-    ) -> LambdaBill {
+    fn month(arch: Arch, n: u64, ms: u64, memory_mb: u32, ephemeral_mb: u32, free_tier: bool) -> LambdaBill {
         let p = LambdaPricing::default();
         let gbs = gb_seconds(ms, memory_mb) * Decimal::from(n);
         let usage = MonthlyUsage {
             requests: Decimal::from(n),
-            gb_seconds_x86_64: if arch == Arch::X86_64 {
-                gbs
-            } else {
-                Decimal::ZERO
-            },
-            gb_seconds_arm64: if arch == Arch::Arm64 {
-                gbs
-            } else {
-                Decimal::ZERO
-            },
+            gb_seconds_x86_64: if arch == Arch::X86_64 { gbs } else { Decimal::ZERO },
+            gb_seconds_arm64: if arch == Arch::Arm64 { gbs } else { Decimal::ZERO },
             ephemeral_gb_seconds: p.ephemeral_gb_seconds(ms, ephemeral_mb) * Decimal::from(n),
         };
         p.monthly(&usage, free_tier)
@@ -602,16 +539,9 @@ mod tests {
     #[test]
     fn a_month_crossing_both_x86_tier_boundaries_is_priced_per_tier() {
         let p = LambdaPricing::default();
-        let usage = MonthlyUsage {
-            gb_seconds_x86_64: d("16000000000"),
-            ..Default::default()
-        };
+        let usage = MonthlyUsage { gb_seconds_x86_64: d("16000000000"), ..Default::default() };
         let b = p.monthly(&usage, false);
-        let amounts: Vec<_> = b
-            .tiers
-            .iter()
-            .map(|t| (t.gb_seconds, t.gb_second))
-            .collect();
+        let amounts: Vec<_> = b.tiers.iter().map(|t| (t.gb_seconds, t.gb_second)).collect();
         assert_eq!(
             amounts,
             vec![
@@ -626,13 +556,7 @@ mod tests {
     #[test]
     fn a_month_ending_exactly_on_a_tier_boundary_uses_only_the_tiers_below_it() {
         let p = LambdaPricing::default();
-        let b = p.monthly(
-            &MonthlyUsage {
-                gb_seconds_arm64: d("7500000000"),
-                ..Default::default()
-            },
-            false,
-        );
+        let b = p.monthly(&MonthlyUsage { gb_seconds_arm64: d("7500000000"), ..Default::default() }, false);
         assert_eq!(b.tiers.len(), 1);
         assert_eq!(b.compute_usd, d("7500000000") * ARM64_GB_SECOND);
     }
@@ -640,18 +564,8 @@ mod tests {
     #[test]
     fn arm64_crosses_its_own_tiers_at_7_5_and_18_75_billion_gb_seconds() {
         let p = LambdaPricing::default();
-        let b = p.monthly(
-            &MonthlyUsage {
-                gb_seconds_arm64: d("20000000000"),
-                ..Default::default()
-            },
-            false,
-        );
-        let amounts: Vec<_> = b
-            .tiers
-            .iter()
-            .map(|t| (t.gb_seconds, t.gb_second))
-            .collect();
+        let b = p.monthly(&MonthlyUsage { gb_seconds_arm64: d("20000000000"), ..Default::default() }, false);
+        let amounts: Vec<_> = b.tiers.iter().map(|t| (t.gb_seconds, t.gb_second)).collect();
         assert_eq!(
             amounts,
             vec![
@@ -684,11 +598,8 @@ mod tests {
     #[test]
     fn the_free_tier_is_shared_by_both_architectures_x86_64_first() {
         let p = LambdaPricing::default();
-        let usage = MonthlyUsage {
-            gb_seconds_x86_64: d("300000"),
-            gb_seconds_arm64: d("300000"),
-            ..Default::default()
-        };
+        let usage =
+            MonthlyUsage { gb_seconds_x86_64: d("300000"), gb_seconds_arm64: d("300000"), ..Default::default() };
         let b = p.monthly(&usage, true);
         assert_eq!(b.free_gb_seconds_used, d("400000"));
         assert_eq!(b.compute_usd, d("200000") * ARM64_GB_SECOND);
@@ -733,10 +644,7 @@ mod tests {
             dynamodb_wru: 1_000_000,
             dynamodb_rru: 1_000_000,
         };
-        assert_eq!(
-            p.services_usd(&u),
-            d("0.40") + d("0.0004") + d("0.005") + d("0.625") + d("0.125")
-        );
+        assert_eq!(p.services_usd(&u), d("0.40") + d("0.0004") + d("0.005") + d("0.625") + d("0.125"));
     }
 
     #[test]
@@ -763,14 +671,8 @@ mod tests {
     #[test]
     fn a_pricing_file_with_a_float_price_or_bad_tiers_is_refused() {
         assert!(Pricing::from_toml("[lambda]\nrequest_per_million = 0.2\n").is_err());
-        assert!(Pricing::from_toml(
-            "[lambda]\nx86_64 = [{ gb_second = \"1\" }, { gb_second = \"2\" }]\n"
-        )
-        .is_err());
-        assert!(Pricing::from_toml(
-            "[lambda]\nx86_64 = [{ up_to_gb_seconds = \"5\", gb_second = \"1\" }]\n"
-        )
-        .is_err());
+        assert!(Pricing::from_toml("[lambda]\nx86_64 = [{ gb_second = \"1\" }, { gb_second = \"2\" }]\n").is_err());
+        assert!(Pricing::from_toml("[lambda]\nx86_64 = [{ up_to_gb_seconds = \"5\", gb_second = \"1\" }]\n").is_err());
         assert!(Pricing::from_toml("[lambda]\nbogus = \"1\"\n").is_err());
     }
 

@@ -144,23 +144,11 @@ pub fn service_usage(function: &str, r: &Counts, chunk_reqs: u64) -> ServiceUsag
     let written = r.accepted + r.duplicates + r.rejected;
     if function.contains("sqs") {
         let batches = r.records.div_ceil(10);
-        ServiceUsage {
-            sqs_requests: r.records * chunk_reqs + 2 * batches,
-            dynamodb_wru: written,
-            ..Default::default()
-        }
+        ServiceUsage { sqs_requests: r.records * chunk_reqs + 2 * batches, dynamodb_wru: written, ..Default::default() }
     } else if function.contains("s3") {
-        ServiceUsage {
-            s3_gets: 1,
-            s3_puts: 1,
-            dynamodb_wru: written,
-            ..Default::default()
-        }
+        ServiceUsage { s3_gets: 1, s3_puts: 1, dynamodb_wru: written, ..Default::default() }
     } else if function.contains("stream") {
-        ServiceUsage {
-            dynamodb_wru: 2 * (r.accepted + r.rejected) + r.duplicates,
-            ..Default::default()
-        }
+        ServiceUsage { dynamodb_wru: 2 * (r.accepted + r.rejected) + r.duplicates, ..Default::default() }
     } else {
         ServiceUsage::default()
     }
@@ -365,11 +353,7 @@ impl Aggregator {
                 }
                 self.on_emf(function, e);
             }
-            Line::Report {
-                prefix,
-                record,
-                json,
-            } => {
+            Line::Report { prefix, record, json } => {
                 if json {
                     self.lines.report_json += 1;
                 } else {
@@ -401,11 +385,8 @@ impl Aggregator {
             None => None,
         };
         let day = e.timestamp_ms.map_or(NO_DAY, |t| t.div_euclid(86_400_000));
-        let weights: Vec<(u32, u64)> = e
-            .customers
-            .iter()
-            .map(|c| (self.customers.id(&c.customer), c.records))
-            .collect();
+        let weights: Vec<(u32, u64)> =
+            e.customers.iter().map(|c| (self.customers.id(&c.customer), c.records)).collect();
         let (billed_ms, memory_mb, cold_start) = match &lambda {
             Some(r) => (r.billed_ms, r.memory_mb, r.cold_start),
             None => (e.billed_ms, e.memory_mb, e.cold_start),
@@ -415,20 +396,12 @@ impl Aggregator {
         let lambda_usd = compute + request;
         // The EMF line's own parts when they are still the truth, else split again.
         let parts: Vec<(u32, Decimal)> = if lambda.is_none() && lambda_usd == e.cost_usd {
-            weights
-                .iter()
-                .zip(&e.customers)
-                .map(|((id, _), c)| (*id, c.cost_usd))
-                .collect()
+            weights.iter().zip(&e.customers).map(|((id, _), c)| (*id, c.cost_usd)).collect()
         } else {
             split_by_weight(lambda_usd, &weights)
         };
-        let counts = Counts {
-            records: e.records,
-            accepted: e.accepted,
-            duplicates: e.duplicates,
-            rejected: e.rejected,
-        };
+        let counts =
+            Counts { records: e.records, accepted: e.accepted, duplicates: e.duplicates, rejected: e.rejected };
         let usage = service_usage(&e.function, &counts, self.chunk_reqs);
         let services = self.pricing.services_usd(&usage);
         let service_parts = split_by_weight(services, &weights);
@@ -476,9 +449,7 @@ impl Aggregator {
     }
 
     fn lambda_usd(&self, arch: Arch, billed_ms: u64, memory_mb: u32) -> Decimal {
-        self.pricing
-            .lambda
-            .invocation_usd(arch, billed_ms, memory_mb)
+        self.pricing.lambda.invocation_usd(arch, billed_ms, memory_mb)
     }
 
     fn record_match(&mut self, ours: u64, lambdas: u64, correction: Decimal) {
@@ -586,11 +557,7 @@ impl Aggregator {
             Some(&f) => f,
             None => self.functions.id(UNKNOWN_FUNCTION),
         };
-        let arch = self
-            .fn_aggs
-            .get(function as usize)
-            .and_then(|a| a.arch)
-            .unwrap_or(Arch::X86_64);
+        let arch = self.fn_aggs.get(function as usize).and_then(|a| a.arch).unwrap_or(Arch::X86_64);
         let compute = gb_seconds(r.billed_ms, r.memory_mb) * self.pricing.lambda.gb_second(arch);
         let request = self.pricing.lambda.request();
         let f = &mut self.fn_aggs_entry(function).row;
@@ -625,8 +592,7 @@ impl Aggregator {
         // Keys of entries already matched stay in `order` until here: drop them now and then.
         if self.order.len() > 2 * self.pending_limit + 1024 {
             let pending = &self.pending;
-            self.order
-                .retain(|(seq, id)| pending.get(id).is_some_and(|(s, _)| s == seq));
+            self.order.retain(|(seq, id)| pending.get(id).is_some_and(|(s, _)| s == seq));
         }
     }
 
@@ -646,10 +612,7 @@ impl Aggregator {
             self.give_up(p);
         }
         let mut functions: Vec<FunctionRow> = Vec::new();
-        let mut total = FunctionRow {
-            function: "total".into(),
-            ..Default::default()
-        };
+        let mut total = FunctionRow { function: "total".into(), ..Default::default() };
         let (mut x86, mut arm) = (Decimal::ZERO, Decimal::ZERO);
         for (i, agg) in self.fn_aggs.into_iter().enumerate() {
             let mut row = agg.row;
@@ -778,9 +741,7 @@ impl Report {
         free_tier: bool,
         server_monthly_usd: Option<Decimal>,
     ) -> Option<Projection> {
-        let window = window_days
-            .or_else(|| self.observed_days())
-            .filter(|w| *w > Decimal::ZERO)?;
+        let window = window_days.or_else(|| self.observed_days()).filter(|w| *w > Decimal::ZERO)?;
         let factor = MONTH_DAYS / window;
         let usage = MonthlyUsage {
             requests: Decimal::from(self.total.invocations) * factor,
@@ -809,12 +770,7 @@ impl Report {
     }
 
     /// What a month costs at `orders_per_day`, each order using what the observed ones did.
-    pub fn monthly_at(
-        &self,
-        pricing: &Pricing,
-        free_tier: bool,
-        orders_per_day: Decimal,
-    ) -> Option<Decimal> {
+    pub fn monthly_at(&self, pricing: &Pricing, free_tier: bool, orders_per_day: Decimal) -> Option<Decimal> {
         if self.total.orders == 0 {
             return None;
         }
@@ -825,19 +781,11 @@ impl Report {
             gb_seconds_arm64: self.gb_seconds_arm64 * per_month,
             ephemeral_gb_seconds: Decimal::ZERO,
         };
-        Some(
-            pricing.lambda.monthly(&usage, free_tier).total_usd
-                + self.total.services_usd * per_month,
-        )
+        Some(pricing.lambda.monthly(&usage, free_tier).total_usd + self.total.services_usd * per_month)
     }
 
     /// The least whole number of orders per day at which the month costs more than the server.
-    pub fn break_even(
-        &self,
-        pricing: &Pricing,
-        free_tier: bool,
-        server_monthly_usd: Decimal,
-    ) -> Option<u64> {
+    pub fn break_even(&self, pricing: &Pricing, free_tier: bool, server_monthly_usd: Decimal) -> Option<u64> {
         let cost = |n: u64| self.monthly_at(pricing, free_tier, Decimal::from(n));
         cost(0)?;
         let (mut lo, mut hi) = (0u64, 1u64);
@@ -881,8 +829,7 @@ mod tests {
 
     fn emf(id: &str, function: &str, billed_ms: u64, ts: i64, customers: &[(&str, u64)]) -> String {
         let cost = pricing::LambdaPricing::default().invocation_usd(Arch::X86_64, billed_ms, 128);
-        let weights: Vec<(String, u64)> =
-            customers.iter().map(|(c, n)| (c.to_string(), *n)).collect();
+        let weights: Vec<(String, u64)> = customers.iter().map(|(c, n)| (c.to_string(), *n)).collect();
         let parts = split_by_weight(cost, &weights);
         let cs: Vec<String> = parts
             .iter()
@@ -897,19 +844,12 @@ mod tests {
     }
 
     fn report_line(id: &str, billed_ms: u64, init: bool) -> String {
-        let init = if init {
-            "\tInit Duration: 80.12 ms"
-        } else {
-            ""
-        };
+        let init = if init { "\tInit Duration: 80.12 ms" } else { "" };
         format!("REPORT RequestId: {id}\tDuration: {}.5 ms\tBilled Duration: {billed_ms} ms\tMemory Size: 128 MB\tMax Memory Used: 20 MB{init}\t", billed_ms - 1)
     }
 
     fn assert_exact(r: &Report) {
-        assert_eq!(
-            r.attributed_usd, r.total.total_usd,
-            "customers must sum to the total exactly"
-        );
+        assert_eq!(r.attributed_usd, r.total.total_usd, "customers must sum to the total exactly");
         let functions: Decimal = r.functions.iter().map(|f| f.total_usd).sum();
         assert_eq!(functions, r.total.total_usd);
         let days: Decimal = r.days.iter().map(|d| d.total_usd).sum();
@@ -933,10 +873,7 @@ mod tests {
         let f = &r.functions[0];
         assert_eq!(f.billed_ms, 20);
         assert_eq!(f.cold_starts, 1);
-        assert_eq!(
-            f.compute_usd,
-            gb_seconds(20, 128) * pricing::X86_64_GB_SECOND
-        );
+        assert_eq!(f.compute_usd, gb_seconds(20, 128) * pricing::X86_64_GB_SECOND);
         assert_eq!(r.customers.iter().map(|c| c.records).sum::<u64>(), 7);
         assert_exact(&r);
     }
@@ -944,21 +881,14 @@ mod tests {
     #[test]
     fn report_lines_without_emf_are_attributed_to_their_streams_function_or_to_nobody() {
         let lines = [
-            format!(
-                "2026-11-26T10:00:00.000Z s1 {}",
-                emf("a", "orderflow-s3", 10, 1_795_687_200_000, &[("c1", 1)])
-            ),
+            format!("2026-11-26T10:00:00.000Z s1 {}", emf("a", "orderflow-s3", 10, 1_795_687_200_000, &[("c1", 1)])),
             format!("2026-11-26T10:00:01.000Z s1 {}", report_line("x", 5, false)),
             format!("2026-11-26T10:00:02.000Z s9 {}", report_line("y", 5, false)),
         ];
         let r = report_of_lines(Pricing::default(), lines.iter().map(String::as_str));
         assert_eq!(r.reconciliation.report_only, 2);
         assert_eq!(r.reconciliation.emf_only, 1);
-        let names: Vec<_> = r
-            .functions
-            .iter()
-            .map(|f| (f.function.as_str(), f.invocations))
-            .collect();
+        let names: Vec<_> = r.functions.iter().map(|f| (f.function.as_str(), f.invocations)).collect();
         assert_eq!(names, vec![(UNKNOWN_FUNCTION, 1), ("orderflow-s3", 2)]);
         assert!(r.customers.iter().any(|c| c.customer == UNATTRIBUTED));
         assert_exact(&r);
@@ -968,13 +898,7 @@ mod tests {
     fn an_emf_cost_at_other_prices_is_repriced_and_split_again_exactly() {
         let mut p = Pricing::default();
         p.lambda.x86_64[0].gb_second = d("0.0000200000");
-        let lines = [emf(
-            "a",
-            "orderflow-sqs",
-            100,
-            0,
-            &[("c1", 1), ("c2", 1), ("c3", 1)],
-        )];
+        let lines = [emf("a", "orderflow-sqs", 100, 0, &[("c1", 1), ("c2", 1), ("c3", 1)])];
         let r = report_of_lines(p, lines.iter().map(String::as_str));
         assert_eq!(r.total.compute_usd, gb_seconds(100, 128) * d("0.00002"));
         assert_exact(&r);
@@ -1004,8 +928,7 @@ mod tests {
         text.push('\n');
         text.push_str("no newline at the end");
         let mut a = Aggregator::new(Pricing::default());
-        a.read(std::io::BufReader::with_capacity(4096, text.as_bytes()))
-            .unwrap();
+        a.read(std::io::BufReader::with_capacity(4096, text.as_bytes())).unwrap();
         let r = a.finish();
         assert_eq!(r.lines.total, 3);
         assert_eq!(r.lines.malformed, 1);
@@ -1016,35 +939,16 @@ mod tests {
     #[test]
     fn the_projection_carries_the_observed_rate_to_30_days_and_finds_the_break_even() {
         // One invocation with one order per hour for a day.
-        let lines: Vec<String> = (0..=24)
-            .map(|h| {
-                emf(
-                    &format!("r{h}"),
-                    "orderflow-sqs",
-                    100,
-                    h * 3_600_000,
-                    &[("c", 1)],
-                )
-            })
-            .collect();
+        let lines: Vec<String> =
+            (0..=24).map(|h| emf(&format!("r{h}"), "orderflow-sqs", 100, h * 3_600_000, &[("c", 1)])).collect();
         let r = report_of_lines(Pricing::default(), lines.iter().map(String::as_str));
-        let p = r
-            .project(&Pricing::default(), None, false, Some(d("5")))
-            .unwrap();
+        let p = r.project(&Pricing::default(), None, false, Some(d("5"))).unwrap();
         assert_eq!(p.window_days, Decimal::ONE);
         assert_eq!(p.orders_per_day, d("25"));
         assert_eq!(p.usage.requests, d("750"));
         let be = p.break_even.unwrap().orders_per_day.unwrap();
-        assert!(
-            r.monthly_at(&Pricing::default(), false, Decimal::from(be))
-                .unwrap()
-                > d("5")
-        );
-        assert!(
-            r.monthly_at(&Pricing::default(), false, Decimal::from(be - 1))
-                .unwrap()
-                <= d("5")
-        );
+        assert!(r.monthly_at(&Pricing::default(), false, Decimal::from(be)).unwrap() > d("5"));
+        assert!(r.monthly_at(&Pricing::default(), false, Decimal::from(be - 1)).unwrap() <= d("5"));
         let free = r.project(&Pricing::default(), None, true, None).unwrap();
         assert_eq!(free.lambda.total_usd, Decimal::ZERO);
     }
@@ -1075,11 +979,7 @@ pub mod synthetic {
         let cold = h.is_multiple_of(50);
         let micros = 2_000 + (h >> 16) % 40_000;
         let init = cold.then(|| Duration::from_micros(90_000 + (h >> 20) % 30_000));
-        let arch = if h.is_multiple_of(7) {
-            Arch::Arm64
-        } else {
-            Arch::X86_64
-        };
+        let arch = if h.is_multiple_of(7) { Arch::Arm64 } else { Arch::X86_64 };
         let request_id = format!(
             "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
             i as u32,
@@ -1099,17 +999,11 @@ pub mod synthetic {
             tally,
         );
         let ts = 1_795_651_200_000i64 + (i as i64) * 250;
-        let stamp = chrono::DateTime::from_timestamp_millis(ts)
-            .expect("a valid time")
-            .format("%Y-%m-%dT%H:%M:%S%.6f+00:00");
+        let stamp =
+            chrono::DateTime::from_timestamp_millis(ts).expect("a valid time").format("%Y-%m-%dT%H:%M:%S%.6f+00:00");
         let stream = format!("2026/11/26/[$LATEST]{:016x}", h % 64);
-        let init = init.map_or_else(String::new, |d| {
-            format!(
-                "\tInit Duration: {}.{:03} ms",
-                d.as_millis(),
-                d.as_micros() % 1000
-            )
-        });
+        let init = init
+            .map_or_else(String::new, |d| format!("\tInit Duration: {}.{:03} ms", d.as_millis(), d.as_micros() % 1000));
         let billed = c.billed_ms + h % 2;
         format!(
             "{stamp} {stream} {}\n{stamp} {stream} REPORT RequestId: {request_id}\tDuration: {}.{:03} ms\tBilled Duration: {billed} ms\tMemory Size: 256 MB\tMax Memory Used: 31 MB{init}\t",

@@ -12,16 +12,8 @@ const PANEL_EXTRA: u32 = 90;
 
 /// Writes the chart to `path`.
 pub fn write_svg(path: &Path, r: &Report) -> anyhow::Result<()> {
-    let functions: Vec<(String, Decimal)> = r
-        .functions
-        .iter()
-        .map(|f| (f.function.clone(), f.total_usd))
-        .collect();
-    let customers: Vec<(String, Decimal)> = r
-        .customers
-        .iter()
-        .map(|c| (c.customer.clone(), c.total_usd))
-        .collect();
+    let functions: Vec<(String, Decimal)> = r.functions.iter().map(|f| (f.function.clone(), f.total_usd)).collect();
+    let customers: Vec<(String, Decimal)> = r.customers.iter().map(|c| (c.customer.clone(), c.total_usd)).collect();
     let h1 = PANEL_EXTRA + BAR_HEIGHT * functions.len().max(1) as u32;
     let h2 = PANEL_EXTRA + BAR_HEIGHT * customers.len().max(1) as u32;
     let root = SVGBackend::new(path, (960, h1 + h2)).into_drawing_area();
@@ -43,10 +35,7 @@ where
     DB::ErrorType: 'static,
 {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("{e:?}");
-    let values: Vec<f64> = bars
-        .iter()
-        .map(|(_, v)| v.to_f64().unwrap_or(0.0).max(0.0))
-        .collect();
+    let values: Vec<f64> = bars.iter().map(|(_, v)| v.to_f64().unwrap_or(0.0).max(0.0)).collect();
     let max = values.iter().cloned().fold(0.0, f64::max);
     let max = if max > 0.0 { max * 1.25 } else { 1.0 };
     let n = bars.len().max(1) as i32;
@@ -65,9 +54,7 @@ where
         .x_label_formatter(&|v| format!("{v:.2e}"))
         .y_labels(bars.len().max(1))
         .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => names
-                .get(*i as usize)
-                .map_or_else(String::new, |s| s.to_string()),
+            SegmentValue::CenterOf(i) => names.get(*i as usize).map_or_else(String::new, |s| s.to_string()),
             _ => String::new(),
         })
         .draw()
@@ -75,28 +62,17 @@ where
     chart
         .draw_series(values.iter().enumerate().map(|(i, v)| {
             let i = i as i32;
-            Rectangle::new(
-                [
-                    (0.0, SegmentValue::Exact(i)),
-                    (*v, SegmentValue::Exact(i + 1)),
-                ],
-                color.mix(0.7).filled(),
-            )
+            Rectangle::new([(0.0, SegmentValue::Exact(i)), (*v, SegmentValue::Exact(i + 1))], color.mix(0.7).filled())
         }))
         .map_err(err)?;
     chart
-        .draw_series(
-            bars.iter()
-                .zip(&values)
-                .enumerate()
-                .map(|(i, ((_, d), v))| {
-                    Text::new(
-                        format!(" {}", d.round_dp(10).normalize()),
-                        (*v, SegmentValue::CenterOf(i as i32)),
-                        ("sans-serif", 12),
-                    )
-                }),
-        )
+        .draw_series(bars.iter().zip(&values).enumerate().map(|(i, ((_, d), v))| {
+            Text::new(
+                format!(" {}", d.round_dp(10).normalize()),
+                (*v, SegmentValue::CenterOf(i as i32)),
+                ("sans-serif", 12),
+            )
+        }))
         .map_err(err)?;
     Ok(())
 }
