@@ -75,7 +75,29 @@ struct Emulator {
 impl Emulator {
     fn start(cargo_lambda: &str, env_file: &Path) -> Emulator {
         let port = free_port();
-        let mut child = Command::new(cargo_lambda)
+        let mut cmd = Command::new(cargo_lambda);
+        // `cargo test` runs this test with the package's own CARGO_PKG_*, CARGO_MANIFEST_* (...)
+        // in its environment. The `cargo run` under the emulator would inherit them, and ring's
+        // build script reruns when they change (rerun-if-env-changed), so every dependency
+        // above ring (rustls, the AWS SDK) would be rebuilt on each run, and again by the next
+        // plain `cargo build`. Keep them out.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || [
+                    "CARGO_CRATE_NAME",
+                    "CARGO_BIN_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "OUT_DIR",
+                ]
+                .contains(&name.as_ref())
+            {
+                cmd.env_remove(name.as_ref());
+            }
+        }
+        let mut child = cmd
             .args(["lambda", "watch", "--ignore-changes", "--color", "never"])
             .args(["--invoke-address", "127.0.0.1"])
             .args(["--invoke-port", &port.to_string()])
