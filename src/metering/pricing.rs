@@ -36,6 +36,9 @@ pub const REQUEST: Decimal = dec(2, 7);
 pub const EPHEMERAL_GB_SECOND: Decimal = dec(309, 10);
 
 const MILLION: Decimal = dec(1_000_000, 0);
+/// 1 / (1000 ms × 1024 MB), exactly: GB-seconds per MB-millisecond (a multiplication is much
+/// cheaper than a division, and this one terminates).
+const GB_S_PER_MB_MS: Decimal = dec(9_765_625, 13);
 const THOUSAND: Decimal = dec(1_000, 0);
 
 /// Why a pricing file could not be used.
@@ -242,7 +245,45 @@ pub fn billed_ms(nanos: u128) -> u64 {
 
 /// GB-seconds = billed ms / 1000 × memory MB / 1024, exactly.
 pub fn gb_seconds(billed_ms: u64, memory_mb: u32) -> Decimal {
-    Decimal::from(billed_ms) * Decimal::from(memory_mb) / Decimal::from(1_024_000u32)
+    Decimal::from(billed_ms) * Decimal::from(memory_mb) * GB_S_PER_MB_MS
+}
+
+/// Prices per single unit (request, GB-second, request unit), for hot loops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnitPrices {
+    pub request: Decimal,
+    pub gb_second_x86_64: Decimal,
+    pub gb_second_arm64: Decimal,
+    pub sqs_request: Decimal,
+    pub s3_get: Decimal,
+    pub s3_put: Decimal,
+    pub dynamodb_wru: Decimal,
+    pub dynamodb_rru: Decimal,
+}
+
+impl UnitPrices {
+    pub fn gb_second(&self, arch: Arch) -> Decimal {
+        match arch {
+            Arch::X86_64 => self.gb_second_x86_64,
+            Arch::Arm64 => self.gb_second_arm64,
+        }
+    }
+
+    pub fn services_usd(&self, u: &ServiceUsage) -> Decimal {
+        let mut total = Decimal::ZERO;
+        for (n, price) in [
+            (u.sqs_requests, self.sqs_request),
+            (u.s3_gets, self.s3_get),
+            (u.s3_puts, self.s3_put),
+            (u.dynamodb_wru, self.dynamodb_wru),
+            (u.dynamodb_rru, self.dynamodb_rru),
+        ] {
+            if n > 0 {
+                total += Decimal::from(n) * price;
+            }
+        }
+        total
+    }
 }
 
 /// One month of Lambda usage to price.
@@ -444,11 +485,21 @@ impl Pricing {
 
     /// What the service usage costs, exactly.
     pub fn services_usd(&self, u: &ServiceUsage) -> Decimal {
-        Decimal::from(u.sqs_requests) * self.sqs.request_per_million / MILLION
-            + Decimal::from(u.s3_gets) * self.s3.get_per_thousand / THOUSAND
-            + Decimal::from(u.s3_puts) * self.s3.put_per_thousand / THOUSAND
-            + Decimal::from(u.dynamodb_wru) * self.dynamodb.write_request_unit_per_million / MILLION
-            + Decimal::from(u.dynamodb_rru) * self.dynamodb.read_request_unit_per_million / MILLION
+        self.unit_prices().services_usd(u)
+    }
+
+    /// The prices per single unit, divided once.
+    pub fn unit_prices(&self) -> UnitPrices {
+        UnitPrices {
+            request: self.lambda.request(),
+            gb_second_x86_64: self.lambda.gb_second(Arch::X86_64),
+            gb_second_arm64: self.lambda.gb_second(Arch::Arm64),
+            sqs_request: self.sqs.request_per_million / MILLION,
+            s3_get: self.s3.get_per_thousand / THOUSAND,
+            s3_put: self.s3.put_per_thousand / THOUSAND,
+            dynamodb_wru: self.dynamodb.write_request_unit_per_million / MILLION,
+            dynamodb_rru: self.dynamodb.read_request_unit_per_million / MILLION,
+        }
     }
 
     /// The default prices as a pricing file, to copy and edit.

@@ -15,7 +15,7 @@
 
 use super::logparse::{parse_line, EmfRecord, Line, ReportRecord};
 use super::meter::Arch;
-use super::pricing::{self, gb_seconds, LambdaBill, MonthlyUsage, Pricing, ServiceUsage};
+use super::pricing::{self, gb_seconds, LambdaBill, MonthlyUsage, Pricing, ServiceUsage, UnitPrices};
 use super::split_by_weight;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -232,6 +232,9 @@ const NO_DAY: i64 = i64::MIN;
 /// Folds log lines into a [`Report`].
 pub struct Aggregator {
     pricing: Pricing,
+    unit: UnitPrices,
+    gb_seconds_x86_64: Decimal,
+    gb_seconds_arm64: Decimal,
     lines: LineCounts,
     functions: Interner,
     fn_aggs: Vec<FnAgg>,
@@ -257,6 +260,9 @@ impl Aggregator {
     pub fn with_pending_limit(pricing: Pricing, pending_limit: usize) -> Aggregator {
         let chunk_reqs = pricing::sqs_requests_for(1, pricing.sqs.chunk_bytes);
         Aggregator {
+            unit: pricing.unit_prices(),
+            gb_seconds_x86_64: Decimal::ZERO,
+            gb_seconds_arm64: Decimal::ZERO,
             pricing,
             lines: LineCounts::default(),
             functions: Interner::default(),
@@ -391,8 +397,10 @@ impl Aggregator {
             Some(r) => (r.billed_ms, r.memory_mb, r.cold_start),
             None => (e.billed_ms, e.memory_mb, e.cold_start),
         };
-        let compute = gb_seconds(billed_ms, memory_mb) * self.pricing.lambda.gb_second(e.arch);
-        let request = self.pricing.lambda.request();
+        let gbs = gb_seconds(billed_ms, memory_mb);
+        let compute = gbs * self.unit.gb_second(e.arch);
+        let request = self.unit.request;
+        self.add_gb_seconds(e.arch, gbs);
         let lambda_usd = compute + request;
         // The EMF line's own parts when they are still the truth, else split again.
         let parts: Vec<(u32, Decimal)> = if lambda.is_none() && lambda_usd == e.cost_usd {
@@ -403,7 +411,7 @@ impl Aggregator {
         let counts =
             Counts { records: e.records, accepted: e.accepted, duplicates: e.duplicates, rejected: e.rejected };
         let usage = service_usage(&e.function, &counts, self.chunk_reqs);
-        let services = self.pricing.services_usd(&usage);
+        let services = self.unit.services_usd(&usage);
         let service_parts = split_by_weight(services, &weights);
 
         let f = &mut self.fn_aggs_entry(function).row;
@@ -412,7 +420,7 @@ impl Aggregator {
         f.records += e.records;
         f.orders += e.accepted;
         f.billed_ms += billed_ms;
-        f.gb_seconds += gb_seconds(billed_ms, memory_mb);
+        f.gb_seconds += gbs;
         f.compute_usd += compute;
         f.request_usd += request;
         f.services_usd += services;
@@ -428,11 +436,10 @@ impl Aggregator {
         d.services += services;
 
         match lambda {
-            Some(r) => self.record_match(
-                e.billed_ms,
-                r.billed_ms,
-                lambda_usd - self.lambda_usd(e.arch, e.billed_ms, e.memory_mb),
-            ),
+            Some(r) => {
+                let ours = gb_seconds(e.billed_ms, e.memory_mb) * self.unit.gb_second(e.arch) + request;
+                self.record_match(e.billed_ms, r.billed_ms, lambda_usd - ours)
+            }
             None => {
                 let pending = PendingEmf {
                     function,
@@ -448,8 +455,11 @@ impl Aggregator {
         }
     }
 
-    fn lambda_usd(&self, arch: Arch, billed_ms: u64, memory_mb: u32) -> Decimal {
-        self.pricing.lambda.invocation_usd(arch, billed_ms, memory_mb)
+    fn add_gb_seconds(&mut self, arch: Arch, gbs: Decimal) {
+        match arch {
+            Arch::X86_64 => self.gb_seconds_x86_64 += gbs,
+            Arch::Arm64 => self.gb_seconds_arm64 += gbs,
+        }
     }
 
     fn record_match(&mut self, ours: u64, lambdas: u64, correction: Decimal) {
@@ -527,10 +537,11 @@ impl Aggregator {
     /// Lambda's figures replace ours for an invocation already counted: the difference is added
     /// to its function and day and split across its customers.
     fn correct(&mut self, p: PendingEmf, r: &ReportRecord<'_>) {
-        let price = self.pricing.lambda.gb_second(p.arch);
+        let price = self.unit.gb_second(p.arch);
         let old_gbs = gb_seconds(p.billed_ms, p.memory_mb);
         let new_gbs = gb_seconds(r.billed_ms, r.memory_mb);
         let delta = (new_gbs - old_gbs) * price;
+        self.add_gb_seconds(p.arch, new_gbs - old_gbs);
         let new_cold = r.init_duration_ms.is_some();
         let f = &mut self.fn_aggs[p.function as usize].row;
         f.billed_ms = f.billed_ms - p.billed_ms + r.billed_ms;
@@ -558,13 +569,15 @@ impl Aggregator {
             None => self.functions.id(UNKNOWN_FUNCTION),
         };
         let arch = self.fn_aggs.get(function as usize).and_then(|a| a.arch).unwrap_or(Arch::X86_64);
-        let compute = gb_seconds(r.billed_ms, r.memory_mb) * self.pricing.lambda.gb_second(arch);
-        let request = self.pricing.lambda.request();
+        let gbs = gb_seconds(r.billed_ms, r.memory_mb);
+        let compute = gbs * self.unit.gb_second(arch);
+        let request = self.unit.request;
+        self.add_gb_seconds(arch, gbs);
         let f = &mut self.fn_aggs_entry(function).row;
         f.invocations += 1;
         f.cold_starts += u64::from(r.cold_start);
         f.billed_ms += r.billed_ms;
-        f.gb_seconds += gb_seconds(r.billed_ms, r.memory_mb);
+        f.gb_seconds += gbs;
         f.compute_usd += compute;
         f.request_usd += request;
         let id = self.customers.id(UNATTRIBUTED);
@@ -613,7 +626,6 @@ impl Aggregator {
         }
         let mut functions: Vec<FunctionRow> = Vec::new();
         let mut total = FunctionRow { function: "total".into(), ..Default::default() };
-        let (mut x86, mut arm) = (Decimal::ZERO, Decimal::ZERO);
         for (i, agg) in self.fn_aggs.into_iter().enumerate() {
             let mut row = agg.row;
             if row.invocations == 0 {
@@ -623,10 +635,6 @@ impl Aggregator {
             row.arch = agg.arch;
             row.total_usd = row.compute_usd + row.request_usd + row.services_usd;
             row.usd_per_order = per(row.total_usd, row.orders);
-            match agg.arch.unwrap_or(Arch::X86_64) {
-                Arch::X86_64 => x86 += row.gb_seconds,
-                Arch::Arm64 => arm += row.gb_seconds,
-            }
             total.invocations += row.invocations;
             total.cold_starts += row.cold_starts;
             total.records += row.records;
@@ -680,8 +688,8 @@ impl Aggregator {
             reconciliation: self.recon,
             first_timestamp_ms: self.first_ms,
             last_timestamp_ms: self.last_ms,
-            gb_seconds_x86_64: x86,
-            gb_seconds_arm64: arm,
+            gb_seconds_x86_64: self.gb_seconds_x86_64,
+            gb_seconds_arm64: self.gb_seconds_arm64,
         }
     }
 }
@@ -979,7 +987,7 @@ pub mod synthetic {
         let cold = h.is_multiple_of(50);
         let micros = 2_000 + (h >> 16) % 40_000;
         let init = cold.then(|| Duration::from_micros(90_000 + (h >> 20) % 30_000));
-        let arch = if h.is_multiple_of(7) { Arch::Arm64 } else { Arch::X86_64 };
+        let arch = if function == "orderflow-stream" { Arch::Arm64 } else { Arch::X86_64 };
         let request_id = format!(
             "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
             i as u32,

@@ -50,8 +50,15 @@ where
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .label_style(("sans-serif", 12))
         .x_labels(5)
-        .x_label_formatter(&|v| format!("{v:.2e}"))
+        .x_label_formatter(&|v| {
+            if max < 0.01 {
+                format!("{v:.1e}")
+            } else {
+                format!("{v:.2}")
+            }
+        })
         .y_labels(bars.len().max(1))
         .y_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => names.get(*i as usize).map_or_else(String::new, |s| s.to_string()),
@@ -62,7 +69,12 @@ where
     chart
         .draw_series(values.iter().enumerate().map(|(i, v)| {
             let i = i as i32;
-            Rectangle::new([(0.0, SegmentValue::Exact(i)), (*v, SegmentValue::Exact(i + 1))], color.mix(0.7).filled())
+            let mut bar = Rectangle::new(
+                [(0.0, SegmentValue::Exact(i)), (*v, SegmentValue::Exact(i + 1))],
+                color.mix(0.7).filled(),
+            );
+            bar.set_margin(4, 4, 0, 0);
+            bar
         }))
         .map_err(err)?;
     chart
