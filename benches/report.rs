@@ -4,8 +4,7 @@
 //! Throughput and peak memory of the real command over a 1 GB file (release build):
 //! ```text
 //! cargo build --release
-//! ORDERFLOW_LOG_OUT=/tmp/orderflow-1g.log ORDERFLOW_LOG_BYTES=1073741824 \
-//!   cargo test --release --test report -- --ignored generate
+//! cargo run --release --example generate_logs -- /tmp/orderflow-1g.log 1073741824
 //! /usr/bin/time -v target/release/orderflow report /tmp/orderflow-1g.log --by function > /dev/null
 //! ```
 //! MB/s = 1073.7 / "Elapsed (wall clock)" seconds; peak RSS = "Maximum resident set size".

@@ -167,24 +167,3 @@ fn a_report_over_synthetic_lines_reconciles_every_invocation() {
     let again = report_of_lines(Pricing::default(), text.lines());
     assert_eq!(again, r);
 }
-
-/// Writes the large log for the throughput measurement (see benches/report.rs):
-/// `ORDERFLOW_LOG_OUT=/tmp/orderflow-1g.log ORDERFLOW_LOG_BYTES=1073741824 cargo test --release
-/// --test report -- --ignored generate`.
-#[test]
-#[ignore = "writes a large file; run by hand for the throughput measurement"]
-fn generate_a_large_log_file_for_the_throughput_measurement() {
-    let path = std::env::var("ORDERFLOW_LOG_OUT").unwrap_or_else(|_| "/tmp/orderflow-1g.log".into());
-    let bytes: u64 = std::env::var("ORDERFLOW_LOG_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 30);
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).unwrap());
-    let (mut written, mut i) = (0u64, 0u64);
-    while written < bytes {
-        let line = orderflow::metering::report::synthetic::invocation(i);
-        out.write_all(line.as_bytes()).unwrap();
-        out.write_all(b"\n").unwrap();
-        written += line.len() as u64 + 1;
-        i += 1;
-    }
-    out.flush().unwrap();
-    eprintln!("wrote {written} bytes, {i} invocations, to {path}");
-}
