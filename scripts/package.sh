@@ -53,8 +53,16 @@ for b in "${BINARIES[@]}"; do bin_args+=(--bin "$b"); done
 echo "cargo lambda build --release $arch_flag --output-format zip ${compiler_args[*]} ${bin_args[*]}"
 cargo lambda build --release "$arch_flag" --output-format zip "${compiler_args[@]}" "${bin_args[@]}"
 
+# cargo-lambda writes under $CARGO_TARGET_DIR/lambda when that is set (CI caches the target dir
+# outside the checkout); infra/ and check-package.sh expect target/lambda, so copy them there.
+built="${CARGO_TARGET_DIR:-target}/lambda"
 for b in "${BINARIES[@]}"; do
+  src="$built/$b/bootstrap.zip"
   zip="target/lambda/$b/bootstrap.zip"
-  [[ -s "$zip" ]] || { echo "missing $zip" >&2; exit 1; }
+  [[ -s "$src" ]] || { echo "missing $src" >&2; exit 1; }
+  if [[ "$(realpath "$src")" != "$(realpath -m "$zip")" ]]; then
+    mkdir -p "target/lambda/$b"
+    cp "$src" "$zip"
+  fi
   echo "$zip ($arch, $(du -h "$zip" | cut -f1))"
 done
