@@ -96,17 +96,8 @@ impl DynamoStore {
                     if let Some(old) = c.item() {
                         return Ok(crate::adapters::memory::exists(&from_sdk_item(old)));
                     }
-                    let got = self
-                        .client
-                        .get_item()
-                        .table_name(&self.table)
-                        .key(item::KEY, Sdk::S(key.to_string()))
-                        .consistent_read(true)
-                        .send()
-                        .await
-                        .map_err(|e| store_error(&e))?;
-                    match got.item() {
-                        Some(old) => Ok(crate::adapters::memory::exists(&from_sdk_item(old))),
+                    match self.get(key).await? {
+                        Some(old) => Ok(crate::adapters::memory::exists(&old)),
                         // Deleted between the two calls: let the source retry.
                         None => Err(StoreError::Transient(format!("order {key} changed during the conditional write"))),
                     }
