@@ -10,11 +10,26 @@ pub const ENV_BUCKET: &str = "ORDERFLOW_BUCKET";
 pub const ENV_ORDERS_QUEUE_URL: &str = "ORDERFLOW_ORDERS_QUEUE_URL";
 /// The uploads queue that S3 notifies (CLI `run` polls it).
 pub const ENV_UPLOADS_QUEUE_URL: &str = "ORDERFLOW_UPLOADS_QUEUE_URL";
+/// The on-failure queue of the stream consumer (records that exhausted their retries).
+pub const ENV_STREAM_FAILURES_QUEUE_URL: &str = "ORDERFLOW_STREAM_FAILURES_QUEUE_URL";
 /// CloudWatch namespace of the per-invocation EMF line.
 pub const ENV_METRICS_NAMESPACE: &str = "ORDERFLOW_METRICS_NAMESPACE";
 
 pub const DEFAULT_TABLE: &str = "orderflow-orders";
 pub const DEFAULT_BUCKET: &str = "orderflow-uploads";
+/// Queue names when the URL variables are unset (the names `infra/` gives them, without prefix).
+pub const DEFAULT_ORDERS_QUEUE: &str = "orderflow-orders";
+pub const DEFAULT_UPLOADS_QUEUE: &str = "orderflow-uploads";
+pub const DEFAULT_STREAM_FAILURES_QUEUE: &str = "orderflow-stream-failures";
+/// A queue's dead-letter queue is named after it, as in `infra/sqs.tf`.
+pub const DLQ_SUFFIX: &str = "-dlq";
+/// Function timeouts (seconds) as `infra/variables.tf` sets them; the local runtime gives each
+/// invocation a deadline this far away.
+pub const SQS_TIMEOUT_S: u64 = 30;
+pub const S3_TIMEOUT_S: u64 = 300;
+pub const STREAM_TIMEOUT_S: u64 = 60;
+/// Receives before a message moves to the dead-letter queue (`infra`'s `max_receive_count`).
+pub const MAX_RECEIVE_COUNT: u32 = 5;
 pub const DEFAULT_METRICS_NAMESPACE: &str = "Orderflow";
 
 /// Only objects under this prefix are imported.

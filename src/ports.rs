@@ -95,3 +95,69 @@ pub trait OrderQueue: Send + Sync {
     /// Sends every body (in batches of 10, retrying entries that failed transiently).
     async fn send_all(&self, bodies: Vec<String>) -> Result<(), QueueError>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Event sources: what the local event-source-mapping runtime (`orderflow run`) polls. On AWS the
+// Lambda service does this polling itself; locally `src/runtime` does it with the same semantics.
+
+/// A failure of an event source (queue or stream) the runtime polls.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SourceError {
+    /// Throttling, timeouts, the service being down: the runtime backs off and polls again.
+    #[error("event source temporarily unavailable: {0}")]
+    Transient(String),
+    /// Misconfiguration (a queue or stream that does not exist): polling again cannot help.
+    #[error("event source unusable: {0}")]
+    Permanent(String),
+}
+
+/// A queue the runtime consumes (the orders queue, the uploads queue), with SQS's semantics:
+/// a received message is hidden for the visibility timeout and comes back unless deleted.
+#[async_trait]
+pub trait QueueSource: Send + Sync {
+    /// A short name for progress lines and logs (`orders`, `uploads`).
+    fn name(&self) -> &str;
+    /// The queue's ARN, as Lambda puts it in each record's `eventSourceARN`.
+    fn arn(&self) -> &str;
+    /// Up to `max` messages in Lambda's record shape (messageId, receiptHandle, body, md5OfBody,
+    /// attributes incl. ApproximateReceiveCount, SentTimestamp and, on FIFO queues,
+    /// MessageGroupId), each hidden for `visibility`. Waits up to `wait` for the first one (long
+    /// polling); an empty vector means none arrived. Messages of a FIFO group are delivered in
+    /// order and never while an earlier message of the group is in flight.
+    async fn receive(
+        &self,
+        max: usize,
+        wait: std::time::Duration,
+        visibility: std::time::Duration,
+    ) -> Result<Vec<aws_lambda_events::event::sqs::SqsMessage>, SourceError>;
+    /// Deletes received messages by receipt handle (a stale handle deletes nothing).
+    async fn delete(&self, receipt_handles: Vec<String>) -> Result<(), SourceError>;
+    /// Messages in the queue, visible or in flight (not those moved to the dead-letter queue):
+    /// zero means the queue is drained.
+    async fn outstanding(&self) -> Result<u64, SourceError>;
+}
+
+/// A change stream the runtime consumes (the table's stream), with DynamoDB Streams' semantics:
+/// shards of records ordered by sequence number.
+#[async_trait]
+pub trait StreamSource: Send + Sync {
+    /// The stream's ARN, as Lambda puts it in each record's `eventSourceARN`.
+    fn arn(&self) -> &str;
+    /// The shard ids to read, parents before children.
+    async fn shards(&self) -> Result<Vec<String>, SourceError>;
+    /// Up to `limit` records of `shard` after sequence number `after` (from the oldest record
+    /// when `None`), oldest first, in Lambda's record shape.
+    async fn read(
+        &self,
+        shard: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<aws_lambda_events::event::dynamodb::EventRecord>, SourceError>;
+}
+
+/// Where the stream consumer keeps its position per shard, so a restart resumes where it left.
+#[async_trait]
+pub trait CheckpointStore: Send + Sync {
+    async fn load(&self, stream_arn: &str, shard: &str) -> Result<Option<String>, SourceError>;
+    async fn save(&self, stream_arn: &str, shard: &str, sequence_number: &str) -> Result<(), SourceError>;
+}
