@@ -2,12 +2,16 @@
 //! PutObject) and SQS (SendMessageBatch). Clients come from the SDK's own configuration chain
 //! (`AWS_REGION`, `AWS_ENDPOINT_URL`, profiles), built once per process.
 
+mod bootstrap;
 mod dynamodb;
 mod s3;
+mod sources;
 mod sqs;
 
+pub use bootstrap::*;
 pub use dynamodb::{from_sdk_item, to_sdk_item, DynamoStore};
 pub use s3::S3Objects;
+pub use sources::*;
 pub use sqs::SqsQueue;
 
 use crate::config::{self, env_or};
