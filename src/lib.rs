@@ -29,4 +29,5 @@ pub mod metering;
 pub mod order;
 pub mod ports;
 pub mod processing;
+pub mod runtime;
 pub mod telemetry;

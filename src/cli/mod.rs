@@ -1,10 +1,16 @@
-//! The `orderflow` command line: `demo`, `invoke` and `orders` on the embedded default (or AWS).
+//! The `orderflow` command line: `demo`, `invoke`, `orders`, `report`, `cost`, and the local
+//! pipeline (`run`, `enqueue`, `upload`, `insert`, `bootstrap`), on the embedded default or AWS.
 
+mod bootstrap;
 mod cost;
 mod demo;
+mod enqueue;
+pub mod input;
 mod invoke;
 mod orders;
 mod report;
+mod run;
+pub mod upload;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -29,6 +35,17 @@ pub struct DataDir {
     pub data_dir: PathBuf,
 }
 
+/// The embedded default, or AWS with `--aws`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Target {
+    #[command(flatten)]
+    pub data: DataDir,
+    /// Use AWS instead of the embedded default: the SDK's own settings (AWS_REGION,
+    /// AWS_ENDPOINT_URL for moto or LocalStack, profiles) and the ORDERFLOW_* resource names.
+    #[arg(long)]
+    pub aws: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the sample orders through all three handlers on the embedded default, then show the
@@ -45,6 +62,18 @@ pub enum Command {
     /// What-if calculator: a month of invocations priced exactly (requests, compute tiers,
     /// ephemeral storage, free tier).
     Cost(cost::Args),
+    /// The local event-source-mapping runtime: polls the orders queue, the uploads queue and the
+    /// table's stream and invokes the three handlers in-process with Lambda's semantics.
+    Run(run::Args),
+    /// Send orders to the orders queue (a JSON order, a JSON array, JSON Lines or CSV).
+    Enqueue(enqueue::EnqueueArgs),
+    /// Put a file into the bucket (default key incoming/<file name>); S3 notifies the uploads queue.
+    Upload(upload::Args),
+    /// Write PENDING orders straight into the table (the stream handler processes them).
+    Insert(enqueue::InsertArgs),
+    /// Create the queues (with DLQs), bucket (notifying the uploads queue) and table (with its
+    /// stream) on an AWS-compatible emulator, with infra/'s settings. Not needed on real AWS.
+    Bootstrap(bootstrap::Args),
 }
 
 pub use demo::seed_bucket as demo_seed_bucket;
@@ -67,6 +96,11 @@ pub fn main() -> ExitCode {
             Command::Orders(a) => orders::run(a).await,
             Command::Report(a) => report::run(a).await,
             Command::Cost(a) => cost::run(a).await,
+            Command::Run(a) => run::run(a).await,
+            Command::Enqueue(a) => enqueue::enqueue(a).await,
+            Command::Upload(a) => upload::run(a).await,
+            Command::Insert(a) => enqueue::insert(a).await,
+            Command::Bootstrap(a) => bootstrap::run(a).await,
         }
     });
     match result {

@@ -19,6 +19,10 @@ impl SqsQueue {
         SqsQueue { client, queue_url }
     }
 
+    fn fifo(&self) -> bool {
+        self.queue_url.ends_with(".fifo")
+    }
+
     /// Sends up to 10 bodies; returns how many calls it took.
     pub async fn send_batch(&self, bodies: &[String]) -> Result<u32, QueueError> {
         let mut left: Vec<(usize, &String)> = bodies.iter().enumerate().collect();
@@ -28,11 +32,17 @@ impl SqsQueue {
             let entries = left
                 .iter()
                 .map(|(i, b)| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(format!("m{i}"))
-                        .message_body(b.as_str())
-                        .build()
-                        .expect("id and body are set")
+                    let entry = SendMessageBatchRequestEntry::builder().id(format!("m{i}")).message_body(b.as_str());
+                    let entry = if self.fifo() {
+                        // FIFO: each customer's orders stay in order; the content deduplicates.
+                        use sha2::Digest;
+                        entry
+                            .message_group_id(fifo_group(b))
+                            .message_deduplication_id(format!("{:x}", sha2::Sha256::digest(b.as_bytes())))
+                    } else {
+                        entry
+                    };
+                    entry.build().expect("id and body are set")
                 })
                 .collect();
             let res =
@@ -76,6 +86,31 @@ impl SqsQueue {
         }
         Ok(attempt)
     }
+}
+
+/// The FIFO message group of an order body: its customer (or one shared group if it has none).
+fn fifo_group(body: &str) -> String {
+    crate::order::OrderInput::from_json(body)
+        .ok()
+        .and_then(|i| i.customer_id_text().map(str::to_string))
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "orderflow".to_string())
+}
+
+/// A queue's URL: from `env_var` when set, else looked up by its default name (GetQueueUrl).
+pub async fn queue_url(client: &Client, env_var: &str, default_name: &str) -> anyhow::Result<String> {
+    if let Ok(url) = std::env::var(env_var) {
+        if !url.is_empty() {
+            return Ok(url);
+        }
+    }
+    let out = client.get_queue_url().queue_name(default_name).send().await.map_err(|e| {
+        anyhow::anyhow!(
+            "{env_var} is not set and queue {default_name:?} cannot be found ({}); run `orderflow bootstrap --aws` on an emulator, or set {env_var}",
+            super::describe(&e)
+        )
+    })?;
+    out.queue_url().map(str::to_string).ok_or_else(|| anyhow::anyhow!("GetQueueUrl returned no URL for {default_name}"))
 }
 
 fn backoff(attempt: u32) -> Duration {

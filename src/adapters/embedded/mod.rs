@@ -6,7 +6,10 @@ mod sqlite;
 pub mod stream;
 
 pub use bucket::FolderBucket;
-pub use sqlite::{Change, SqliteQueue, SqliteStore, ORDERS_QUEUE, UPLOADS_QUEUE};
+pub use sqlite::{
+    Change, EmbeddedStream, Outgoing, SqliteQueue, SqliteStore, EMBEDDED_SHARD, ORDERS_QUEUE, STREAM_FAILURES_QUEUE,
+    UPLOADS_QUEUE,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -10,6 +10,11 @@ pub fn sequence_number(seq: i64) -> String {
     format!("{seq:021}")
 }
 
+/// The ARN of the embedded table's stream.
+pub fn stream_arn(table: &str) -> String {
+    format!("arn:aws:dynamodb:local:000000000000:table/{table}/stream/embedded")
+}
+
 /// A stream event for a batch of changes of the embedded table `table`.
 pub fn event(table: &str, changes: &[Change]) -> Event {
     let records: Vec<serde_json::Value> = changes
@@ -35,7 +40,7 @@ pub fn event(table: &str, changes: &[Change]) -> Event {
                 "eventSource": "aws:dynamodb",
                 "awsRegion": "local",
                 "dynamodb": d,
-                "eventSourceARN": format!("arn:aws:dynamodb:local:000000000000:table/{table}/stream/embedded"),
+                "eventSourceARN": stream_arn(table),
             })
         })
         .collect();

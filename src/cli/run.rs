@@ -1,0 +1,139 @@
+//! `orderflow run`: the local event-source-mapping runtime (see `crate::runtime`) on the
+//! embedded default or, with `--aws`, on the queues and stream an AWS endpoint serves.
+
+use super::Target;
+use crate::adapters::embedded::{
+    Embedded, EmbeddedStream, SqliteQueue, ORDERS_QUEUE, STREAM_FAILURES_QUEUE, UPLOADS_QUEUE,
+};
+use crate::config;
+use crate::handlers::Deps;
+use crate::metering::{EmfSink, Metrics};
+use crate::runtime::{self, Channels, Settings};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    target: Target,
+    /// Exit 0 once every queue and the stream are empty and nothing is in flight.
+    #[arg(long)]
+    drain: bool,
+    /// Messages per invocation of orderflow-sqs (the orders queue).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=10000))]
+    batch_size: u16,
+    /// Seconds a received message stays hidden (default: 6 × the function timeout + 5, as infra/).
+    #[arg(long)]
+    visibility_timeout: Option<u64>,
+    /// Receives before a message moves to the dead-letter queue (embedded queues; on AWS the
+    /// queue's redrive policy decides).
+    #[arg(long, default_value_t = config::MAX_RECEIVE_COUNT, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    max_receive_count: u32,
+    /// Invocations in flight at once per queue.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    concurrency: u16,
+    /// Records per invocation of orderflow-stream.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=10000))]
+    stream_batch_size: u16,
+    /// Retries of a failing stream batch before its records go to the on-failure queue.
+    #[arg(long, default_value_t = 5)]
+    stream_max_retries: u32,
+    /// Do not split a stream batch in two when the handler fails as a whole.
+    #[arg(long)]
+    no_bisect: bool,
+    /// Memory size (MB) the invocations are metered at (default: AWS_LAMBDA_FUNCTION_MEMORY_SIZE or 128).
+    #[arg(long)]
+    memory: Option<u32>,
+    /// Function timeout in seconds for every handler (default: infra/'s 30 / 300 / 60).
+    #[arg(long)]
+    timeout: Option<u64>,
+    /// No progress line per batch.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Resolves when SIGINT or SIGTERM arrives.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}
+
+pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let mut settings = Settings {
+        batch_size: a.batch_size.into(),
+        stream_batch_size: a.stream_batch_size.into(),
+        visibility_timeout: a.visibility_timeout.map(Duration::from_secs),
+        concurrency: a.concurrency.into(),
+        drain: a.drain,
+        stream_max_retries: a.stream_max_retries,
+        bisect_on_error: !a.no_bisect,
+        progress: !a.quiet,
+        ..Settings::default()
+    };
+    if let Some(m) = a.memory {
+        settings.memory_mb = m;
+    }
+    if let Some(t) = a.timeout.map(Duration::from_secs) {
+        (settings.sqs_timeout, settings.s3_timeout, settings.stream_timeout) = (t, t, t);
+    }
+    // Stream checkpoints live in the data directory in both modes: a restart resumes.
+    let local = Embedded::open(&a.target.data.data_dir)?;
+    let (deps, channels, what) = if a.target.aws {
+        let cfg = crate::adapters::aws::sdk_config().await;
+        let mut deps = Deps::from_aws_env().await;
+        deps.metrics = Metrics::from_env(EmfSink::Stdout);
+        let s = crate::adapters::aws::AwsRuntimeSources::from_config(&cfg).await?;
+        let channels = Channels {
+            orders: Some(s.orders.clone()),
+            uploads: Some(s.uploads.clone()),
+            stream: Some(s.stream.clone()),
+            checkpoints: local.store.clone(),
+            stream_failures: s.stream_failures.clone(),
+        };
+        (deps, channels, "AWS (the SDK's settings)".to_string())
+    } else {
+        let deps = Deps::embedded(&local, Metrics::from_env(EmfSink::Stdout));
+        let n = a.max_receive_count;
+        let table = config::env_or(config::ENV_TABLE, config::DEFAULT_TABLE);
+        let channels = Channels {
+            orders: Some(Arc::new(SqliteQueue::new(local.store.clone(), ORDERS_QUEUE).with_max_receive_count(n))),
+            uploads: Some(Arc::new(SqliteQueue::new(local.store.clone(), UPLOADS_QUEUE).with_max_receive_count(n))),
+            stream: Some(Arc::new(EmbeddedStream::new(local.store.clone(), &table))),
+            checkpoints: local.store.clone(),
+            stream_failures: Arc::new(SqliteQueue::new(local.store.clone(), STREAM_FAILURES_QUEUE)),
+        };
+        (deps, channels, format!("the embedded default in {}", a.target.data.data_dir.display()))
+    };
+    eprintln!(
+        "orderflow run on {what}: orders -> orderflow-sqs, uploads -> orderflow-s3, table stream -> orderflow-stream{}",
+        if a.drain { " (until drained)" } else { " (Ctrl-C to stop)" }
+    );
+    let summary = runtime::run(deps, channels, settings, stop_signal()).await?;
+    eprintln!(
+        "stopped after {:.2} s: {} invocation(s) ({} failed as a whole), {} record(s): {} accepted, {} duplicate, {} rejected, {} retried, {} ignored; {} message(s) deleted, {} stream record(s) filtered, {} sent to the on-failure queue; {} orders/s; cost ${}",
+        summary.elapsed_ms as f64 / 1000.0,
+        summary.invocations,
+        summary.failed_invocations,
+        summary.records,
+        summary.accepted,
+        summary.duplicates,
+        summary.rejected,
+        summary.retried,
+        summary.ignored,
+        summary.deleted,
+        summary.stream_filtered,
+        summary.sent_to_on_failure,
+        summary.orders_per_second(),
+        summary.cost_usd.normalize()
+    );
+    Ok(ExitCode::SUCCESS)
+}
