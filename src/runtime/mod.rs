@@ -564,10 +564,11 @@ async fn stream_step(
                     _ => 1,
                 };
                 if attempts > s.stream_max_retries {
-                    let from: Vec<&EventRecord> =
-                        batch.iter().copied().filter(|r| seq_cmp(&seq_of(r), &lowest).is_ge()).collect();
-                    send_to_on_failure(shared, source, on_failure, shard, &from, attempts, None).await?;
-                    new_checkpoint = Some(last.clone());
+                    // Only the record that kept failing goes to the on-failure queue; the records
+                    // behind it (reported only because they come after it) are still processed.
+                    let poison: Vec<&EventRecord> = batch.iter().copied().filter(|r| seq_of(r) == lowest).collect();
+                    send_to_on_failure(shared, source, on_failure, shard, &poison, attempts, None).await?;
+                    new_checkpoint = Some(lowest);
                     state.failing = None;
                 } else {
                     state.failing = Some((lowest, attempts));

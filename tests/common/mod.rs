@@ -79,6 +79,8 @@ pub struct FaultInjectingStore {
     pub bad_ids: Mutex<HashSet<String>>,
     pub fault: Fault,
     pub writes: AtomicUsize,
+    /// Order ids that fail transiently a given number of times, then succeed.
+    pub flaky: Mutex<BTreeMap<String, usize>>,
 }
 
 impl FaultInjectingStore {
@@ -89,7 +91,13 @@ impl FaultInjectingStore {
             bad_ids: Mutex::new(bad_ids.iter().map(|s| s.to_string()).collect()),
             fault,
             writes: AtomicUsize::new(0),
+            flaky: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// Makes writes of `key` fail transiently `times` times, then succeed.
+    pub fn fail_times(&self, key: &str, times: usize) {
+        self.flaky.lock().unwrap().insert(key.to_string(), times);
     }
 
     fn check(&self, key: &str) -> Result<(), StoreError> {
@@ -99,6 +107,10 @@ impl FaultInjectingStore {
                 Fault::Transient => return Err(StoreError::Transient(format!("injected fault for {key}"))),
                 Fault::Panic => panic!("injected panic for {key}"),
             }
+        }
+        if let Some(n) = self.flaky.lock().unwrap().get_mut(key).filter(|n| **n > 0) {
+            *n -= 1;
+            return Err(StoreError::Transient(format!("injected flaky failure for {key}")));
         }
         let left = self.fail_first.load(Ordering::SeqCst);
         if left > 0 {
