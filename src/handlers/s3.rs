@@ -11,7 +11,6 @@ use crate::metering::Tally;
 use crate::order::Source;
 use crate::ports::{ObjectError, QueueError};
 use crate::processing::{now_rfc3339, Origin, Outcome, RecordOutcome};
-use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use futures::StreamExt;
 use lambda_runtime::{Error, LambdaEvent};
@@ -82,6 +81,35 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Err
     result
 }
 
+/// The parts of an S3 event notification an import needs. Read leniently: emulators leave out
+/// fields AWS sends (moto has no `userIdentity`), and the import needs only bucket and key.
+#[derive(Debug, serde::Deserialize)]
+struct Notification {
+    #[serde(rename = "Records")]
+    records: Vec<NotificationRecord>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct NotificationRecord {
+    s3: NotificationEntity,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct NotificationEntity {
+    bucket: NotificationBucket,
+    object: NotificationObject,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct NotificationBucket {
+    name: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct NotificationObject {
+    key: String,
+}
+
 fn first_event_source(v: &Value) -> Option<&str> {
     v.get("Records")?.get(0)?.get("eventSource")?.as_str()
 }
@@ -108,11 +136,11 @@ async fn route(
             Ok(serde_json::to_value(resp)?)
         }
         Some("aws:s3") | None if payload.get("Records").is_some() => {
-            let event: S3Event = serde_json::from_value(payload)?;
+            let event: Notification = serde_json::from_value(payload)?;
             let mut reports = Vec::new();
             for r in &event.records {
-                let bucket = r.s3.bucket.name.clone().unwrap_or_default();
-                let key = decode_key(r.s3.object.key.as_deref().unwrap_or(""));
+                let bucket = r.s3.bucket.name.clone();
+                let key = decode_key(&r.s3.object.key);
                 match import_object(deps, &bucket, &key, guard, request_id, tally).await? {
                     Some(report) => reports.push(report),
                     None => tally.ignore(),
@@ -173,7 +201,9 @@ async fn process_notification(
             tally.ignore();
             return ok;
         }
-        Ok(v) if v.get("Records").is_some() => serde_json::from_value::<S3Event>(v).map_err(|e| e.to_string()),
+        Ok(v) if v.get("Records").is_some() => {
+            serde_json::from_value::<Notification>(v).map_err(|e| format!("not a valid S3 event notification: {e}"))
+        }
         Ok(_) => Err("the message is not an S3 event notification".to_string()),
         Err(e) => Err(format!("malformed JSON: {e}")),
     };
@@ -188,8 +218,8 @@ async fn process_notification(
         }
     };
     for r in &event.records {
-        let bucket = r.s3.bucket.name.clone().unwrap_or_default();
-        let key = decode_key(r.s3.object.key.as_deref().unwrap_or(""));
+        let bucket = r.s3.bucket.name.clone();
+        let key = decode_key(&r.s3.object.key);
         match import_object(deps, &bucket, &key, guard, request_id, tally).await {
             Ok(Some(_)) => {}
             Ok(None) => tally.ignore(),

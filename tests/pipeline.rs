@@ -1,0 +1,235 @@
+//! The whole local pipeline as a user drives it with the `orderflow` binary: `enqueue`,
+//! `upload` (JSONL and CSV, keys with spaces and `+`), `insert`, then `run --drain` — on the
+//! embedded default, after a SIGKILL mid-run, and against a real `moto_server` with `--aws`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Orders sent through the queue: accepted, a duplicate, malformed, invalid, and a conflicting
+/// redefinition of q-1.
+const QUEUED: &str = r#"{"order_id":"q-1","customer_id":"cust-1","currency":"USD","items":[{"sku":"A","quantity":2,"unit_price":"19.99"}],"tax_rate":"0.0825"}
+{"order_id":"q-1","customer_id":"cust-1","currency":"USD","items":[{"sku":"A","quantity":2,"unit_price":"19.99"}],"tax_rate":"0.0825"}
+{"order_id":"q-2","customer_id":"cust-2","currency":"JPY","items":[{"sku":"B","quantity":3,"unit_price":1200}],"discount_percent":10}
+{"order_id":"q-3",
+{"order_id":"q-4","customer_id":"cust-1","currency":"USD","items":[{"sku":"A","quantity":0,"unit_price":"1.00"}]}
+{"order_id":"q-1","customer_id":"cust-1","currency":"USD","items":[{"sku":"A","quantity":2,"unit_price":"18.99"}],"tax_rate":"0.0825"}
+"#;
+
+const UPLOADED_JSONL: &str = r#"{"order_id":"s-1","customer_id":"cust-3","currency":"KWD","items":[{"sku":"C","quantity":1,"unit_price":12.345}],"tax_rate":"0.05"}
+{"order_id":"s-2","customer_id":"cust-3","currency":"ABC","items":[{"sku":"C","quantity":1,"unit_price":"1"}]}
+"#;
+
+const UPLOADED_CSV: &str = "order_id,customer_id,currency,sku,quantity,unit_price,discount_percent,tax_rate
+c-1,cust-1,EUR,X,1,10.00,0,0.2
+c-1,cust-1,EUR,Y,2,5.50,0,0.2
+c-2,cust-2,USD,Z,1,abc,0,0
+";
+
+const INSERTED: &str = r#"{"order_id":"t-1","customer_id":"cust-4","currency":"USD","items":[{"sku":"D","quantity":1,"unit_price":"100.00"}],"tax_rate":"0.07"}
+{"order_id":"t-2","customer_id":"cust-4","currency":"USD","items":[{"sku":"D","quantity":0,"unit_price":"100.00"}]}
+"#;
+
+const JSONL_KEY: &str = "incoming/big batch+2.jsonl";
+const CSV_KEY: &str = "incoming/my orders+1.csv";
+
+/// What the pipeline must have stored, one line per record (SQS rejections are keyed by message
+/// id, so they are listed by order id).
+fn expected(bucket: &str) -> BTreeSet<String> {
+    [
+        "sqs order q-1 ACCEPTED 43.28".to_string(),
+        "sqs order q-2 ACCEPTED 3240".to_string(),
+        "sqs rejection - REJECTED malformed JSON".to_string(),
+        "sqs rejection q-4 REJECTED items[0].quantity must be between 1 and 100000 (got 0)".to_string(),
+        "sqs rejection q-1 REJECTED order_id q-1 already exists with different content".to_string(),
+        "s3 order s-1 ACCEPTED 12.962".to_string(),
+        format!("s3 rejection s-2 REJECTED {bucket}/{JSONL_KEY}:2 currency \"ABC\""),
+        "s3 order c-1 ACCEPTED 25.20".to_string(),
+        format!("s3 rejection c-2 REJECTED {bucket}/{CSV_KEY}:4 items[0].unit_price"),
+        "stream order t-1 ACCEPTED 107.00".to_string(),
+        "stream order t-2 REJECTED items[0].quantity must be between 1 and 100000 (got 0)".to_string(),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// One line per stored record: source, kind, order id, status, total or (for rejections) the
+/// S3 source id and the start of the first reason.
+fn stored_lines(orders_json: &str) -> BTreeSet<String> {
+    let records: Vec<serde_json::Value> = serde_json::from_str(orders_json).expect("orders --format json is JSON");
+    records
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or("-").to_string();
+            let mut line = format!("{} {} {} {}", s("source"), s("kind"), s("order_id"), s("status"));
+            if s("status") == "ACCEPTED" {
+                line += &format!(" {}", s("total"));
+            } else {
+                if s("kind") == "rejection" && s("source") == "s3" {
+                    line += &format!(" {}", s("source_id"));
+                }
+                let reason = r["reasons"][0].as_str().unwrap_or("");
+                // Reasons are long: keep what identifies them.
+                let short = [
+                    "malformed JSON",
+                    "currency \"ABC\"",
+                    "items[0].unit_price",
+                    "order_id q-1 already exists with different content",
+                ]
+                .into_iter()
+                .find(|p| reason.starts_with(p))
+                .unwrap_or(reason);
+                line += &format!(" {short}");
+            }
+            line
+        })
+        .collect()
+}
+
+fn orderflow(dir: &Path, envs: &[(&str, String)], args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ORDERFLOW_DATA_DIR")
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("orderflow runs");
+    assert!(
+        out.status.success(),
+        "orderflow {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
+/// Writes the inputs, then enqueue + upload ×2 + insert + run --drain, and returns `orders`.
+fn drive_pipeline(dir: &Path, envs: &[(&str, String)], target: &[&str]) -> String {
+    std::fs::write(dir.join("queued.jsonl"), QUEUED).unwrap();
+    std::fs::write(dir.join("batch.jsonl"), UPLOADED_JSONL).unwrap();
+    std::fs::write(dir.join("orders.csv"), UPLOADED_CSV).unwrap();
+    std::fs::write(dir.join("pending.jsonl"), INSERTED).unwrap();
+    fn with<'a>(args: &[&'a str], target: &[&'a str]) -> Vec<&'a str> {
+        [args, target].concat()
+    }
+    orderflow(dir, envs, &with(&["enqueue", "queued.jsonl"], target));
+    orderflow(dir, envs, &with(&["upload", "batch.jsonl", "--key", JSONL_KEY], target));
+    orderflow(dir, envs, &with(&["upload", "orders.csv", "--key", CSV_KEY], target));
+    orderflow(dir, envs, &with(&["insert", "pending.jsonl"], target));
+    let run = orderflow(dir, envs, &with(&["run", "--drain", "--visibility-timeout", "2"], target));
+    // stdout carries exactly one EMF metering line per invocation.
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(!stdout.is_empty());
+    for line in stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("each stdout line of run is an EMF line");
+        assert!(v["_aws"]["CloudWatchMetrics"].is_array(), "{line}");
+    }
+    let orders = orderflow(dir, envs, &with(&["orders", "--format", "json"], target));
+    String::from_utf8(orders.stdout).unwrap()
+}
+
+#[test]
+fn the_full_pipeline_on_the_embedded_default_stores_exactly_the_expected_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = ["--data-dir", "data"];
+    let orders = drive_pipeline(dir.path(), &[], &target);
+
+    assert_eq!(stored_lines(&orders), expected("orderflow-uploads"));
+    let report = dir.path().join("data/bucket/orderflow-uploads/reports").join(format!("{JSONL_KEY}.report.json"));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!((report["accepted"].as_u64(), report["rejected"].as_u64()), (Some(1), Some(1)), "{report}");
+
+    // Draining again finds nothing to do and changes nothing.
+    let again = orderflow(dir.path(), &[], &["run", "--drain", "--data-dir", "data"]);
+    assert!(again.stdout.is_empty(), "no invocation on an empty pipeline");
+    let orders_again = orderflow(dir.path(), &[], &["orders", "--format", "json", "--data-dir", "data"]);
+    assert_eq!(String::from_utf8(orders_again.stdout).unwrap(), orders);
+}
+
+fn generated_orders(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "{{\"order_id\":\"k-{i:05}\",\"customer_id\":\"cust-{}\",\"currency\":\"EUR\",\"items\":[{{\"sku\":\"S\",\"quantity\":{},\"unit_price\":\"3.10\"}}]}}\n",
+                i % 17,
+                1 + i % 5
+            )
+        })
+        .collect()
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.busy_timeout(Duration::from_secs(10)).unwrap();
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_run_killed_with_sigkill_mid_batch_and_restarted_loses_no_order_and_applies_none_twice() {
+    const N: usize = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("many.jsonl"), generated_orders(N)).unwrap();
+    orderflow(dir.path(), &[], &["enqueue", "many.jsonl", "--data-dir", "data"]);
+    let db = dir.path().join("data/orderflow.db");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["run", "--data-dir", "data", "--visibility-timeout", "2", "--quiet"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let orders = "SELECT COUNT(*) FROM orders";
+    while count(&db, orders) < 100 {
+        assert!(started.elapsed() < Duration::from_secs(60), "run never started writing");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL: no chance to finish the batch in flight
+    child.wait().unwrap();
+    let at_kill = count(&db, orders);
+    assert!(at_kill < N as i64, "the run finished before it was killed; nothing was tested");
+
+    let out =
+        orderflow(dir.path(), &[], &["run", "--drain", "--data-dir", "data", "--visibility-timeout", "2", "--quiet"]);
+    drop(out);
+
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM orders WHERE status = 'ACCEPTED'"), N as i64, "no order lost");
+    assert_eq!(count(&db, orders), N as i64, "nothing but the orders");
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM (SELECT order_id FROM changes WHERE event_name = 'INSERT' GROUP BY order_id HAVING COUNT(*) > 1)"),
+        0,
+        "no order applied twice"
+    );
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM changes WHERE event_name <> 'INSERT'"), 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM queue_messages"), 0, "every message deleted, none dead-lettered");
+}
+
+#[test]
+fn the_full_pipeline_against_moto_with_aws_stores_exactly_the_expected_orders() {
+    let endpoint = std::env::var("ORDERFLOW_TEST_MOTO_ENDPOINT").expect(
+        "ORDERFLOW_TEST_MOTO_ENDPOINT is not set: run the tests with scripts/test.sh, which starts moto_server",
+    );
+    let unique = format!("{}{}", std::process::id(), Instant::now().elapsed().as_nanos() % 1000);
+    let unique = format!("{unique}-{}", chrono::Utc::now().timestamp_subsec_micros());
+    let queue = |name: &str| format!("{endpoint}/123456789012/of-{name}-{unique}");
+    let bucket = format!("of-bucket-{unique}");
+    let envs = [
+        ("AWS_ENDPOINT_URL", endpoint.clone()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+        ("ORDERFLOW_TABLE", format!("of-table-{unique}")),
+        ("ORDERFLOW_BUCKET", bucket.clone()),
+        ("ORDERFLOW_ORDERS_QUEUE_URL", queue("orders")),
+        ("ORDERFLOW_UPLOADS_QUEUE_URL", queue("uploads")),
+        ("ORDERFLOW_STREAM_FAILURES_QUEUE_URL", queue("stream-failures")),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    orderflow(dir.path(), &envs, &["bootstrap", "--aws"]);
+
+    let orders = drive_pipeline(dir.path(), &envs, &["--aws", "--data-dir", "data"]);
+
+    assert_eq!(stored_lines(&orders), expected(&bucket));
+}
