@@ -207,6 +207,44 @@ fn a_run_killed_with_sigkill_mid_batch_and_restarted_loses_no_order_and_applies_
 }
 
 #[test]
+fn sigterm_stops_a_run_after_its_batches_in_flight_and_a_restart_finishes_the_rest() {
+    const N: usize = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("many.jsonl"), generated_orders(N)).unwrap();
+    orderflow(dir.path(), &[], &["enqueue", "many.jsonl", "--data-dir", "data"]);
+    let db = dir.path().join("data/orderflow.db");
+    let child = Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["run", "--data-dir", "data", "--quiet"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while count(&db, "SELECT COUNT(*) FROM orders") < 100 {
+        assert!(started.elapsed() < Duration::from_secs(60), "run never started writing");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "a stopped run exits 0: {}", String::from_utf8_lossy(&out.stderr));
+
+    // Every batch it started was finished: no message is left in flight (hidden, not deleted),
+    // and each message is either processed and deleted or still waiting.
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    assert_eq!(count(&db, &format!("SELECT COUNT(*) FROM queue_messages WHERE visible_ms > {now_ms}")), 0);
+    let (stored, waiting) =
+        (count(&db, "SELECT COUNT(*) FROM orders"), count(&db, "SELECT COUNT(*) FROM queue_messages"));
+    assert!(stored < N as i64, "the run finished before it was stopped; nothing was tested");
+    assert_eq!(stored + waiting, N as i64, "processed + waiting = all, no message both or neither");
+
+    orderflow(dir.path(), &[], &["run", "--drain", "--data-dir", "data", "--quiet"]);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM orders WHERE status = 'ACCEPTED'"), N as i64);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM changes"), N as i64, "each order written once, nothing else");
+}
+
+#[test]
 fn the_full_pipeline_against_moto_with_aws_stores_exactly_the_expected_orders() {
     let endpoint = std::env::var("ORDERFLOW_TEST_MOTO_ENDPOINT").expect(
         "ORDERFLOW_TEST_MOTO_ENDPOINT is not set: run the tests with scripts/test.sh, which starts moto_server",
