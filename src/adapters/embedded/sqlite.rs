@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS queue_messages (
 );
 DROP INDEX IF EXISTS queue_messages_by_queue;
 CREATE INDEX IF NOT EXISTS queue_messages_in_order ON queue_messages(queue, seq);
+-- Only FIFO messages have groups: the in-flight-groups lookup of every receive stays small.
+CREATE INDEX IF NOT EXISTS queue_messages_groups_in_flight
+    ON queue_messages(queue, visible_ms, group_id) WHERE group_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS checkpoints (
     stream_arn TEXT NOT NULL,
     shard      TEXT NOT NULL,
