@@ -37,7 +37,7 @@ pub enum Unit {
     /// A JSON Lines line: the body, parsed later by the processing core.
     Json { line: u64, body: String },
     /// A CSV order: consecutive rows with the same order_id. `raw` is its rows' text.
-    Csv { line: u64, input: OrderInput, raw: String },
+    Csv { line: u64, input: Box<OrderInput>, raw: String },
     /// A piece that cannot be an order at all (bad UTF-8, a line over the size limit, a CSV row
     /// with the wrong number of fields...).
     Malformed { line: u64, raw: String, reason: String },
@@ -179,7 +179,7 @@ fn read_bounded_line<R: BufRead>(r: &mut R, max: usize, out: &mut Vec<u8>) -> st
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
+    memchr::memchr(needle, hay)
 }
 
 fn parse_jsonl<R: BufRead>(mut r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
@@ -280,7 +280,7 @@ fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
     let mut last_line = 1u64;
     let emit = |g: Group, sink: &mut ChunkSink| -> bool {
         if g.conflicts.is_empty() {
-            sink.push(Unit::Csv { line: g.line, input: g.input, raw: g.raw })
+            sink.push(Unit::Csv { line: g.line, input: Box::new(g.input), raw: g.raw })
         } else {
             sink.push(Unit::Malformed { line: g.line, raw: g.raw, reason: g.conflicts.join("; ") })
         }

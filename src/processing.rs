@@ -6,7 +6,7 @@
 
 use crate::config::MAX_BODY_BYTES;
 use crate::item::{self, Completion, Item};
-use crate::order::{excerpt, Order, OrderInput, Source, Status, StoredOrder};
+use crate::order::{excerpt, InputRef, Order, OrderInput, Source, Status, StoredOrder};
 use crate::ports::{CompleteOutcome, OrderStore, PutOutcome, StoreError};
 use std::sync::Arc;
 
@@ -106,22 +106,17 @@ impl Processor {
     /// `raw` is the record's text, excerpted into the rejection should the write find a conflict.
     pub async fn commit(&self, prepared: Prepared, raw: &str) -> RecordOutcome {
         let record = match prepared {
-            Prepared::Reject(rejection) => return self.store_rejection(rejection).await,
+            Prepared::Reject(rejection) => return self.store_rejection(*rejection).await,
             Prepared::Order(record) => record,
-        };
-        let done = |outcome| RecordOutcome {
-            outcome,
-            order_id: record.order_id.clone(),
-            customer_id: record.customer_id.clone(),
         };
         let conflict = |reason: String| {
             let origin =
                 Origin { source: record.source, source_id: &record.source_id, received_at: &record.received_at };
             rejection(record.order_id.as_deref(), record.customer_id.as_deref(), vec![reason], raw, origin)
         };
-        match self.store.put_order(&record).await {
-            Ok(PutOutcome::Inserted) => done(Outcome::Accepted),
-            Ok(PutOutcome::Exists { fingerprint, .. }) if fingerprint == record.fingerprint => done(Outcome::Duplicate),
+        let outcome = match self.store.put_order(&record).await {
+            Ok(PutOutcome::Inserted) => Outcome::Accepted,
+            Ok(PutOutcome::Exists { fingerprint, .. }) if fingerprint == record.fingerprint => Outcome::Duplicate,
             Ok(PutOutcome::Exists { fingerprint, status }) => {
                 let id = record.order_id.as_deref().unwrap_or_default();
                 let reason = match (fingerprint, status) {
@@ -130,13 +125,15 @@ impl Processor {
                     }
                     _ => format!("order_id {id} already exists with different content"),
                 };
-                self.store_rejection(conflict(reason)).await
+                return self.store_rejection(conflict(reason)).await;
             }
-            Err(StoreError::Transient(e)) => done(Outcome::Retry { reason: format!("store unavailable: {e}") }),
+            Err(StoreError::Transient(e)) => Outcome::Retry { reason: format!("store unavailable: {e}") },
             Err(StoreError::Permanent(e)) => {
-                self.store_rejection(conflict(format!("the store refused the order: {e}"))).await
+                return self.store_rejection(conflict(format!("the store refused the order: {e}"))).await
             }
-        }
+        };
+        let StoredOrder { order_id, customer_id, .. } = *record;
+        RecordOutcome { outcome, order_id, customer_id }
     }
 
     /// A stream INSERT of an item: a PENDING item is priced and completed in place; anything
@@ -215,10 +212,10 @@ impl Processor {
 /// The S3 import prepares on its parser thread, so parsing runs beside the writes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prepared {
-    /// A valid, priced order.
-    Order(StoredOrder),
+    /// A valid, priced order (boxed: records are large and move through queues and futures).
+    Order(Box<StoredOrder>),
     /// A rejected intake record (malformed or invalid).
-    Reject(StoredOrder),
+    Reject(Box<StoredOrder>),
 }
 
 fn rejection(
@@ -242,37 +239,45 @@ fn rejection(
 
 /// A piece of input that cannot be an order at all. Pure: no I/O.
 pub fn prepare_malformed(reason: String, raw: &str, origin: Origin<'_>) -> Prepared {
-    Prepared::Reject(rejection(None, None, vec![reason], raw, origin))
+    Prepared::Reject(Box::new(rejection(None, None, vec![reason], raw, origin)))
 }
 
 /// Parses, validates and prices one JSON order body. Pure: no I/O.
 pub fn prepare_body(body: &str, origin: Origin<'_>) -> Prepared {
     if body.len() > MAX_BODY_BYTES {
         let reason = format!("body is {} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)", body.len());
-        return Prepared::Reject(rejection(None, None, vec![reason], body, origin));
+        return Prepared::Reject(Box::new(rejection(None, None, vec![reason], body, origin)));
     }
-    match OrderInput::from_json(body) {
+    // The usual body is read without copying; any other goes through the general reader.
+    if let Some(view) = InputRef::from_json(body) {
+        return prepare_view(&view, body, origin);
+    }
+    match OrderInput::from_json_general(body) {
         Ok(input) => prepare_input(&input, body, origin),
-        Err(reason) => Prepared::Reject(rejection(None, None, vec![reason], body, origin)),
+        Err(reason) => Prepared::Reject(Box::new(rejection(None, None, vec![reason], body, origin))),
     }
 }
 
 /// Validates and prices an order already split into fields. Pure: no I/O.
 pub fn prepare_input(input: &OrderInput, raw: &str, origin: Origin<'_>) -> Prepared {
+    prepare_view(&input.view(), raw, origin)
+}
+
+fn prepare_view(input: &InputRef<'_>, raw: &str, origin: Origin<'_>) -> Prepared {
     let (order_id, customer_id) = (input.order_id_text(), input.customer_id_text());
-    let order = match Order::parse(input) {
+    let order = match Order::parse_view(input) {
         Ok(o) => o,
-        Err(reasons) => return Prepared::Reject(rejection(order_id, customer_id, reasons, raw, origin)),
+        Err(reasons) => return Prepared::Reject(Box::new(rejection(order_id, customer_id, reasons, raw, origin))),
     };
     match order.price() {
-        Ok(totals) => Prepared::Order(StoredOrder::accepted(
-            &order,
+        Ok(totals) => Prepared::Order(Box::new(StoredOrder::from_order(
+            order,
             totals,
             origin.source,
-            origin.source_id,
-            origin.received_at,
-            &now_rfc3339(),
-        )),
-        Err(reason) => Prepared::Reject(rejection(order_id, customer_id, vec![reason], raw, origin)),
+            origin.source_id.to_string(),
+            origin.received_at.to_string(),
+            now_rfc3339(),
+        ))),
+        Err(reason) => Prepared::Reject(Box::new(rejection(order_id, customer_id, vec![reason], raw, origin))),
     }
 }

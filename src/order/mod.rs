@@ -9,7 +9,7 @@ mod record;
 
 pub use currency::Currency;
 pub use ids::{CustomerId, OrderId, Sku};
-pub use input::{ItemInput, ItemsInput, OrderInput, Scalar};
+pub use input::{InputRef, ItemInput, ItemRef, ItemsInput, ItemsRef, OrderInput, Scalar, ScalarRef};
 pub use pricing::{round_money, Totals};
 pub use record::{rejection_key, RecordKind, Rejection, Source, Status, StoredItem, StoredOrder, REJECTION_KEY_PREFIX};
 
@@ -60,9 +60,13 @@ pub fn excerpt(s: &str, max_chars: usize) -> String {
 
 /// Reads a decimal exactly from a JSON number's text or a string (`"19.99"`, `1e2`, `"0.0825"`).
 pub fn parse_decimal(v: &Scalar, field: &dyn std::fmt::Display) -> Result<Decimal, String> {
+    parse_decimal_ref(v.view(), field)
+}
+
+fn parse_decimal_ref(v: ScalarRef<'_>, field: &dyn std::fmt::Display) -> Result<Decimal, String> {
     let text = match v {
-        Scalar::Num(t) => t.as_str(),
-        Scalar::Str(s) => s.trim(),
+        ScalarRef::Num(t) => t,
+        ScalarRef::Str(s) => s.trim(),
         other => return Err(format!("{field} must be a number or a decimal string, not {}", other.type_name())),
     };
     let parsed = if text.contains(['e', 'E']) { Decimal::from_scientific(text) } else { Decimal::from_str_exact(text) };
@@ -75,8 +79,18 @@ pub fn parse_decimal(v: &Scalar, field: &dyn std::fmt::Display) -> Result<Decima
     })
 }
 
-fn parse_quantity(v: &Scalar, field: &dyn std::fmt::Display) -> Result<u32, String> {
-    let d = parse_decimal(v, field)?;
+fn parse_quantity(v: ScalarRef<'_>, field: &dyn std::fmt::Display) -> Result<u32, String> {
+    // The usual quantity, a JSON integer within the limits, without the decimal round trip;
+    // anything else (and every error) goes through the decimal.
+    if let ScalarRef::Num(t) = v {
+        if (1..=6).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()) {
+            let q = t.bytes().fold(0u32, |q, b| q * 10 + u32::from(b - b'0'));
+            if (1..=MAX_QUANTITY).contains(&q) {
+                return Ok(q);
+            }
+        }
+    }
+    let d = parse_decimal_ref(v, field)?;
     if d.fract() != Decimal::ZERO {
         return Err(format!("{field} must be a whole number (got {d})"));
     }
@@ -87,16 +101,16 @@ fn parse_quantity(v: &Scalar, field: &dyn std::fmt::Display) -> Result<u32, Stri
 }
 
 fn required_str<'a>(
-    v: &'a Option<Scalar>,
+    v: Option<ScalarRef<'a>>,
     field: &dyn std::fmt::Display,
     reasons: &mut Vec<String>,
 ) -> Option<&'a str> {
     match v {
-        None | Some(Scalar::Null) => {
+        None | Some(ScalarRef::Null) => {
             reasons.push(format!("{field} is missing"));
             None
         }
-        Some(Scalar::Str(s)) => Some(s),
+        Some(ScalarRef::Str(s)) => Some(s),
         Some(other) => {
             reasons.push(format!("{field} must be a string, not {}", other.type_name()));
             None
@@ -111,21 +125,26 @@ fn collect<T>(r: Result<T, String>, reasons: &mut Vec<String>) -> Option<T> {
 impl Order {
     /// Validates an order, reporting every reason it is invalid.
     pub fn parse(input: &OrderInput) -> Result<Order, Vec<String>> {
+        Order::parse_view(&input.view())
+    }
+
+    /// `parse`, on the borrowed view (what the usual JSON body is read into).
+    pub fn parse_view(input: &InputRef<'_>) -> Result<Order, Vec<String>> {
         let mut reasons = Vec::new();
-        let order_id = required_str(&input.order_id, &"order_id", &mut reasons)
+        let order_id = required_str(input.order_id, &"order_id", &mut reasons)
             .and_then(|s| collect(OrderId::parse(s), &mut reasons));
-        let customer_id = required_str(&input.customer_id, &"customer_id", &mut reasons)
+        let customer_id = required_str(input.customer_id, &"customer_id", &mut reasons)
             .and_then(|s| collect(CustomerId::parse(s), &mut reasons));
-        let currency = required_str(&input.currency, &"currency", &mut reasons).and_then(|s| {
+        let currency = required_str(input.currency, &"currency", &mut reasons).and_then(|s| {
             let c = Currency::parse(s);
             if c.is_none() {
                 reasons.push(format!("currency {:?} is not a supported ISO 4217 code", excerpt(s, 16)));
             }
             c
         });
-        let discount_percent = match &input.discount_percent {
-            None | Some(Scalar::Null) => Some(Decimal::ZERO),
-            Some(v) => collect(parse_decimal(v, &"discount_percent"), &mut reasons).and_then(|d| {
+        let discount_percent = match input.discount_percent {
+            None | Some(ScalarRef::Null) => Some(Decimal::ZERO),
+            Some(v) => collect(parse_decimal_ref(v, &"discount_percent"), &mut reasons).and_then(|d| {
                 if d < Decimal::ZERO || d > Decimal::ONE_HUNDRED {
                     reasons.push(format!("discount_percent must be between 0 and 100 (got {d})"));
                     None
@@ -134,9 +153,9 @@ impl Order {
                 }
             }),
         };
-        let tax_rate = match &input.tax_rate {
-            None | Some(Scalar::Null) => Some(Decimal::ZERO),
-            Some(v) => collect(parse_decimal(v, &"tax_rate"), &mut reasons).and_then(|d| {
+        let tax_rate = match input.tax_rate {
+            None | Some(ScalarRef::Null) => Some(Decimal::ZERO),
+            Some(v) => collect(parse_decimal_ref(v, &"tax_rate"), &mut reasons).and_then(|d| {
                 if d < Decimal::ZERO || d > Decimal::ONE {
                     reasons.push(format!("tax_rate must be between 0 and 1 (got {d})"));
                     None
@@ -145,9 +164,9 @@ impl Order {
                 }
             }),
         };
-        let placed_at = match &input.placed_at {
-            None | Some(Scalar::Null) => Some(None),
-            Some(Scalar::Str(s)) => match DateTime::parse_from_rfc3339(s) {
+        let placed_at = match input.placed_at {
+            None | Some(ScalarRef::Null) => Some(None),
+            Some(ScalarRef::Str(s)) => match DateTime::parse_from_rfc3339(s) {
                 Ok(t) => Some(Some(t)),
                 Err(e) => {
                     reasons.push(format!("placed_at is not an RFC 3339 timestamp ({e}): {:?}", excerpt(s, 40)));
@@ -164,27 +183,29 @@ impl Order {
                 reasons.push("items is missing".to_string());
                 None
             }
-            Some(ItemsInput::NotAList(t)) => {
+            Some(ItemsRef::NotAList(t)) => {
                 reasons.push(format!("items must be an array, not {t}"));
                 None
             }
-            Some(ItemsInput::List(list)) if list.is_empty() => {
+            Some(ItemsRef::List(list)) if list.is_empty() => {
                 reasons.push("items must contain at least 1 item".to_string());
                 None
             }
-            Some(ItemsInput::List(list)) if list.len() > MAX_ITEMS => {
+            Some(ItemsRef::List(list)) if list.len() > MAX_ITEMS => {
                 reasons.push(format!("items must contain at most {MAX_ITEMS} items (got {})", list.len()));
                 None
             }
-            Some(ItemsInput::List(list)) => {
+            Some(ItemsRef::List(list)) => {
+                // Every item is checked (all reasons are reported); the list is kept while all are valid.
                 let before = reasons.len();
-                let parsed: Vec<Option<LineItem>> = list
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| parse_item(i, item, currency.as_ref(), &mut reasons))
-                    .collect();
-                if reasons.len() == before {
-                    Some(parsed.into_iter().map(|i| i.expect("no reasons means every item parsed")).collect())
+                let mut parsed = Vec::with_capacity(list.len());
+                for (i, item) in list.iter().enumerate() {
+                    if let Some(item) = parse_item(i, item, currency.as_ref(), &mut reasons) {
+                        parsed.push(item);
+                    }
+                }
+                if reasons.len() == before && parsed.len() == list.len() {
+                    Some(parsed)
                 } else {
                     None
                 }
@@ -207,26 +228,31 @@ impl Order {
     }
 }
 
-fn parse_item(i: usize, item: &ItemInput, currency: Option<&Currency>, reasons: &mut Vec<String>) -> Option<LineItem> {
+fn parse_item(
+    i: usize,
+    item: &ItemRef<'_>,
+    currency: Option<&Currency>,
+    reasons: &mut Vec<String>,
+) -> Option<LineItem> {
     if let Some(t) = item.not_an_object {
         reasons.push(format!("items[{i}] must be an object, not {t}"));
         return None;
     }
-    let sku = required_str(&item.sku, &ItemField(i, "sku"), reasons)
+    let sku = required_str(item.sku, &ItemField(i, "sku"), reasons)
         .and_then(|s| collect(Sku::parse(s, &ItemField(i, "sku")), reasons));
-    let quantity = match &item.quantity {
-        None | Some(Scalar::Null) => {
+    let quantity = match item.quantity {
+        None | Some(ScalarRef::Null) => {
             reasons.push(format!("items[{i}].quantity is missing"));
             None
         }
         Some(v) => collect(parse_quantity(v, &ItemField(i, "quantity")), reasons),
     };
-    let unit_price = match &item.unit_price {
-        None | Some(Scalar::Null) => {
+    let unit_price = match item.unit_price {
+        None | Some(ScalarRef::Null) => {
             reasons.push(format!("items[{i}].unit_price is missing"));
             None
         }
-        Some(v) => collect(parse_decimal(v, &ItemField(i, "unit_price")), reasons).and_then(|p| {
+        Some(v) => collect(parse_decimal_ref(v, &ItemField(i, "unit_price")), reasons).and_then(|p| {
             if p < Decimal::ZERO {
                 reasons.push(format!("items[{i}].unit_price must not be negative (got {p})"));
                 return None;

@@ -137,16 +137,36 @@ impl StoredOrder {
         received_at: &str,
         now: &str,
     ) -> StoredOrder {
+        StoredOrder::from_order(
+            order.clone(),
+            totals,
+            source,
+            source_id.to_string(),
+            received_at.to_string(),
+            now.to_string(),
+        )
+    }
+
+    /// `accepted`, taking the order and the strings it keeps (no copies).
+    pub fn from_order(
+        order: Order,
+        totals: Totals,
+        source: Source,
+        source_id: String,
+        received_at: String,
+        now: String,
+    ) -> StoredOrder {
+        let fingerprint = order.fingerprint();
         StoredOrder {
             kind: RecordKind::Order,
-            order_id: Some(order.order_id.as_str().to_string()),
-            customer_id: Some(order.customer_id.as_str().to_string()),
+            order_id: Some(order.order_id.into_string()),
+            customer_id: Some(order.customer_id.into_string()),
             status: Status::Accepted,
             currency: Some(order.currency.code().to_string()),
             items: order
                 .items
-                .iter()
-                .map(|i| StoredItem { sku: i.sku.as_str().to_string(), quantity: i.quantity, unit_price: i.unit_price })
+                .into_iter()
+                .map(|i| StoredItem { sku: i.sku.into_string(), quantity: i.quantity, unit_price: i.unit_price })
                 .collect(),
             subtotal: Some(totals.subtotal),
             discount: Some(totals.discount),
@@ -157,10 +177,10 @@ impl StoredOrder {
             placed_at: order.placed_at.map(|t| t.to_rfc3339()),
             reasons: Vec::new(),
             source,
-            source_id: source_id.to_string(),
-            received_at: received_at.to_string(),
-            processed_at: Some(now.to_string()),
-            fingerprint: Some(order.fingerprint()),
+            source_id,
+            received_at,
+            processed_at: Some(now),
+            fingerprint: Some(fingerprint),
             excerpt: None,
         }
     }
@@ -210,24 +230,24 @@ impl Order {
     /// A fingerprint of the order's content: equal for the same order sent twice (whatever the
     /// JSON formatting or trailing zeros), different as soon as any field differs.
     pub fn fingerprint(&self) -> String {
-        let mut h = Sha256::new();
         // Decimals are hashed as their normalised binary form (19.990 and 19.99 agree), with a
-        // separator after every field so that no two field lists hash alike.
-        let mut field = |bytes: &[u8]| {
-            h.update((bytes.len() as u32).to_le_bytes());
-            h.update(bytes);
-        };
-        field(self.order_id.as_str().as_bytes());
-        field(self.customer_id.as_str().as_bytes());
-        field(self.currency.code().as_bytes());
-        field(&self.discount_percent.normalize().serialize());
-        field(&self.tax_rate.normalize().serialize());
-        field(&self.placed_at.map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX)).unwrap_or(i64::MIN).to_le_bytes());
+        // separator after every field so that no two field lists hash alike. The fields are
+        // gathered in a buffer and hashed in one go (the same bytes as hashing them one by one).
+        let mut buf = FieldBuf { h: Sha256::new(), buf: [0; 512], len: 0 };
+        buf.field(self.order_id.as_str().as_bytes());
+        buf.field(self.customer_id.as_str().as_bytes());
+        buf.field(self.currency.code().as_bytes());
+        buf.field(&self.discount_percent.normalize().serialize());
+        buf.field(&self.tax_rate.normalize().serialize());
+        buf.field(
+            &self.placed_at.map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX)).unwrap_or(i64::MIN).to_le_bytes(),
+        );
         for i in &self.items {
-            field(i.sku.as_str().as_bytes());
-            field(&i.quantity.to_le_bytes());
-            field(&i.unit_price.normalize().serialize());
+            buf.field(i.sku.as_str().as_bytes());
+            buf.field(&i.quantity.to_le_bytes());
+            buf.field(&i.unit_price.normalize().serialize());
         }
+        let h = buf.finish();
         let digest = h.finalize();
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = String::with_capacity(32);
@@ -237,4 +257,102 @@ impl Order {
         }
         out
     }
+}
+
+/// Length-prefixed fields, gathered before hashing.
+struct FieldBuf {
+    h: Sha256,
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl FieldBuf {
+    #[inline]
+    fn field(&mut self, bytes: &[u8]) {
+        let len = (bytes.len() as u32).to_le_bytes();
+        if self.len + 4 + bytes.len() <= self.buf.len() {
+            self.buf[self.len..self.len + 4].copy_from_slice(&len);
+            self.buf[self.len + 4..self.len + 4 + bytes.len()].copy_from_slice(bytes);
+            self.len += 4 + bytes.len();
+        } else {
+            self.put(&len);
+            self.put(bytes);
+        }
+    }
+
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        if self.len + bytes.len() > self.buf.len() {
+            self.h.update(&self.buf[..self.len]);
+            self.len = 0;
+            if bytes.len() > self.buf.len() {
+                self.h.update(bytes);
+                return;
+            }
+        }
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn finish(mut self) -> Sha256 {
+        self.h.update(&self.buf[..self.len]);
+        self.h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::OrderInput;
+
+    /// The fingerprint as first written, one hasher update per piece: stored fingerprints must
+    /// keep matching, so the buffered one must hash exactly the same bytes.
+    fn fingerprint_piece_by_piece(o: &Order) -> String {
+        let mut h = Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            h.update((bytes.len() as u32).to_le_bytes());
+            h.update(bytes);
+        };
+        field(o.order_id.as_str().as_bytes());
+        field(o.customer_id.as_str().as_bytes());
+        field(o.currency.code().as_bytes());
+        field(&o.discount_percent.normalize().serialize());
+        field(&o.tax_rate.normalize().serialize());
+        field(&o.placed_at.map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX)).unwrap_or(i64::MIN).to_le_bytes());
+        for i in &o.items {
+            field(i.sku.as_str().as_bytes());
+            field(&i.quantity.to_le_bytes());
+            field(&i.unit_price.normalize().serialize());
+        }
+        h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn the_buffered_fingerprint_hashes_the_same_bytes_as_piece_by_piece() {
+        let item = |i: usize| {
+            format!(
+                r#"{{"sku":"{}","quantity":{},"unit_price":"{}.{:02}"}}"#,
+                "S".repeat(1 + i % 64),
+                1 + i,
+                i,
+                i % 100
+            )
+        };
+        for n in [1, 2, 7, 30, 500] {
+            let items: Vec<String> = (0..n).map(item).collect();
+            let body = format!(
+                r#"{{"order_id":"ord-{n}","customer_id":"c","currency":"USD","items":[{}],"tax_rate":"0.0825","placed_at":"2026-11-26T10:00:00.5+02:00"}}"#,
+                items.join(",")
+            );
+            let order = Order::parse(&OrderInput::from_json(&body).unwrap()).unwrap();
+            assert_eq!(order.fingerprint(), fingerprint_piece_by_piece(&order), "{n} items");
+        }
+        // A known value, so that a change to the hashed bytes cannot go unnoticed.
+        let body = r#"{"order_id":"ord-1","customer_id":"cust-1","currency":"USD","items":[{"sku":"SKU-1","quantity":2,"unit_price":"19.99"}]}"#;
+        let order = Order::parse(&OrderInput::from_json(body).unwrap()).unwrap();
+        assert_eq!(order.fingerprint(), fingerprint_piece_by_piece(&order));
+        assert_eq!(order.fingerprint(), KNOWN);
+    }
+
+    const KNOWN: &str = "7de19e3156b1653d3277b6834c6450bc";
 }
