@@ -9,7 +9,6 @@ use crate::metering::report::{Aggregator, Projection, Report};
 use anyhow::Context as _;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
 use rust_decimal::Decimal;
-use std::io::BufReader;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -78,19 +77,25 @@ impl Default for View {
     }
 }
 
+/// The blocks the input is read in (a few per worker are in flight).
+const READ_BLOCK_BYTES: usize = 1 << 19;
+
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let pricing = Pricing::load(a.pricing.as_deref()).context("loading prices")?;
     let mut agg = Aggregator::new(pricing.clone());
     let stdin = a.files.is_empty() || a.files.iter().any(|f| f.as_os_str() == "-");
+    // Lines are parsed on worker threads in blocks and folded here in their order: the same
+    // report as reading them one by one.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4);
     for f in &a.files {
         if f.as_os_str() == "-" {
             continue;
         }
         let file = std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?;
-        agg.read(BufReader::with_capacity(1 << 18, file)).with_context(|| format!("reading {}", f.display()))?;
+        agg.read_parallel(file, workers, READ_BLOCK_BYTES).with_context(|| format!("reading {}", f.display()))?;
     }
     if stdin {
-        agg.read(BufReader::with_capacity(1 << 18, std::io::stdin().lock())).context("reading stdin")?;
+        agg.read_parallel(std::io::stdin(), workers, READ_BLOCK_BYTES).context("reading stdin")?;
     }
     let report = agg.finish();
     let view = View {

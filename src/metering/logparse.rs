@@ -5,12 +5,52 @@
 //! (truncated, garbage) are counted as malformed.
 
 use super::meter::Arch;
+use memchr::memmem::Finder;
 use rust_decimal::Decimal;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::LazyLock;
+
+// The markers, searched with prebuilt SIMD finders (`str::find` builds a searcher per call).
+static AWS_KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"_aws\""));
+static PLATFORM_REPORT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"platform.report\""));
+static REPORT_TEXT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("REPORT RequestId:"));
+
+fn find_report(line: &str) -> Option<usize> {
+    REPORT_TEXT.find(line.as_bytes())
+}
+
+/// Where `s` has `": "` (as `s.find(": ")`).
+fn find_colon_space(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b':', &b[from..]) {
+        let at = from + i;
+        if b.get(at + 1) == Some(&b' ') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The first whitespace character of `s` (as `s.find(char::is_whitespace)`), ASCII bytes
+/// checked directly.
+fn find_whitespace(s: &str) -> Option<usize> {
+    for (i, &c) in s.as_bytes().iter().enumerate() {
+        if c >= 0x80 {
+            // `i` is a char boundary: everything before it is ASCII.
+            return s[i..].find(char::is_whitespace).map(|j| i + j);
+        }
+        if matches!(c, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
+            return Some(i);
+        }
+    }
+    None
+}
 
 /// What `aws logs tail` puts before the message: a timestamp and the log stream's name.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -83,23 +123,23 @@ pub fn parse_line(line: &str) -> Line<'_> {
         Some(i) => {
             let (prefix, json) = line.split_at(i);
             let prefix = parse_prefix(prefix);
-            if json.contains("\"_aws\"") {
+            if AWS_KEY.find(json.as_bytes()).is_some() {
                 match parse_emf(json, prefix) {
                     Some(r) => Line::Emf(prefix, r),
                     None => Line::Malformed,
                 }
-            } else if json.contains("\"platform.report\"") {
+            } else if PLATFORM_REPORT.find(json.as_bytes()).is_some() {
                 match parse_platform_report(json, prefix) {
                     Some(r) => Line::Report { prefix, record: r, json: true },
                     None => Line::Malformed,
                 }
-            } else if let Some(j) = line.find("REPORT RequestId:") {
+            } else if let Some(j) = find_report(line) {
                 text_report(line, j)
             } else {
                 Line::Other
             }
         }
-        None => match line.find("REPORT RequestId:") {
+        None => match find_report(line) {
             Some(j) => text_report(line, j),
             None => Line::Other,
         },
@@ -116,7 +156,13 @@ fn text_report(line: &str, at: usize) -> Line<'_> {
 
 /// `2026-11-26T10:00:00.123000+00:00 2026/11/26/[$LATEST]0123abcd ` → timestamp and stream.
 pub fn parse_prefix(prefix: &str) -> Prefix<'_> {
-    let mut tokens = prefix.split_whitespace();
+    if prefix.is_ascii() {
+        return prefix_of(prefix.split(|c: char| c.is_ascii_whitespace() || c == '\u{b}').filter(|t| !t.is_empty()));
+    }
+    prefix_of(prefix.split_whitespace())
+}
+
+fn prefix_of<'a>(mut tokens: impl Iterator<Item = &'a str>) -> Prefix<'a> {
     let mut p = Prefix::default();
     let Some(first) = tokens.next() else { return p };
     match parse_rfc3339_ms(first) {
@@ -130,7 +176,63 @@ pub fn parse_prefix(prefix: &str) -> Prefix<'_> {
 }
 
 fn parse_rfc3339_ms(s: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
+    match utc_micros_ms(s) {
+        Some(ms) => Some(ms),
+        None => chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis()),
+    }
+}
+
+/// The usual shape, `YYYY-MM-DDTHH:MM:SS[.f…]` then `Z` or `+00:00` (what `aws logs tail`
+/// prints), read directly; anything else (other offsets, leap seconds, odd years) is `None`
+/// and left to chrono. Same result as chrono where it answers.
+fn utc_micros_ms(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |v, &c| c.is_ascii_digit().then(|| v * 10 + i64::from(c - b'0')))
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if day < 1 || day > month_days[(month - 1) as usize] {
+        return None;
+    }
+    let mut i = 19;
+    let mut millis = 0i64;
+    if b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if i - start < 3 {
+                millis = millis * 10 + i64::from(b[i] - b'0');
+            }
+            i += 1;
+        }
+        let n = i - start;
+        if n == 0 || n > 9 {
+            return None;
+        }
+        for _ in n..3 {
+            millis *= 10;
+        }
+    }
+    if &b[i..] != b"Z" && &b[i..] != b"+00:00" {
+        return None;
+    }
+    // Days since 1970-01-01 (proleptic Gregorian), H. Hinnant's days_from_civil.
+    let (y, m) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
 }
 
 #[derive(Deserialize)]
@@ -199,7 +301,13 @@ fn customer_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(Cow<'de, str>, 
 }
 
 fn parse_emf<'a>(json: &'a str, prefix: Prefix<'a>) -> Option<EmfRecord<'a>> {
-    let e: EmfJson<'a> = serde_json::from_str(json).ok()?;
+    // Our own lines in their usual shape are read by the fast scanner; anything it is not sure
+    // about (escapes, control characters, duplicate or missing fields, floats where integers are
+    // expected, invalid JSON) is left to serde_json, which has the last word.
+    let e: EmfJson<'a> = match fast::emf(json) {
+        Ok(e) => e,
+        Err(fast::Unsure) => serde_json::from_str(json).ok()?,
+    };
     let arch = match e.arch.as_deref() {
         None => Arch::X86_64,
         Some(a) => Arch::parse(a)?,
@@ -225,6 +333,452 @@ fn parse_emf<'a>(json: &'a str, prefix: Prefix<'a>) -> Option<EmfRecord<'a>> {
         ignored: e.ignored,
         customers,
     })
+}
+
+/// A scanner for our EMF line that validates the whole line as JSON (so it never accepts what
+/// serde_json would reject) and reads only the fields the report needs, without building the
+/// `_aws` directive or the metrics it skips. When it answers, it answers what serde_json would.
+mod fast {
+    use super::{AwsJson, CustomerJson, EmfJson};
+    use std::borrow::Cow;
+
+    /// Not sure: let serde_json read the line.
+    #[derive(Debug, PartialEq)]
+    pub(super) struct Unsure;
+
+    type R<T> = Result<T, Unsure>;
+
+    /// Deeper than this, leave it to serde_json (and its recursion limit).
+    const MAX_DEPTH: u32 = 64;
+
+    struct Scan<'a> {
+        text: &'a str,
+        b: &'a [u8],
+        i: usize,
+    }
+
+    impl<'a> Scan<'a> {
+        #[inline]
+        fn ws(&mut self) {
+            while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.b.get(self.i) {
+                self.i += 1;
+            }
+        }
+
+        #[inline]
+        fn peek(&mut self) -> Option<u8> {
+            self.ws();
+            self.b.get(self.i).copied()
+        }
+
+        #[inline]
+        fn eat(&mut self, c: u8) -> R<()> {
+            if self.peek() == Some(c) {
+                self.i += 1;
+                Ok(())
+            } else {
+                Err(Unsure)
+            }
+        }
+
+        /// A string (the caller checked that the line has no `\\` and no control characters).
+        #[inline]
+        fn str(&mut self) -> R<&'a str> {
+            self.eat(b'"')?;
+            let start = self.i;
+            // Short strings: a plain loop beats memchr's setup.
+            let len = self.b[start..].iter().position(|&c| c == b'"').ok_or(Unsure)?;
+            self.i = start + len + 1;
+            self.text.get(start..start + len).ok_or(Unsure)
+        }
+
+        fn lit(&mut self, word: &[u8]) -> R<()> {
+            if self.b[self.i..].starts_with(word) {
+                self.i += word.len();
+                Ok(())
+            } else {
+                Err(Unsure)
+            }
+        }
+
+        fn digits(&mut self) -> usize {
+            let start = self.i;
+            while let Some(b'0'..=b'9') = self.b.get(self.i) {
+                self.i += 1;
+            }
+            self.i - start
+        }
+
+        /// Any JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+        fn number(&mut self) -> R<()> {
+            if self.b.get(self.i) == Some(&b'-') {
+                self.i += 1;
+            }
+            match self.b.get(self.i) {
+                Some(b'0') => self.i += 1,
+                Some(b'1'..=b'9') => {
+                    self.digits();
+                }
+                _ => return Err(Unsure),
+            }
+            if self.b.get(self.i) == Some(&b'.') {
+                self.i += 1;
+                if self.digits() == 0 {
+                    return Err(Unsure);
+                }
+            }
+            if let Some(b'e' | b'E') = self.b.get(self.i) {
+                self.i += 1;
+                if let Some(b'+' | b'-') = self.b.get(self.i) {
+                    self.i += 1;
+                }
+                if self.digits() == 0 {
+                    return Err(Unsure);
+                }
+            }
+            Ok(())
+        }
+
+        /// A whole number without sign, fraction or exponent that fits in a u64.
+        fn uint(&mut self) -> R<u64> {
+            self.ws();
+            let start = self.i;
+            let n = self.digits();
+            let d = &self.b[start..self.i];
+            if n == 0 || n > 20 || (n > 1 && d[0] == b'0') {
+                return Err(Unsure);
+            }
+            if let Some(b'.' | b'e' | b'E') = self.b.get(self.i) {
+                return Err(Unsure);
+            }
+            let mut v: u64 = 0;
+            for &c in d {
+                v = v.checked_mul(10).and_then(|v| v.checked_add(u64::from(c - b'0'))).ok_or(Unsure)?;
+            }
+            Ok(v)
+        }
+
+        fn int(&mut self) -> R<i64> {
+            let negative = self.peek() == Some(b'-');
+            if negative {
+                self.i += 1;
+                if !matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
+                    return Err(Unsure);
+                }
+            }
+            let v = i64::try_from(self.uint()?).map_err(|_| Unsure)?;
+            // serde_json reads `-0` as a float (-0.0), which is not an integer.
+            if negative && v == 0 {
+                return Err(Unsure);
+            }
+            Ok(if negative { -v } else { v })
+        }
+
+        fn bool(&mut self) -> R<bool> {
+            match self.peek() {
+                Some(b't') => self.lit(b"true").map(|_| true),
+                Some(b'f') => self.lit(b"false").map(|_| false),
+                _ => Err(Unsure),
+            }
+        }
+
+        /// Skips any JSON value, validating it.
+        fn skip(&mut self, depth: u32) -> R<()> {
+            if depth > MAX_DEPTH {
+                return Err(Unsure);
+            }
+            match self.peek().ok_or(Unsure)? {
+                b'"' => self.str().map(|_| ()),
+                b'{' => {
+                    self.i += 1;
+                    if self.peek() == Some(b'}') {
+                        self.i += 1;
+                        return Ok(());
+                    }
+                    loop {
+                        self.str()?;
+                        self.eat(b':')?;
+                        self.skip(depth + 1)?;
+                        if self.end_of(b'}')? {
+                            return Ok(());
+                        }
+                    }
+                }
+                b'[' => {
+                    self.i += 1;
+                    if self.peek() == Some(b']') {
+                        self.i += 1;
+                        return Ok(());
+                    }
+                    loop {
+                        self.skip(depth + 1)?;
+                        if self.end_of(b']')? {
+                            return Ok(());
+                        }
+                    }
+                }
+                b't' => self.lit(b"true"),
+                b'f' => self.lit(b"false"),
+                b'n' => self.lit(b"null"),
+                b'-' | b'0'..=b'9' => self.number(),
+                _ => Err(Unsure),
+            }
+        }
+
+        /// After a member: `,` (more follow) or the closing bracket (done).
+        #[inline]
+        fn end_of(&mut self, close: u8) -> R<bool> {
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    Ok(false)
+                }
+                Some(c) if c == close => {
+                    self.i += 1;
+                    Ok(true)
+                }
+                _ => Err(Unsure),
+            }
+        }
+
+        /// `{` then either `}` (empty: true) or nothing consumed further (false).
+        fn open_object(&mut self) -> R<bool> {
+            self.eat(b'{')?;
+            if self.peek() == Some(b'}') {
+                self.i += 1;
+                return Ok(true);
+            }
+            Ok(false)
+        }
+    }
+
+    /// Marks a field as seen; a second one is left to serde_json (which rejects duplicates).
+    #[inline]
+    fn once(seen: &mut u32, bit: u32) -> R<()> {
+        if *seen & bit != 0 {
+            return Err(Unsure);
+        }
+        *seen |= bit;
+        Ok(())
+    }
+
+    thread_local! {
+        /// The last few `_aws` tails seen whole and valid: what follows `"Timestamp":N` up to
+        /// and including the closing brace (the metric directive, the same on every line).
+        static AWS_TAILS: std::cell::RefCell<(usize, Vec<Vec<u8>>)> = const { std::cell::RefCell::new((0, Vec::new())) };
+    }
+
+    const AWS_TAILS_KEPT: usize = 4;
+
+    fn aws(s: &mut Scan<'_>) -> R<AwsJson> {
+        let mut timestamp = None;
+        let mut seen = 0;
+        if s.open_object()? {
+            return Ok(AwsJson { timestamp });
+        }
+        // Where the tail after `Timestamp` starts.
+        let mut tail_from = None;
+        loop {
+            let key = s.str()?;
+            s.eat(b':')?;
+            if key == "Timestamp" {
+                once(&mut seen, 1)?;
+                timestamp = if s.peek() == Some(b'n') {
+                    s.lit(b"null")?;
+                    None
+                } else {
+                    Some(s.int()?)
+                };
+                {
+                    tail_from = Some(s.i);
+                    // Bytes already validated as the rest of an `_aws` object without another
+                    // `Timestamp` are valid here too: skip them.
+                    let rest = &s.b[s.i..];
+                    let known =
+                        AWS_TAILS.with(|t| t.borrow().1.iter().find(|tail| rest.starts_with(tail)).map(Vec::len));
+                    if let Some(n) = known {
+                        s.i += n;
+                        return Ok(AwsJson { timestamp });
+                    }
+                }
+            } else {
+                s.skip(2)?;
+            }
+            if s.end_of(b'}')? {
+                if let Some(from) = tail_from {
+                    let tail = &s.b[from..s.i];
+                    AWS_TAILS.with(|t| {
+                        let (next, tails) = &mut *t.borrow_mut();
+                        if tails.len() < AWS_TAILS_KEPT {
+                            tails.push(tail.to_vec());
+                        } else {
+                            tails[*next % AWS_TAILS_KEPT] = tail.to_vec();
+                            *next += 1;
+                        }
+                    });
+                }
+                return Ok(AwsJson { timestamp });
+            }
+        }
+    }
+
+    fn customer<'a>(s: &mut Scan<'a>) -> R<CustomerJson<'a>> {
+        let (mut records, mut cost_usd, mut seen) = (0, None, 0);
+        if !s.open_object()? {
+            loop {
+                let key = s.str()?;
+                s.eat(b':')?;
+                match key {
+                    "records" => {
+                        once(&mut seen, 1)?;
+                        records = s.uint()?;
+                    }
+                    "cost_usd" => {
+                        once(&mut seen, 2)?;
+                        cost_usd = Some(s.str()?);
+                    }
+                    _ => s.skip(3)?,
+                }
+                if s.end_of(b'}')? {
+                    break;
+                }
+            }
+        }
+        Ok(CustomerJson { records, cost_usd: Cow::Borrowed(cost_usd.ok_or(Unsure)?) })
+    }
+
+    type Customers<'a> = Vec<(Cow<'a, str>, CustomerJson<'a>)>;
+
+    fn customers<'a>(s: &mut Scan<'a>) -> R<Customers<'a>> {
+        let mut out = Vec::new();
+        if s.open_object()? {
+            return Ok(out);
+        }
+        loop {
+            let name = s.str()?;
+            s.eat(b':')?;
+            out.push((Cow::Borrowed(name), customer(s)?));
+            if s.end_of(b'}')? {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Reads our EMF line, or says it is not sure.
+    pub(super) fn emf(json: &str) -> R<EmfJson<'_>> {
+        let b = json.as_bytes();
+        // No escapes (strings would not be borrowed as they are) and no control characters
+        // (invalid inside strings): then a string ends at the next quote.
+        for chunk in b.chunks(64) {
+            if chunk.iter().fold(false, |bad, &c| bad | (c < 0x20) | (c == b'\\')) {
+                return Err(Unsure);
+            }
+        }
+        let mut s = Scan { text: json, b, i: 0 };
+        let (mut aws_, mut function, mut request_id, mut cost_usd) = (None, None, None, None);
+        let (mut memory_mb, mut billed_ms, mut arch, mut cold_start) = (None, None, None, false);
+        let (mut records, mut accepted, mut duplicates, mut rejected, mut retried, mut ignored) = (0, 0, 0, 0, 0, 0);
+        let mut list = Vec::new();
+        let mut seen = 0u32;
+        if !s.open_object()? {
+            loop {
+                let key = s.str()?;
+                s.eat(b':')?;
+                match key {
+                    "_aws" => {
+                        once(&mut seen, 1 << 0)?;
+                        aws_ = Some(aws(&mut s)?);
+                    }
+                    "FunctionName" => {
+                        once(&mut seen, 1 << 1)?;
+                        function = Some(s.str()?);
+                    }
+                    "request_id" => {
+                        once(&mut seen, 1 << 2)?;
+                        request_id = Some(s.str()?);
+                    }
+                    "cold_start" => {
+                        once(&mut seen, 1 << 3)?;
+                        cold_start = s.bool()?;
+                    }
+                    "memory_mb" => {
+                        once(&mut seen, 1 << 4)?;
+                        memory_mb = Some(u32::try_from(s.uint()?).map_err(|_| Unsure)?);
+                    }
+                    "arch" => {
+                        once(&mut seen, 1 << 5)?;
+                        arch = if s.peek() == Some(b'n') {
+                            s.lit(b"null")?;
+                            None
+                        } else {
+                            Some(s.str()?)
+                        };
+                    }
+                    "billed_ms" => {
+                        once(&mut seen, 1 << 6)?;
+                        billed_ms = Some(s.uint()?);
+                    }
+                    "cost_usd" => {
+                        once(&mut seen, 1 << 7)?;
+                        cost_usd = Some(s.str()?);
+                    }
+                    "Records" => {
+                        once(&mut seen, 1 << 8)?;
+                        records = s.uint()?;
+                    }
+                    "Accepted" => {
+                        once(&mut seen, 1 << 9)?;
+                        accepted = s.uint()?;
+                    }
+                    "Duplicates" => {
+                        once(&mut seen, 1 << 10)?;
+                        duplicates = s.uint()?;
+                    }
+                    "Rejected" => {
+                        once(&mut seen, 1 << 11)?;
+                        rejected = s.uint()?;
+                    }
+                    "Retried" => {
+                        once(&mut seen, 1 << 12)?;
+                        retried = s.uint()?;
+                    }
+                    "ignored" => {
+                        once(&mut seen, 1 << 13)?;
+                        ignored = s.uint()?;
+                    }
+                    "customers" => {
+                        once(&mut seen, 1 << 14)?;
+                        list = customers(&mut s)?;
+                    }
+                    _ => s.skip(1)?,
+                }
+                if s.end_of(b'}')? {
+                    break;
+                }
+            }
+        }
+        s.ws();
+        if s.i != b.len() {
+            return Err(Unsure);
+        }
+        Ok(EmfJson {
+            aws: aws_.ok_or(Unsure)?,
+            function: Cow::Borrowed(function.ok_or(Unsure)?),
+            request_id: Cow::Borrowed(request_id.ok_or(Unsure)?),
+            cold_start,
+            memory_mb: memory_mb.ok_or(Unsure)?,
+            arch: arch.map(Cow::Borrowed),
+            billed_ms: billed_ms.ok_or(Unsure)?,
+            cost_usd: Cow::Borrowed(cost_usd.ok_or(Unsure)?),
+            records,
+            accepted,
+            duplicates,
+            rejected,
+            retried,
+            ignored,
+            customers: list,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -302,7 +856,7 @@ fn parse_platform_report<'a>(json: &'a str, prefix: Prefix<'a>) -> Option<Report
 /// <TAB>Max Memory Used: 18 MB<TAB>Init Duration: 120.59 ms` (tabs or spaces).
 fn parse_text_report<'a>(text: &'a str, prefix: Prefix<'a>) -> Option<ReportRecord<'a>> {
     let rest = text.strip_prefix("REPORT RequestId:")?.trim_start();
-    let id_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let id_end = find_whitespace(rest).unwrap_or(rest.len());
     let request_id = &rest[..id_end];
     if request_id.is_empty() {
         return None;
@@ -310,10 +864,10 @@ fn parse_text_report<'a>(text: &'a str, prefix: Prefix<'a>) -> Option<ReportReco
     let mut rest = &rest[id_end..];
     let (mut duration, mut billed, mut memory, mut max_memory, mut init) = (None, None, None, None, None);
     // `Label words: VALUE [unit]` repeated; labels are known by name, anything else is skipped.
-    while let Some(colon) = rest.find(": ") {
+    while let Some(colon) = find_colon_space(rest) {
         let label = rest[..colon].trim();
         let after = rest[colon + 2..].trim_start();
-        let value_end = after.find(char::is_whitespace).unwrap_or(after.len());
+        let value_end = find_whitespace(after).unwrap_or(after.len());
         let value = &after[..value_end];
         let mut tail = after[value_end..].trim_start();
         for unit in ["ms", "MB"] {
@@ -400,6 +954,191 @@ mod tests {
         assert_eq!(record.billed_ms, 2);
         assert_eq!(record.memory_mb, 512);
         assert_eq!(record.timestamp_ms, Some(1795687201000));
+    }
+
+    /// What serde_json alone makes of an EMF line (the reference for the fast scanner).
+    fn serde_emf(json: &str) -> Option<EmfRecord<'_>> {
+        let e: EmfJson<'_> = serde_json::from_str(json).ok()?;
+        let arch = match e.arch.as_deref() {
+            None => Arch::X86_64,
+            Some(a) => Arch::parse(a)?,
+        };
+        let customers = e
+            .customers
+            .into_iter()
+            .map(|(customer, c)| {
+                Some(CustomerPart { customer, records: c.records, cost_usd: Decimal::from_str(&c.cost_usd).ok()? })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(EmfRecord {
+            request_id: e.request_id,
+            function: e.function,
+            timestamp_ms: e.aws.timestamp,
+            cold_start: e.cold_start,
+            memory_mb: e.memory_mb,
+            arch,
+            billed_ms: e.billed_ms,
+            cost_usd: Decimal::from_str(&e.cost_usd).ok()?,
+            records: e.records,
+            accepted: e.accepted,
+            duplicates: e.duplicates,
+            rejected: e.rejected,
+            retried: e.retried,
+            ignored: e.ignored,
+            customers,
+        })
+    }
+
+    /// Every line the fast scanner answers for, serde_json reads the same; it is not sure of
+    /// every line serde_json rejects. Checked over truncations, deletions and replacements of
+    /// each byte of a real line and of variants (escapes, nulls, floats, duplicates, nesting).
+    #[test]
+    fn the_fast_emf_scanner_agrees_with_serde_json_on_every_mutation() {
+        let variants = [
+            EMF.to_string(),
+            EMF.replace(r#""arch":"x86_64""#, r#""arch":null"#),
+            EMF.replace(r#""Timestamp":1795732645159"#, r#""Timestamp":null"#),
+            EMF.replace(r#""Timestamp":1795732645159"#, r#""Timestamp":-0"#),
+            EMF.replace(r#""memory_mb":128"#, r#""memory_mb":128.0"#),
+            EMF.replace(r#""memory_mb":128"#, r#""memory_mb":4294967296"#),
+            EMF.replace(r#""Records":3"#, r#""Records":18446744073709551616"#),
+            EMF.replace(r#""Records":3"#, r#""Records":-1"#),
+            EMF.replace(r#""cold_start":true"#, r#""cold_start":null"#),
+            EMF.replace(r#""ignored":0"#, r#""ignored":0,"ignored":1"#),
+            EMF.replace(r#""cust-7":{"records":1"#, r#""cust-7":{"records":1,"records":2"#),
+            EMF.replace(r#""cust-42""#, r#""cust-\u0034\"2""#),
+            EMF.replace(r#""FunctionName":"orderflow-sqs""#, r#""FunctionName":"order\nflow""#),
+            EMF.replace(r#""Duration":2.555"#, r#""Duration":[1,[2,{"a":[true,false,null,-1.5e-3,"x"]}]]"#),
+            EMF.replace(r#""customers":{"#, r#""customers":{"ü":{"cost_usd":"1"},"#),
+            EMF.replace(':', " : ").replace(',', " ,	"),
+            format!("{EMF}  "),
+            format!("{EMF}x"),
+            EMF.replace(r#""customers":{"#, r#""customers":{},"x":{"#),
+        ];
+        let edits = [b'"', b'}', b'{', b']', b'[', b',', b':', b'1', b'0', b' ', b'-', b'.', b'e', b'x', b'n', b'\\'];
+        let mut checked = 0;
+        let mut check = |line: &str| {
+            if !line.starts_with('{') {
+                return;
+            }
+            checked += 1;
+            let reference = serde_emf(line);
+            match fast::emf(line) {
+                Err(fast::Unsure) => {}
+                Ok(_) => {
+                    let ours = parse_emf(line, Prefix::default());
+                    assert!(reference.is_some() || ours.is_none(), "fast accepted what serde rejects: {line}");
+                    assert_eq!(ours, reference, "{line}");
+                }
+            }
+        };
+        for v in &variants {
+            let b = v.as_bytes();
+            for i in 0..b.len() {
+                let mut cut = b.to_vec();
+                cut.remove(i);
+                if let Ok(t) = std::str::from_utf8(&cut) {
+                    check(t);
+                }
+                if let Ok(t) = std::str::from_utf8(&b[..i]) {
+                    check(t);
+                }
+                for &c in &edits {
+                    let mut m = b.to_vec();
+                    m[i] = c;
+                    if let Ok(t) = std::str::from_utf8(&m) {
+                        check(t);
+                    }
+                }
+            }
+            check(v);
+            assert!(fast::emf(&variants[0]).is_ok(), "the usual line takes the fast path");
+        }
+        assert!(checked > 100_000);
+    }
+
+    #[test]
+    fn the_fast_timestamp_reader_agrees_with_chrono() {
+        let chrono_ms = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis());
+        let mut fast = 0;
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let frac = match x % 5 {
+                0 => String::new(),
+                1 => format!(".{}", x % 10),
+                2 => format!(".{:06}", (x >> 8) % 1_000_000),
+                3 => format!(".{:09}", (x >> 8) % 1_000_000_000),
+                _ => format!(".{:010}", (x >> 8) % 10_000_000_000),
+            };
+            let zone = ["Z", "+00:00", "-00:00", "+01:30", "z", ""][((x >> 40) % 6) as usize];
+            let s = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{frac}{zone}",
+                1960 + (x >> 3) % 8100,
+                (x >> 9) % 14,
+                (x >> 13) % 33,
+                (x >> 19) % 25,
+                (x >> 24) % 61,
+                (x >> 30) % 61
+            );
+            if utc_micros_ms(&s).is_some() {
+                fast += 1;
+                assert_eq!(utc_micros_ms(&s), chrono_ms(&s), "{s}");
+            }
+            assert_eq!(parse_rfc3339_ms(&s), chrono_ms(&s), "{s}");
+        }
+        assert!(fast > 10_000);
+        for s in ["2026-11-26T00:00:00.250000+00:00", "2024-02-29T23:59:59.999Z", "2023-02-29T00:00:00Z", "x"] {
+            assert_eq!(parse_rfc3339_ms(s), chrono_ms(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn the_ascii_prefix_split_agrees_with_split_whitespace() {
+        for s in
+            ["", " ", "a b", " a\tb  c ", "a\u{b}b\u{c}c\rd\ne", "2026-11-26T00:00:00Z  s/[$LATEST]x ", "\u{a0}a b"]
+        {
+            let slow = prefix_of(s.split_whitespace());
+            assert_eq!(parse_prefix(s), slow, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn the_cached_aws_tail_is_used_only_for_the_same_bytes() {
+        let a = EMF.replace("1795732645159", "1795732645160");
+        let b = EMF.replace(r#""Namespace":"Orderflow""#, r#""Namespace":"Orderflow","#);
+        let c = EMF.replace(r#""Timestamp":1795732645159,"#, r#""Timestamp":1795732645159,"Timestamp":1,"#);
+        for _ in 0..3 {
+            assert!(fast::emf(EMF).is_ok());
+            assert_eq!(fast::emf(&a).ok().and_then(|e| e.aws.timestamp), Some(1795732645160));
+            assert!(fast::emf(&b).is_err());
+            assert!(fast::emf(&c).is_err());
+            assert_eq!(parse_line(&b), Line::Malformed);
+        }
+    }
+
+    #[test]
+    fn the_byte_searches_agree_with_str_find() {
+        for s in [
+            "",
+            "a",
+            "a: b",
+            ":: : ",
+            "x:y: z",
+            "é: ü",
+            " \u{a0}x",
+            "ab\u{2003}c d",
+            "abc\u{b}d",
+            "a\u{c}",
+            "\u{85}",
+            "REPORT RequestId: x\tDuration: 1 ms",
+        ] {
+            assert_eq!(find_colon_space(s), s.find(": "), "{s:?}");
+            assert_eq!(find_whitespace(s), s.find(char::is_whitespace), "{s:?}");
+            assert_eq!(find_report(s), s.find("REPORT RequestId:"), "{s:?}");
+        }
     }
 
     #[test]
