@@ -112,6 +112,10 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Reads through a memory map and a 16 MB page cache: without them every lookup in a
+        // large table is a pread() copy, a third of `orderflow run`'s time at 100,000 orders.
+        conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
+        conn.pragma_update(None, "cache_size", -16 * 1024)?;
         conn.execute_batch(SCHEMA)?;
         for m in MIGRATIONS {
             match conn.execute(m, []) {
