@@ -433,20 +433,20 @@ async fn the_stream_source_reads_an_insert_then_a_modify_with_exact_numbers_and_
     assert_eq!(stream.read(&shards[0], None, 1).await.unwrap().len(), 1);
 }
 
-/// Set on the child process of the test below: only then does the ignored test run.
-const CHILD: &str = "ORDERFLOW_TEST_ENV_CHILD";
-
 #[tokio::test]
-async fn bootstrap_and_the_runtime_sources_take_their_names_from_the_environment() {
-    // Environment variables are process-wide and the tests run in parallel, so the part that
-    // reads them runs in a child process of this test binary with its own environment.
+async fn bootstrap_from_the_command_line_takes_its_names_from_the_environment() {
+    // Environment variables are process-wide and the tests run in parallel, so the names go to
+    // a child process: the real `orderflow bootstrap --aws`, as a user runs it.
     let names = moto::names();
     let cfg = moto::sdk_config().await;
     // Queue URL variables name the queues by their last path segment.
     let url = |q: &str| format!("{}/123456789012/{q}", moto::endpoint());
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "environment_child", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["bootstrap", "--aws"])
+        .env("AWS_ENDPOINT_URL", moto::endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("ORDERFLOW_TABLE", &names.table)
         .env("ORDERFLOW_BUCKET", &names.bucket)
         .env("ORDERFLOW_ORDERS_QUEUE_URL", url(&names.orders_queue))
@@ -454,30 +454,16 @@ async fn bootstrap_and_the_runtime_sources_take_their_names_from_the_environment
         .env("ORDERFLOW_STREAM_FAILURES_QUEUE_URL", url(&names.stream_failures_queue))
         .output()
         .unwrap();
-    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && log.contains("1 passed"), "{log}");
-    // What the child bootstrapped from the environment is what explicit names resolve to.
-    let sources = AwsRuntimeSources::from_names(&cfg, &names).await.expect("the child bootstrapped these");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("export ORDERFLOW_TABLE={}\n", names.table)), "{stdout}");
+    assert!(stdout.contains(&format!("export ORDERFLOW_ORDERS_QUEUE_URL={}\n", url(&names.orders_queue))), "{stdout}");
+    // What the command created from the environment is what explicit names resolve to.
+    let sources = AwsRuntimeSources::from_names(&cfg, &names).await.expect("the command bootstrapped these");
     assert_eq!(sources.orders.url(), url(&names.orders_queue));
-}
-
-#[tokio::test]
-#[ignore = "run by bootstrap_and_the_runtime_sources_take_their_names_from_the_environment"]
-async fn environment_child() {
-    if std::env::var(CHILD).is_err() {
-        return;
-    }
-    let cfg = moto::sdk_config().await;
-    let names = Names::from_env();
-    assert_eq!(names.table, std::env::var("ORDERFLOW_TABLE").unwrap());
-    assert!(std::env::var("ORDERFLOW_ORDERS_QUEUE_URL").unwrap().ends_with(&format!("/{}", names.orders_queue)));
-    let done = orderflow::adapters::aws::bootstrap(&cfg).await.expect("bootstrap from the environment");
-    assert_eq!(done.orders.url, std::env::var("ORDERFLOW_ORDERS_QUEUE_URL").unwrap());
-    assert_eq!(done.uploads_dlq.name, format!("{}-dlq", names.uploads_queue));
-    let sources = AwsRuntimeSources::from_config(&cfg).await.expect("runtime sources from the environment");
-    assert_eq!(sources.orders.name(), "orders");
-    assert_eq!(sources.orders.arn(), done.orders.arn);
-    assert_eq!(sources.uploads.arn(), done.uploads.arn);
-    assert_eq!(sources.stream.arn(), done.stream_arn);
-    println!("environment_child ok");
+    assert_eq!(sources.uploads.url(), url(&names.uploads_queue));
+    let dlq = format!("{}-dlq", names.uploads_queue);
+    let sqs = aws_sdk_sqs::Client::new(&cfg);
+    assert!(sqs.get_queue_url().queue_name(&dlq).send().await.is_ok(), "{dlq} exists");
 }
