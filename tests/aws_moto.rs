@@ -4,6 +4,8 @@
 //! multi-MB object, and SendMessageBatch partial failures.
 
 mod common;
+#[path = "common/moto.rs"]
+mod moto;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
@@ -17,6 +19,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_runtime::LambdaEvent;
+use moto::{sdk_config, unique};
 use orderflow::adapters::aws::{AwsAdapters, DynamoStore, S3Objects, SqsQueue};
 use orderflow::adapters::memory::{InMemoryStoreDouble, RecordingQueueDouble};
 use orderflow::handlers::{s3, stream, Deps};
@@ -27,24 +30,6 @@ use orderflow::ports::*;
 use orderflow::processing::{Origin, Outcome, Processor};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-fn endpoint() -> String {
-    std::env::var("ORDERFLOW_TEST_MOTO_ENDPOINT")
-        .expect("ORDERFLOW_TEST_MOTO_ENDPOINT is not set: run the tests with scripts/test.sh, which starts moto_server")
-}
-
-async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "moto"))
-        .load()
-        .await
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
-}
 
 async fn table(cfg: &aws_config::SdkConfig) -> DynamoStore {
     let client = aws_sdk_dynamodb::Client::new(cfg);
