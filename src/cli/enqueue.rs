@@ -44,15 +44,6 @@ fn bar(what: &'static str) -> ProgressBar {
     bar
 }
 
-/// The FIFO group of an order body: its customer, so each customer's orders stay in order.
-fn group_of(body: &str) -> String {
-    OrderInput::from_json(body)
-        .ok()
-        .and_then(|i| i.customer_id_text().map(str::to_string))
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| "orderflow".to_string())
-}
-
 fn refuse(p: &Piece, reason: &str) {
     eprintln!("line {}: not sent: {reason}", p.line);
 }
@@ -92,7 +83,7 @@ pub async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
             Dest::Embedded(q) => {
                 let msgs = bodies
                     .into_iter()
-                    .map(|body| Outgoing { group_id: a.fifo.then(|| group_of(&body)), body })
+                    .map(|body| Outgoing { group_id: a.fifo.then(|| crate::adapters::aws::fifo_group(&body)), body })
                     .collect();
                 q.send(msgs).await?;
             }

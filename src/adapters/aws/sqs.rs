@@ -88,8 +88,9 @@ impl SqsQueue {
     }
 }
 
-/// The FIFO message group of an order body: its customer (or one shared group if it has none).
-fn fifo_group(body: &str) -> String {
+/// The FIFO message group of an order body: its customer, so each customer's orders stay in
+/// order (one shared group if it has none). `orderflow enqueue --fifo` uses it for the embedded queue too.
+pub fn fifo_group(body: &str) -> String {
     crate::order::OrderInput::from_json(body)
         .ok()
         .and_then(|i| i.customer_id_text().map(str::to_string))
