@@ -34,8 +34,8 @@ pub fn detect(key: &str) -> Option<(Format, bool)> {
 /// One order-sized piece of a file.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Unit {
-    /// A JSON Lines line: the body, parsed later by the processing core.
-    Json { line: u64, body: String },
+    /// A JSON Lines line: its place in the chunk's text, parsed later by the processing core.
+    Json { line: u64, span: std::ops::Range<usize> },
     /// A CSV order: consecutive rows with the same order_id. `raw` is its rows' text.
     Csv { line: u64, input: Box<OrderInput>, raw: String },
     /// A piece that cannot be an order at all (bad UTF-8, a line over the size limit, a CSV row
@@ -49,22 +49,40 @@ impl Unit {
             Unit::Json { line, .. } | Unit::Csv { line, .. } | Unit::Malformed { line, .. } => *line,
         }
     }
+}
+
+/// A run of consecutive units. JSON Lines lines stay in one shared text (one allocation per
+/// chunk, not per line); the units point into it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Chunk {
+    pub text: String,
+    pub units: Vec<Unit>,
+}
+
+impl Chunk {
+    /// The unit's text as it arrived: a JSON line's body, a CSV order's rows, a malformed piece.
+    pub fn raw<'a>(&'a self, unit: &'a Unit) -> &'a str {
+        match unit {
+            Unit::Json { span, .. } => &self.text[span.clone()],
+            Unit::Csv { raw, .. } | Unit::Malformed { raw, .. } => raw,
+        }
+    }
 
     /// The text to hand on to the orders queue as a message body.
-    pub fn to_body(&self) -> String {
-        match self {
-            Unit::Json { body, .. } => body.clone(),
+    pub fn to_body(&self, unit: &Unit) -> String {
+        match unit {
             Unit::Csv { input, .. } => input.to_json(),
-            Unit::Malformed { raw, .. } => raw.clone(),
+            other => self.raw(other).to_string(),
         }
     }
 }
 
-/// A unit with its record already prepared (parsed, validated, priced) on the parser thread.
+/// A chunk with its records prepared (parsed, validated, priced) on a blocking thread, one
+/// per unit, in order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Parsed {
-    pub unit: Unit,
-    pub prepared: Prepared,
+pub struct PreparedChunk {
+    pub chunk: Chunk,
+    pub prepared: Vec<Prepared>,
 }
 
 /// How the parser thread names the records it prepares: source ids are `<object>:<line>`.
@@ -75,19 +93,32 @@ pub struct PrepareWith {
 }
 
 impl PrepareWith {
-    /// Prepares a chunk of units (CPU only: run it on a blocking thread).
-    pub fn prepare_chunk(&self, chunk: Vec<Unit>) -> Vec<Parsed> {
-        chunk.into_iter().map(|unit| Parsed { prepared: self.prepare(&unit), unit }).collect()
-    }
-
-    fn prepare(&self, unit: &Unit) -> Prepared {
-        let source_id = format!("{}:{}", self.object, unit.line());
-        let origin = Origin { source: Source::S3, source_id: &source_id, received_at: &self.received_at };
-        match unit {
-            Unit::Json { body, .. } => processing::prepare_body(body, origin),
-            Unit::Csv { input, raw, .. } => processing::prepare_input(input, raw, origin),
-            Unit::Malformed { raw, reason, .. } => processing::prepare_malformed(reason.clone(), raw, origin),
-        }
+    /// Prepares a chunk of units (CPU only: run it on a blocking thread). Every record of the
+    /// chunk is stamped with the same `processed_at`.
+    pub fn prepare_chunk(&self, chunk: Chunk) -> PreparedChunk {
+        let processed_at = processing::now_rfc3339();
+        let mut source_id = String::with_capacity(self.object.len() + 21);
+        source_id.push_str(&self.object);
+        source_id.push(':');
+        let stem = source_id.len();
+        let mut line_text = itoa::Buffer::new();
+        let prepared = chunk
+            .units
+            .iter()
+            .map(|unit| {
+                source_id.truncate(stem);
+                source_id.push_str(line_text.format(unit.line()));
+                let origin = Origin { source: Source::S3, source_id: &source_id, received_at: &self.received_at };
+                match unit {
+                    Unit::Json { .. } => processing::prepare_body_at(chunk.raw(unit), origin, &processed_at),
+                    Unit::Csv { input, raw, .. } => processing::prepare_input_at(input, raw, origin, &processed_at),
+                    Unit::Malformed { raw, reason, .. } => {
+                        processing::prepare_malformed_at(reason.clone(), raw, origin, &processed_at)
+                    }
+                }
+            })
+            .collect();
+        PreparedChunk { chunk, prepared }
     }
 }
 
@@ -100,7 +131,11 @@ pub enum FileError {
     Read(String),
 }
 
+/// A chunk ends after this many units...
 pub const CHUNK: usize = 512;
+/// ...or once its text reaches this many bytes, so that the chunks in flight stay small
+/// whatever the lines' length.
+pub const CHUNK_TEXT_BYTES: usize = 96 * 1024;
 pub const CHANNEL_CHUNKS: usize = 8;
 
 /// Starts parsing `reader` on a blocking thread; chunks of units arrive on the receiver, then
@@ -109,13 +144,13 @@ pub fn spawn_parser<R: Read + Send + 'static>(
     reader: R,
     format: Format,
     gzip: bool,
-) -> (mpsc::Receiver<Vec<Unit>>, tokio::task::JoinHandle<Result<u64, FileError>>) {
+) -> (mpsc::Receiver<Chunk>, tokio::task::JoinHandle<Result<u64, FileError>>) {
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let handle = tokio::task::spawn_blocking(move || {
         let reader: Box<dyn Read> =
             if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
         let reader = BufReader::with_capacity(256 * 1024, reader);
-        let mut sink = ChunkSink { tx, buf: Vec::with_capacity(CHUNK) };
+        let mut sink = ChunkSink { tx, chunk: ChunkSink::fresh(0) };
         let result = match format {
             Format::JsonLines => parse_jsonl(reader, &mut sink),
             Format::Csv => parse_csv(reader, &mut sink),
@@ -127,25 +162,39 @@ pub fn spawn_parser<R: Read + Send + 'static>(
 }
 
 struct ChunkSink {
-    tx: mpsc::Sender<Vec<Unit>>,
-    buf: Vec<Unit>,
+    tx: mpsc::Sender<Chunk>,
+    chunk: Chunk,
 }
 
 impl ChunkSink {
+    /// A new chunk with room for text like the last one's (a little more, so it rarely grows).
+    fn fresh(last_text: usize) -> Chunk {
+        let room = (last_text + last_text / 8 + 1024).min(CHUNK_TEXT_BYTES + 4096);
+        Chunk { text: String::with_capacity(room), units: Vec::with_capacity(CHUNK) }
+    }
+
     /// Returns false when the receiver has gone (the import stopped).
     fn push(&mut self, unit: Unit) -> bool {
-        self.buf.push(unit);
-        if self.buf.len() >= CHUNK {
+        self.chunk.units.push(unit);
+        if self.chunk.units.len() >= CHUNK || self.chunk.text.len() >= CHUNK_TEXT_BYTES {
             return self.flush();
         }
         true
     }
 
+    /// Adds a JSON line to the chunk's text.
+    fn push_json(&mut self, line: u64, body: &str) -> bool {
+        let start = self.chunk.text.len();
+        self.chunk.text.push_str(body);
+        self.push(Unit::Json { line, span: start..self.chunk.text.len() })
+    }
+
     fn flush(&mut self) -> bool {
-        if self.buf.is_empty() {
+        if self.chunk.units.is_empty() {
             return true;
         }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let last = self.chunk.text.len();
+        let chunk = std::mem::replace(&mut self.chunk, Self::fresh(last));
         self.tx.blocking_send(chunk).is_ok()
     }
 }
@@ -195,24 +244,24 @@ fn parse_jsonl<R: BufRead>(mut r: R, sink: &mut ChunkSink) -> Result<u64, FileEr
         if buf.last() == Some(&b'\r') && len <= MAX_BODY_BYTES {
             buf.pop();
         }
-        let unit = if len > MAX_BODY_BYTES {
-            Unit::Malformed {
+        let pushed = if len > MAX_BODY_BYTES {
+            sink.push(Unit::Malformed {
                 line: line_no,
                 raw: String::from_utf8_lossy(&buf[..200.min(buf.len())]).into_owned(),
                 reason: format!("line is {len} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)"),
-            }
+            })
         } else {
             match std::str::from_utf8(&buf) {
                 Ok(s) if s.trim().is_empty() => continue,
-                Ok(s) => Unit::Json { line: line_no, body: s.to_string() },
-                Err(e) => Unit::Malformed {
+                Ok(s) => sink.push_json(line_no, s),
+                Err(e) => sink.push(Unit::Malformed {
                     line: line_no,
                     raw: String::from_utf8_lossy(&buf).into_owned(),
                     reason: format!("line is not valid UTF-8: {e}"),
-                },
+                }),
             }
         };
-        if !sink.push(unit) {
+        if !pushed {
             return Ok(line_no);
         }
     }
@@ -384,4 +433,88 @@ fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
         emit(g, sink);
     }
     Ok(last_line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every chunk the parser sends, in order, and its final result.
+    async fn parse(bytes: Vec<u8>, format: Format) -> (Vec<Chunk>, Result<u64, FileError>) {
+        let (mut rx, parser) = spawn_parser(std::io::Cursor::new(bytes), format, false);
+        let mut chunks = Vec::new();
+        while let Some(chunk) = rx.recv().await {
+            chunks.push(chunk);
+        }
+        (chunks, parser.await.expect("the parser thread ends"))
+    }
+
+    #[tokio::test]
+    async fn json_lines_keep_their_text_and_numbers_across_many_chunks() {
+        let mut file = String::new();
+        let mut expected = Vec::new();
+        for n in 1..=3000u64 {
+            match n % 7 {
+                0 => file.push('\n'),
+                1 => {
+                    let body = format!(r#"{{"order_id":"o-{n}","pad":"{}"}}"#, "x".repeat(n as usize % 900));
+                    file.push_str(&body);
+                    file.push_str("\r\n");
+                    expected.push((n, body));
+                }
+                _ => {
+                    let body = format!(r#"{{"order_id":"o-{n}"}}"#);
+                    file.push_str(&body);
+                    file.push('\n');
+                    expected.push((n, body));
+                }
+            }
+        }
+        let (chunks, result) = parse(file.into_bytes(), Format::JsonLines).await;
+        assert_eq!(result, Ok(3000));
+        assert!(chunks.len() > 3000 / CHUNK, "{} chunks", chunks.len());
+        let mut got = Vec::new();
+        for chunk in &chunks {
+            assert!(chunk.units.len() <= CHUNK);
+            assert!(chunk.text.len() < CHUNK_TEXT_BYTES + 1024, "a chunk of {} bytes", chunk.text.len());
+            got.extend(chunk.units.iter().map(|u| (u.line(), chunk.raw(u).to_string())));
+        }
+        assert_eq!(got, expected);
+    }
+
+    #[tokio::test]
+    async fn a_line_over_the_limit_is_malformed_and_the_next_line_still_read() {
+        let long = format!(r#"{{"order_id":"big","pad":"{}"}}"#, "y".repeat(MAX_BODY_BYTES));
+        let file = format!("{long}\n{{\"order_id\":\"after\"}}\n");
+        let (chunks, result) = parse(file.into_bytes(), Format::JsonLines).await;
+        assert_eq!(result, Ok(2));
+        let units: Vec<&Unit> = chunks.iter().flat_map(|c| &c.units).collect();
+        match units[0] {
+            Unit::Malformed { line: 1, raw, reason } => {
+                assert_eq!(raw.len(), 200, "only the start of the line is kept");
+                assert_eq!(reason, &format!("line is {} bytes; the limit is 262144 bytes (256 KiB)", long.len()));
+            }
+            other => panic!("expected a malformed line, got {other:?}"),
+        }
+        assert_eq!(chunks.last().unwrap().raw(units[1]), r#"{"order_id":"after"}"#);
+        assert_eq!(units[1].line(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_line_that_is_not_utf8_is_malformed_with_its_reason() {
+        let mut file = b"{\"order_id\":\"a\"}\n{\"order_id\":\"\xff\xfe\"}\n".to_vec();
+        file.extend_from_slice(b"{\"order_id\":\"c\"}");
+        let (chunks, result) = parse(file, Format::JsonLines).await;
+        assert_eq!(result, Ok(3));
+        let chunk = &chunks[0];
+        let lines: Vec<(u64, &str)> = chunk.units.iter().map(|u| (u.line(), chunk.raw(u))).collect();
+        assert_eq!(lines[0], (1, r#"{"order_id":"a"}"#));
+        assert_eq!(lines[2], (3, r#"{"order_id":"c"}"#), "the last line needs no newline");
+        match &chunk.units[1] {
+            Unit::Malformed { line: 2, reason, .. } => {
+                assert!(reason.starts_with("line is not valid UTF-8"), "{reason}")
+            }
+            other => panic!("expected a malformed line, got {other:?}"),
+        }
+    }
 }

@@ -225,6 +225,17 @@ fn rejection(
     raw: &str,
     origin: Origin<'_>,
 ) -> StoredOrder {
+    rejection_at(order_id, customer_id, reasons, raw, origin, &now_rfc3339())
+}
+
+fn rejection_at(
+    order_id: Option<&str>,
+    customer_id: Option<&str>,
+    reasons: Vec<String>,
+    raw: &str,
+    origin: Origin<'_>,
+    processed_at: &str,
+) -> StoredOrder {
     StoredOrder::rejection(
         order_id.map(|s| excerpt(s, 64)).as_deref(),
         customer_id.map(|s| excerpt(s, 64)).as_deref(),
@@ -233,41 +244,54 @@ fn rejection(
         origin.source_id,
         raw,
         origin.received_at,
-        &now_rfc3339(),
+        processed_at,
     )
 }
 
-/// A piece of input that cannot be an order at all. Pure: no I/O.
-pub fn prepare_malformed(reason: String, raw: &str, origin: Origin<'_>) -> Prepared {
-    Prepared::Reject(Box::new(rejection(None, None, vec![reason], raw, origin)))
+/// A piece of input that cannot be an order at all, stamped `processed_at`. Pure: no I/O.
+pub fn prepare_malformed_at(reason: String, raw: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
+    Prepared::Reject(Box::new(rejection_at(None, None, vec![reason], raw, origin, processed_at)))
 }
 
 /// Parses, validates and prices one JSON order body. Pure: no I/O.
 pub fn prepare_body(body: &str, origin: Origin<'_>) -> Prepared {
+    prepare_body_at(body, origin, &now_rfc3339())
+}
+
+/// `prepare_body`, stamped `processed_at`.
+pub fn prepare_body_at(body: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
+    let reject =
+        |reason: String| Prepared::Reject(Box::new(rejection_at(None, None, vec![reason], body, origin, processed_at)));
     if body.len() > MAX_BODY_BYTES {
-        let reason = format!("body is {} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)", body.len());
-        return Prepared::Reject(Box::new(rejection(None, None, vec![reason], body, origin)));
+        return reject(format!("body is {} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)", body.len()));
     }
     // The usual body is read without copying; any other goes through the general reader.
     if let Some(view) = InputRef::from_json(body) {
-        return prepare_view(&view, body, origin);
+        return prepare_view(&view, body, origin, processed_at);
     }
     match OrderInput::from_json_general(body) {
-        Ok(input) => prepare_input(&input, body, origin),
-        Err(reason) => Prepared::Reject(Box::new(rejection(None, None, vec![reason], body, origin))),
+        Ok(input) => prepare_view(&input.view(), body, origin, processed_at),
+        Err(reason) => reject(reason),
     }
 }
 
 /// Validates and prices an order already split into fields. Pure: no I/O.
 pub fn prepare_input(input: &OrderInput, raw: &str, origin: Origin<'_>) -> Prepared {
-    prepare_view(&input.view(), raw, origin)
+    prepare_input_at(input, raw, origin, &now_rfc3339())
 }
 
-fn prepare_view(input: &InputRef<'_>, raw: &str, origin: Origin<'_>) -> Prepared {
+/// `prepare_input`, stamped `processed_at`.
+pub fn prepare_input_at(input: &OrderInput, raw: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
+    prepare_view(&input.view(), raw, origin, processed_at)
+}
+
+fn prepare_view(input: &InputRef<'_>, raw: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
     let (order_id, customer_id) = (input.order_id_text(), input.customer_id_text());
+    let reject =
+        |reasons| Prepared::Reject(Box::new(rejection_at(order_id, customer_id, reasons, raw, origin, processed_at)));
     let order = match Order::parse_view(input) {
         Ok(o) => o,
-        Err(reasons) => return Prepared::Reject(Box::new(rejection(order_id, customer_id, reasons, raw, origin))),
+        Err(reasons) => return reject(reasons),
     };
     match order.price() {
         Ok(totals) => Prepared::Order(Box::new(StoredOrder::from_order(
@@ -276,8 +300,8 @@ fn prepare_view(input: &InputRef<'_>, raw: &str, origin: Origin<'_>) -> Prepared
             origin.source,
             origin.source_id.to_string(),
             origin.received_at.to_string(),
-            now_rfc3339(),
+            processed_at.to_string(),
         ))),
-        Err(reason) => Prepared::Reject(Box::new(rejection(order_id, customer_id, vec![reason], raw, origin))),
+        Err(reason) => reject(vec![reason]),
     }
 }

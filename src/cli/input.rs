@@ -2,7 +2,7 @@
 //! orders, JSON Lines or CSV (each optionally gzip). Lines and CSV rows are streamed; a JSON
 //! document is read whole (it has to be, to be parsed).
 
-use crate::import::{self, Format, Unit};
+use crate::import::{self, Chunk, Format, Unit};
 use anyhow::Context as _;
 use serde_json::value::RawValue;
 use std::io::{BufRead, BufReader, Read};
@@ -97,8 +97,8 @@ pub fn pieces(path: &str) -> anyhow::Result<Pieces> {
             tokio::spawn(async move {
                 let mut n = 0u64;
                 while let Some(chunk) = units.recv().await {
-                    n += chunk.len() as u64;
-                    let chunk = chunk.into_iter().map(piece).collect();
+                    n += chunk.units.len() as u64;
+                    let chunk = chunk.units.iter().map(|u| piece(&chunk, u)).collect();
                     if tx.send(chunk).await.is_err() {
                         break;
                     }
@@ -111,11 +111,11 @@ pub fn pieces(path: &str) -> anyhow::Result<Pieces> {
     Ok((rx, handle))
 }
 
-fn piece(u: Unit) -> Piece {
+fn piece(chunk: &Chunk, u: &Unit) -> Piece {
     let line = u.line();
     match u {
-        Unit::Malformed { raw, reason, .. } => Piece { line, body: raw, malformed: Some(reason) },
-        u => Piece { line, body: u.to_body(), malformed: None },
+        Unit::Malformed { raw, reason, .. } => Piece { line, body: raw.clone(), malformed: Some(reason.clone()) },
+        u => Piece { line, body: chunk.to_body(u), malformed: None },
     }
 }
 

@@ -6,7 +6,7 @@
 use super::{start_meter, Deps};
 use crate::batch::{self, DeadlineGuard};
 use crate::config::{IMPORT_PREFIX, REPORT_PREFIX};
-use crate::import::{self, FileError, Parsed, Unit};
+use crate::import::{self, FileError, PreparedChunk};
 use crate::metering::Tally;
 use crate::order::Source;
 use crate::ports::{ObjectError, QueueError};
@@ -284,50 +284,12 @@ pub async fn import_object(
                 let mut hand_on: Vec<String> = Vec::new();
                 while let Some(chunk) = prepared.next().await {
                     let chunk = chunk.map_err(|e| ImportError::Read(format!("preparing orders failed: {e}")))?;
-                    let mut pending = Vec::with_capacity(chunk.len());
-                    for parsed in chunk {
-                        report.orders += 1;
-                        if guard.is_expired() {
-                            hand_on.push(parsed.unit.to_body());
-                        } else {
-                            pending.push(parsed);
-                        }
-                    }
-                    let results: Vec<(Unit, RecordOutcome)> = futures::stream::iter(pending)
-                        .map(|Parsed { unit, prepared }| async move {
-                            let raw = match &unit {
-                                Unit::Json { body, .. } => body.as_str(),
-                                Unit::Csv { raw, .. } | Unit::Malformed { raw, .. } => raw.as_str(),
-                            };
-                            let out = deps.processor.commit(prepared, raw).await;
-                            (unit, out)
-                        })
-                        .buffered(deps.concurrency.max(1))
-                        .collect()
-                        .await;
-                    for (unit, out) in results {
-                        match &out.outcome {
-                            Outcome::Accepted => report.accepted += 1,
-                            Outcome::Duplicate => report.duplicates += 1,
-                            Outcome::Rejected { reasons } => {
-                                report.rejected += 1;
-                                if report.rejected_lines.len() < MAX_REPORTED_REJECTIONS {
-                                    report.rejected_lines.push(RejectedLine {
-                                        line: unit.line(),
-                                        order_id: out.order_id.clone(),
-                                        reasons: reasons.clone(),
-                                    });
-                                } else {
-                                    report.rejected_lines_not_listed += 1;
-                                }
-                            }
-                            // A transient store failure: the queue will retry this order on its own.
-                            Outcome::Retry { .. } => {
-                                hand_on.push(unit.to_body());
-                                continue;
-                            }
-                        }
-                        tally.add(&out);
+                    report.orders += chunk.prepared.len() as u64;
+                    // Checked once a chunk: its writes are a small part of the safety margin.
+                    if guard.is_expired() {
+                        hand_on.extend(chunk.chunk.units.iter().map(|u| chunk.chunk.to_body(u)));
+                    } else {
+                        commit_chunk(deps, chunk, &mut report, tally, &mut hand_on).await;
                     }
                     if hand_on.len() >= 1000 {
                         report.handed_on += hand_on.len() as u64;
@@ -376,8 +338,52 @@ pub async fn import_object(
     Ok(Some(report))
 }
 
+/// Writes a prepared chunk's records in file order (up to `deps.concurrency` at once) and
+/// counts their outcomes. Records whose write must be retried are added to `hand_on`.
+async fn commit_chunk(
+    deps: &Deps,
+    PreparedChunk { chunk, prepared }: PreparedChunk,
+    report: &mut ImportReport,
+    tally: &mut Tally,
+    hand_on: &mut Vec<String>,
+) {
+    // Futures refer to units by index: a borrowed unit in the stream's items makes the
+    // handler's future not provably `Send` to the runtime.
+    let chunk = &chunk;
+    let results: Vec<(usize, RecordOutcome)> = futures::stream::iter(prepared.into_iter().enumerate())
+        .map(|(i, prepared)| async move { (i, deps.processor.commit(prepared, chunk.raw(&chunk.units[i])).await) })
+        .buffered(deps.concurrency.max(1))
+        .collect()
+        .await;
+    for (i, out) in results {
+        let unit = &chunk.units[i];
+        match &out.outcome {
+            Outcome::Accepted => report.accepted += 1,
+            Outcome::Duplicate => report.duplicates += 1,
+            Outcome::Rejected { reasons } => {
+                report.rejected += 1;
+                if report.rejected_lines.len() < MAX_REPORTED_REJECTIONS {
+                    report.rejected_lines.push(RejectedLine {
+                        line: unit.line(),
+                        order_id: out.order_id.clone(),
+                        reasons: reasons.clone(),
+                    });
+                } else {
+                    report.rejected_lines_not_listed += 1;
+                }
+            }
+            // A transient store failure: the queue will retry this order on its own.
+            Outcome::Retry { .. } => {
+                hand_on.push(chunk.to_body(unit));
+                continue;
+            }
+        }
+        tally.add(&out);
+    }
+}
+
 /// How many chunks are prepared at once ahead of the writes.
-const PREPARE_AHEAD: usize = 2;
+const PREPARE_AHEAD: usize = 4;
 
 fn tokio_stream_from<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))

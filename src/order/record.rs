@@ -174,7 +174,7 @@ impl StoredOrder {
             total: Some(totals.total),
             discount_percent: Some(order.discount_percent),
             tax_rate: Some(order.tax_rate),
-            placed_at: order.placed_at.map(|t| t.to_rfc3339()),
+            placed_at: order.placed_at.as_ref().map(rfc3339),
             reasons: Vec::new(),
             source,
             source_id,
@@ -259,6 +259,78 @@ impl Order {
     }
 }
 
+/// `DateTime::to_rfc3339`, written directly: chrono's general formatter cost more than pricing
+/// the order. Same text for every timestamp (tested against chrono); years outside 0-9999 go
+/// to chrono.
+pub fn rfc3339(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+    use chrono::{Datelike, Offset, Timelike};
+    let local = t.naive_local();
+    let year = local.year();
+    if !(0..=9999).contains(&year) {
+        return t.to_rfc3339();
+    }
+    let mut out = [0u8; 35];
+    let mut n = 0;
+    let mut put = |value: u32, digits: u32| {
+        for d in (0..digits).rev() {
+            out[n] = b'0' + (value / 10u32.pow(d) % 10) as u8;
+            n += 1;
+        }
+    };
+    put(year as u32, 4);
+    put(local.month(), 2);
+    put(local.day(), 2);
+    put(local.hour(), 2);
+    put(local.minute(), 2);
+    // A leap second is carried in the nanoseconds.
+    let (second, nanos) = match local.nanosecond() {
+        n if n >= 1_000_000_000 => (local.second() + 1, n - 1_000_000_000),
+        n => (local.second(), n),
+    };
+    put(second, 2);
+    let fraction = match nanos {
+        0 => None,
+        n if n % 1_000_000 == 0 => Some((n / 1_000_000, 3)),
+        n if n % 1_000 == 0 => Some((n / 1_000, 6)),
+        n => Some((n, 9)),
+    };
+    if let Some((f, digits)) = fraction {
+        put(f, digits);
+    }
+    let offset = t.offset().fix().local_minus_utc();
+    // The offset to the nearest minute, as chrono rounds it.
+    let minutes = (offset.unsigned_abs() + 30) / 60;
+    put(minutes / 60, 2);
+    put(minutes % 60, 2);
+    let digits = &out[..n];
+    let mut text = String::with_capacity(n + 8);
+    let part = |text: &mut String, range: std::ops::Range<usize>| {
+        text.extend(digits[range].iter().map(|&b| char::from(b)));
+    };
+    part(&mut text, 0..4);
+    text.push('-');
+    part(&mut text, 4..6);
+    text.push('-');
+    part(&mut text, 6..8);
+    text.push('T');
+    part(&mut text, 8..10);
+    text.push(':');
+    part(&mut text, 10..12);
+    text.push(':');
+    part(&mut text, 12..14);
+    let mut at = 14;
+    if let Some((_, d)) = fraction {
+        text.push('.');
+        part(&mut text, at..at + d as usize);
+        at += d as usize;
+    }
+    text.push(if offset < 0 { '-' } else { '+' });
+    part(&mut text, at..at + 2);
+    text.push(':');
+    part(&mut text, at + 2..at + 4);
+    text
+}
+
 /// Length-prefixed fields, gathered before hashing.
 struct FieldBuf {
     h: Sha256,
@@ -304,6 +376,7 @@ impl FieldBuf {
 mod tests {
     use super::*;
     use crate::order::OrderInput;
+    use proptest::strategy::{Just, Strategy};
 
     /// The fingerprint as first written, one hasher update per piece: stored fingerprints must
     /// keep matching, so the buffered one must hash exactly the same bytes.
@@ -325,6 +398,38 @@ mod tests {
             field(&i.unit_price.normalize().serialize());
         }
         h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn placed_at_is_written_as_chrono_writes_it(
+            secs in -62_167_219_200i64..253_402_300_799,
+            nanos in proptest::prop_oneof![Just(0u32), (0u32..1000).prop_map(|m| m * 1_000_000), (0u32..1_000_000).prop_map(|u| u * 1000), 0u32..2_000_000_000],
+            offset_min in -(24 * 60 - 1)..(24 * 60),
+        ) {
+            let offset = chrono::FixedOffset::east_opt(offset_min * 60).unwrap();
+            let nanos = if nanos >= 1_000_000_000 && secs.rem_euclid(60) != 59 { nanos - 1_000_000_000 } else { nanos };
+            if let Some(utc) = chrono::DateTime::from_timestamp(secs, nanos) {
+                let t = utc.with_timezone(&offset);
+                proptest::prop_assert_eq!(super::rfc3339(&t), t.to_rfc3339());
+            }
+        }
+    }
+
+    #[test]
+    fn placed_at_text_matches_chrono_on_edge_cases() {
+        for text in [
+            "2026-11-26T10:00:00Z",
+            "2026-11-26T10:00:00.5+02:00",
+            "0000-01-01T00:00:00-00:30",
+            "9999-12-31T23:59:59.999999999+23:59",
+            "2016-12-31T23:59:60Z",
+            "2026-01-01T00:00:00.000001-05:00",
+            "2026-01-01T00:00:00.120+00:00",
+        ] {
+            let t = chrono::DateTime::parse_from_rfc3339(text).unwrap();
+            assert_eq!(super::rfc3339(&t), t.to_rfc3339(), "{text}");
+        }
     }
 
     #[test]
