@@ -146,23 +146,107 @@ pub fn spawn_parser<R: Read + Send + 'static>(
     gzip: bool,
 ) -> (mpsc::Receiver<Chunk>, tokio::task::JoinHandle<Result<u64, FileError>>) {
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
-    let handle = tokio::task::spawn_blocking(move || {
+    (rx, spawn_reader(reader, format, gzip, Box::new(move |chunk| tx.blocking_send(chunk).is_ok())))
+}
+
+/// Where the parser hands each finished chunk: false when nobody takes chunks any more.
+type Deliver = Box<dyn FnMut(Chunk) -> bool + Send>;
+
+fn spawn_reader<R: Read + Send + 'static>(
+    reader: R,
+    format: Format,
+    gzip: bool,
+    deliver: Deliver,
+) -> tokio::task::JoinHandle<Result<u64, FileError>> {
+    tokio::task::spawn_blocking(move || {
         let reader: Box<dyn Read> =
             if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
         let reader = BufReader::with_capacity(256 * 1024, reader);
-        let mut sink = ChunkSink { tx, chunk: ChunkSink::fresh(0) };
+        let mut sink = ChunkSink { deliver, chunk: ChunkSink::fresh(0) };
         let result = match format {
             Format::JsonLines => parse_jsonl(reader, &mut sink),
             Format::Csv => parse_csv(reader, &mut sink),
         };
         sink.flush();
         result
-    });
-    (rx, handle)
+    })
+}
+
+/// Chunks in flight to and from each preparing thread.
+const WORKER_CHUNKS: usize = 2;
+
+/// Parses `reader` and prepares its records on `workers` blocking threads: chunk k goes to
+/// worker k mod n and `next` takes them back in the same turn, so they come out in file order
+/// with no reordering buffer. Each worker runs as long as it has input and room for output:
+/// nothing waits for the consumer to ask for more.
+pub fn spawn_prepared<R: Read + Send + 'static>(
+    reader: R,
+    format: Format,
+    gzip: bool,
+    with: PrepareWith,
+    workers: usize,
+) -> PreparedChunks {
+    let with = std::sync::Arc::new(with);
+    let n = workers.max(1);
+    let (mut inputs, mut outputs, mut handles) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..n {
+        let (in_tx, in_rx) = std::sync::mpsc::sync_channel::<Chunk>(WORKER_CHUNKS);
+        let (out_tx, out_rx) = mpsc::channel::<PreparedChunk>(WORKER_CHUNKS);
+        let with = with.clone();
+        handles.push(tokio::task::spawn_blocking(move || {
+            while let Ok(chunk) = in_rx.recv() {
+                if out_tx.blocking_send(with.prepare_chunk(chunk)).is_err() {
+                    break;
+                }
+            }
+        }));
+        inputs.push(in_tx);
+        outputs.push(out_rx);
+    }
+    let mut turn = 0;
+    let parser = spawn_reader(
+        reader,
+        format,
+        gzip,
+        Box::new(move |chunk| {
+            let sent = inputs[turn % n].send(chunk).is_ok();
+            turn += 1;
+            sent
+        }),
+    );
+    PreparedChunks { outputs, turn: 0, workers: handles, parser }
+}
+
+/// The prepared chunks of one object, in file order (see `spawn_prepared`).
+pub struct PreparedChunks {
+    outputs: Vec<mpsc::Receiver<PreparedChunk>>,
+    turn: usize,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    parser: tokio::task::JoinHandle<Result<u64, FileError>>,
+}
+
+impl PreparedChunks {
+    /// The next chunk; None once the file is done (or a worker stopped: `finish` tells).
+    pub async fn next(&mut self) -> Option<PreparedChunk> {
+        let n = self.outputs.len();
+        let chunk = self.outputs[self.turn % n].recv().await;
+        self.turn += 1;
+        chunk
+    }
+
+    /// After `next` gave None: lines read, or why the file or its preparation failed.
+    pub async fn finish(self) -> Result<u64, FileError> {
+        // Workers still waiting to hand over a chunk must see that nobody will take it.
+        drop(self.outputs);
+        for worker in self.workers {
+            worker.await.map_err(|e| FileError::Read(format!("preparing orders failed: {e}")))?;
+        }
+        self.parser.await.map_err(|e| FileError::Read(format!("the parser stopped: {e}")))?
+    }
 }
 
 struct ChunkSink {
-    tx: mpsc::Sender<Chunk>,
+    deliver: Deliver,
     chunk: Chunk,
 }
 
@@ -195,7 +279,7 @@ impl ChunkSink {
         }
         let last = self.chunk.text.len();
         let chunk = std::mem::replace(&mut self.chunk, Self::fresh(last));
-        self.tx.blocking_send(chunk).is_ok()
+        (self.deliver)(chunk)
     }
 }
 
@@ -232,38 +316,56 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 }
 
 fn parse_jsonl<R: BufRead>(mut r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
+    let io = |e: std::io::Error| FileError::Read(e.to_string());
     let mut line_no = 0u64;
     let mut buf = Vec::with_capacity(1024);
     loop {
-        let len = match read_bounded_line(&mut r, MAX_BODY_BYTES, &mut buf) {
-            Ok(Some(len)) => len,
-            Ok(None) => return Ok(line_no),
-            Err(e) => return Err(FileError::Read(e.to_string())),
-        };
-        line_no += 1;
-        if buf.last() == Some(&b'\r') && len <= MAX_BODY_BYTES {
-            buf.pop();
+        // Usually the whole line is in the reader's buffer: it is taken from there, uncopied;
+        // a line that runs past the buffer is gathered (bounded) in `buf`.
+        let available = r.fill_buf().map_err(io)?;
+        if available.is_empty() {
+            return Ok(line_no);
         }
-        let pushed = if len > MAX_BODY_BYTES {
-            sink.push(Unit::Malformed {
-                line: line_no,
-                raw: String::from_utf8_lossy(&buf[..200.min(buf.len())]).into_owned(),
-                reason: format!("line is {len} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)"),
-            })
-        } else {
-            match std::str::from_utf8(&buf) {
-                Ok(s) if s.trim().is_empty() => continue,
-                Ok(s) => sink.push_json(line_no, s),
-                Err(e) => sink.push(Unit::Malformed {
-                    line: line_no,
-                    raw: String::from_utf8_lossy(&buf).into_owned(),
-                    reason: format!("line is not valid UTF-8: {e}"),
-                }),
+        let pushed = match memchr(b'\n', available) {
+            Some(end) => {
+                line_no += 1;
+                let pushed = json_line(sink, line_no, &available[..end], end);
+                r.consume(end + 1);
+                pushed
+            }
+            None => {
+                let Some(len) = read_bounded_line(&mut r, MAX_BODY_BYTES, &mut buf).map_err(io)? else {
+                    return Ok(line_no);
+                };
+                line_no += 1;
+                json_line(sink, line_no, &buf, len)
             }
         };
         if !pushed {
             return Ok(line_no);
         }
+    }
+}
+
+/// One JSON Lines line, without its newline: `len` is its whole length, of which an over-long
+/// line's `bytes` keep only the start. Blank lines are skipped. False when the receiver has gone.
+fn json_line(sink: &mut ChunkSink, line: u64, bytes: &[u8], len: usize) -> bool {
+    if len > MAX_BODY_BYTES {
+        return sink.push(Unit::Malformed {
+            line,
+            raw: String::from_utf8_lossy(&bytes[..200.min(bytes.len())]).into_owned(),
+            reason: format!("line is {len} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)"),
+        });
+    }
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) if s.trim().is_empty() => true,
+        Ok(s) => sink.push_json(line, s),
+        Err(e) => sink.push(Unit::Malformed {
+            line,
+            raw: String::from_utf8_lossy(bytes).into_owned(),
+            reason: format!("line is not valid UTF-8: {e}"),
+        }),
     }
 }
 
@@ -516,5 +618,62 @@ mod tests {
             }
             other => panic!("expected a malformed line, got {other:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod prepared_tests {
+    use super::*;
+
+    fn file(lines: usize) -> Vec<u8> {
+        (1..=lines)
+            .map(|n| {
+                format!(
+                    r#"{{"order_id":"o-{n}","customer_id":"c","currency":"USD","items":[{{"sku":"S","quantity":1,"unit_price":"1.00"}}]}}"#
+                ) + "\n"
+            })
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    fn with() -> PrepareWith {
+        PrepareWith { object: "b/incoming/k.jsonl".into(), received_at: "2026-11-27T00:00:00.000Z".into() }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn prepared_chunks_come_back_in_file_order_from_several_workers() {
+        let mut chunks = spawn_prepared(std::io::Cursor::new(file(5000)), Format::JsonLines, false, with(), 3);
+        let mut next_line = 1;
+        let mut n_chunks = 0;
+        while let Some(PreparedChunk { chunk, prepared }) = chunks.next().await {
+            n_chunks += 1;
+            assert_eq!(chunk.units.len(), prepared.len());
+            for (unit, p) in chunk.units.iter().zip(&prepared) {
+                assert_eq!(unit.line(), next_line);
+                match p {
+                    Prepared::Order(o) => {
+                        assert_eq!(o.order_id.as_deref(), Some(format!("o-{next_line}").as_str()));
+                        assert_eq!(o.source_id, format!("b/incoming/k.jsonl:{next_line}"));
+                    }
+                    other => panic!("line {next_line} was not prepared as an order: {other:?}"),
+                }
+                next_line += 1;
+            }
+        }
+        assert!(n_chunks >= 6, "5000 lines make several chunks for three workers, got {n_chunks}");
+        assert_eq!(next_line, 5001);
+        assert_eq!(chunks.finish().await, Ok(5000));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_import_that_stops_early_releases_the_parser_and_the_workers() {
+        let mut chunks = spawn_prepared(std::io::Cursor::new(file(50_000)), Format::JsonLines, false, with(), 2);
+        assert!(chunks.next().await.is_some());
+        // Nobody takes the rest: the workers and the parser must end rather than wait forever.
+        let lines = tokio::time::timeout(std::time::Duration::from_secs(30), chunks.finish())
+            .await
+            .expect("finish returns")
+            .expect("no error");
+        assert!(lines < 50_000, "the parser stopped early ({lines} lines)");
     }
 }

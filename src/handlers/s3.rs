@@ -271,19 +271,9 @@ pub async fn import_object(
                 let sync = tokio_util::io::SyncIoBridge::new(reader);
                 let received_at = now_rfc3339();
                 let with = import::PrepareWith { object: format!("{bucket}/{key}"), received_at };
-                let (rx, parser) = import::spawn_parser(sync, format, gz);
-                let with = std::sync::Arc::new(with);
-                // Chunks are prepared (parsed, validated, priced) on blocking threads, two at a
-                // time, and come back in file order: parsing uses the cores, writes keep the order.
-                let mut prepared = tokio_stream_from(rx)
-                    .map(|chunk| {
-                        let with = with.clone();
-                        async move { tokio::task::spawn_blocking(move || with.prepare_chunk(chunk)).await }
-                    })
-                    .buffered(PREPARE_AHEAD);
+                let mut chunks = import::spawn_prepared(sync, format, gz, with, prepare_workers());
                 let mut hand_on: Vec<String> = Vec::new();
-                while let Some(chunk) = prepared.next().await {
-                    let chunk = chunk.map_err(|e| ImportError::Read(format!("preparing orders failed: {e}")))?;
+                while let Some(chunk) = chunks.next().await {
                     report.orders += chunk.prepared.len() as u64;
                     // Checked once a chunk: its writes are a small part of the safety margin.
                     if guard.is_expired() {
@@ -296,7 +286,7 @@ pub async fn import_object(
                         deps.queue.send_all(std::mem::take(&mut hand_on)).await?;
                     }
                 }
-                let parsed = parser.await.map_err(|e| ImportError::Read(format!("the parser stopped: {e}")))?;
+                let parsed = chunks.finish().await;
                 if !hand_on.is_empty() {
                     report.handed_on += hand_on.len() as u64;
                     deps.queue.send_all(hand_on).await?;
@@ -382,11 +372,10 @@ async fn commit_chunk(
     }
 }
 
-/// How many chunks are prepared at once ahead of the writes.
-const PREPARE_AHEAD: usize = 4;
-
-fn tokio_stream_from<T: Send + 'static>(mut rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
-    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+/// Threads that parse, validate and price an object's orders while its writes go on: one per
+/// core (a Lambda function gets more cores with more memory).
+fn prepare_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// `reports/<key>.report.json`

@@ -531,11 +531,7 @@ mod fast {
                 return None;
             }
             let start = self.i + 1;
-            let len = memchr::memchr(b'"', &self.b[start..])?;
-            // An escape (even of the quote just found) or a control character: the general path.
-            if self.b[start..start + len].iter().fold(false, |bad, &c| bad | (c == b'\\') | (c < 0x20)) {
-                return None;
-            }
+            let len = plain_len(&self.b[start..])?;
             self.i = start + len + 1;
             // Quotes are ASCII: both ends are on character boundaries.
             Some(&self.s[start..start + len])
@@ -634,9 +630,11 @@ mod fast {
             if self.peek()? != b'"' {
                 return None;
             }
-            let rest = &self.b[self.i + 1..];
-            let k = known.iter().position(|k| rest.get(k.len()) == Some(&b'"') && rest.starts_with(k.as_bytes()))?;
-            self.i += known[k].len() + 2;
+            let name = &self.b[self.i + 1..];
+            let len = plain_len(name)?;
+            let name = &name[..len];
+            let k = known.iter().position(|k| k.as_bytes() == name)?;
+            self.i += len + 2;
             self.eat(b':')?;
             Some(k)
         }
@@ -669,6 +667,60 @@ mod fast {
                 more = self.next_member(b']')?;
             }
             Some(ItemsRef::List(items))
+        }
+    }
+
+    /// The length of a string's text up to its closing `"`, or None if an escape or a control
+    /// character comes first (those strings go to the general path). Orders' strings are short:
+    /// eight bytes at a time in a register beats a call to a vectorised search per string.
+    #[inline(always)]
+    fn plain_len(b: &[u8]) -> Option<usize> {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let mut at = 0;
+        while let Some(word) = b.get(at..at + 8) {
+            let w = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+            let (quote, backslash) = (w ^ (ONES * u64::from(b'"')), w ^ (ONES * u64::from(b'\\')));
+            // A byte's high bit is set where it is `"`, `\`, or below 0x20. Bytes above the
+            // first such byte may be flagged wrongly (borrows), the first never is.
+            let hits = (quote.wrapping_sub(ONES) & !quote
+                | backslash.wrapping_sub(ONES) & !backslash
+                | w.wrapping_sub(ONES * 0x20) & !w)
+                & HIGH;
+            if hits != 0 {
+                let i = at + (hits.trailing_zeros() / 8) as usize;
+                return (b[i] == b'"').then_some(i);
+            }
+            at += 8;
+        }
+        for (i, &c) in b.iter().enumerate().skip(at) {
+            match c {
+                b'"' => return Some(i),
+                b'\\' | 0..=0x1f => return None,
+                _ => {}
+            }
+        }
+        None
+    }
+
+    #[cfg(test)]
+    mod plain_len_tests {
+        use super::plain_len;
+        use proptest::prelude::*;
+
+        /// The byte-at-a-time answer.
+        fn slow(b: &[u8]) -> Option<usize> {
+            let i = b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            (b[i] == b'"').then_some(i)
+        }
+
+        proptest! {
+            #[test]
+            fn eight_bytes_at_a_time_agrees_with_one_at_a_time(
+                b in proptest::collection::vec(prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..=0xff, 0x20u8..0x7f], 0..40)
+            ) {
+                prop_assert_eq!(plain_len(&b), slow(&b));
+            }
         }
     }
 
