@@ -623,20 +623,19 @@ mod fast {
             Some(true)
         }
 
-        /// Which of the `known` keys comes next, exactly (no escapes), with its colon.
+        /// The next key's name (no escapes) and its colon. Callers match the name against
+        /// literal byte strings, which compile to a length test and a word comparison or two.
         #[inline(always)]
-        fn key(&mut self, known: &[&str]) -> Option<usize> {
+        fn key(&mut self) -> Option<&'a [u8]> {
             self.ws();
             if self.peek()? != b'"' {
                 return None;
             }
-            let name = &self.b[self.i + 1..];
-            let len = plain_len(name)?;
-            let name = &name[..len];
-            let k = known.iter().position(|k| k.as_bytes() == name)?;
+            let rest = &self.b[self.i + 1..];
+            let len = plain_len(rest)?;
             self.i += len + 2;
             self.eat(b':')?;
-            Some(k)
+            Some(&rest[..len])
         }
 
         #[inline(always)]
@@ -644,10 +643,11 @@ mod fast {
             let mut item = ItemRef::default();
             let mut more = self.open(b'{', b'}')?;
             while more {
-                let slot = match self.key(&["sku", "quantity", "unit_price"])? {
-                    0 => &mut item.sku,
-                    1 => &mut item.quantity,
-                    _ => &mut item.unit_price,
+                let slot = match self.key()? {
+                    b"sku" => &mut item.sku,
+                    b"quantity" => &mut item.quantity,
+                    b"unit_price" => &mut item.unit_price,
+                    _ => return None,
                 };
                 if slot.is_some() {
                     return None;
@@ -729,19 +729,11 @@ mod fast {
         let mut input = InputRef::default();
         let mut more = c.open(b'{', b'}')?;
         while more {
-            let slot = match c.key(&[
-                "order_id",
-                "customer_id",
-                "currency",
-                "items",
-                "discount_percent",
-                "tax_rate",
-                "placed_at",
-            ])? {
-                0 => &mut input.order_id,
-                1 => &mut input.customer_id,
-                2 => &mut input.currency,
-                3 => {
+            let slot = match c.key()? {
+                b"order_id" => &mut input.order_id,
+                b"customer_id" => &mut input.customer_id,
+                b"currency" => &mut input.currency,
+                b"items" => {
                     if input.items.is_some() {
                         return None;
                     }
@@ -749,9 +741,11 @@ mod fast {
                     more = c.next_member(b'}')?;
                     continue;
                 }
-                4 => &mut input.discount_percent,
-                5 => &mut input.tax_rate,
-                _ => &mut input.placed_at,
+                b"discount_percent" => &mut input.discount_percent,
+                b"tax_rate" => &mut input.tax_rate,
+                b"placed_at" => &mut input.placed_at,
+                // An unknown field: the general path skips it.
+                _ => return None,
             };
             if slot.is_some() {
                 return None;
