@@ -1,6 +1,7 @@
 //! Streaming parsers for bulk order files (JSON Lines and CSV, optionally gzip): a blocking
-//! reader thread turns the object into chunks of order units sent over a bounded channel, so
-//! memory stays bounded whatever the object's size.
+//! reader thread turns the object into chunks of order units, and (for the S3 import) one
+//! thread per core prepares their records, all over bounded channels, so memory stays bounded
+//! whatever the object's size.
 
 use crate::config::MAX_BODY_BYTES;
 use crate::order::{ItemInput, ItemsInput, OrderInput, Scalar, Source};

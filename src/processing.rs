@@ -112,7 +112,14 @@ impl Processor {
         let conflict = |reason: String| {
             let origin =
                 Origin { source: record.source, source_id: &record.source_id, received_at: &record.received_at };
-            rejection(record.order_id.as_deref(), record.customer_id.as_deref(), vec![reason], raw, origin)
+            rejection(
+                record.order_id.as_deref(),
+                record.customer_id.as_deref(),
+                vec![reason],
+                raw,
+                origin,
+                &now_rfc3339(),
+            )
         };
         let outcome = match self.store.put_order(&record).await {
             Ok(PutOutcome::Inserted) => Outcome::Accepted,
@@ -191,7 +198,7 @@ impl Processor {
         raw: &str,
         origin: Origin<'_>,
     ) -> RecordOutcome {
-        self.store_rejection(rejection(order_id, customer_id, reasons, raw, origin)).await
+        self.store_rejection(rejection(order_id, customer_id, reasons, raw, origin, &now_rfc3339())).await
     }
 
     async fn store_rejection(&self, record: StoredOrder) -> RecordOutcome {
@@ -224,16 +231,6 @@ fn rejection(
     reasons: Vec<String>,
     raw: &str,
     origin: Origin<'_>,
-) -> StoredOrder {
-    rejection_at(order_id, customer_id, reasons, raw, origin, &now_rfc3339())
-}
-
-fn rejection_at(
-    order_id: Option<&str>,
-    customer_id: Option<&str>,
-    reasons: Vec<String>,
-    raw: &str,
-    origin: Origin<'_>,
     processed_at: &str,
 ) -> StoredOrder {
     StoredOrder::rejection(
@@ -250,7 +247,7 @@ fn rejection_at(
 
 /// A piece of input that cannot be an order at all, stamped `processed_at`. Pure: no I/O.
 pub fn prepare_malformed_at(reason: String, raw: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
-    Prepared::Reject(Box::new(rejection_at(None, None, vec![reason], raw, origin, processed_at)))
+    Prepared::Reject(Box::new(rejection(None, None, vec![reason], raw, origin, processed_at)))
 }
 
 /// Parses, validates and prices one JSON order body. Pure: no I/O.
@@ -261,7 +258,7 @@ pub fn prepare_body(body: &str, origin: Origin<'_>) -> Prepared {
 /// `prepare_body`, stamped `processed_at`.
 pub fn prepare_body_at(body: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
     let reject =
-        |reason: String| Prepared::Reject(Box::new(rejection_at(None, None, vec![reason], body, origin, processed_at)));
+        |reason: String| Prepared::Reject(Box::new(rejection(None, None, vec![reason], body, origin, processed_at)));
     if body.len() > MAX_BODY_BYTES {
         return reject(format!("body is {} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)", body.len()));
     }
@@ -288,7 +285,7 @@ pub fn prepare_input_at(input: &OrderInput, raw: &str, origin: Origin<'_>, proce
 fn prepare_view(input: &InputRef<'_>, raw: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
     let (order_id, customer_id) = (input.order_id_text(), input.customer_id_text());
     let reject =
-        |reasons| Prepared::Reject(Box::new(rejection_at(order_id, customer_id, reasons, raw, origin, processed_at)));
+        |reasons| Prepared::Reject(Box::new(rejection(order_id, customer_id, reasons, raw, origin, processed_at)));
     let order = match Order::parse_view(input) {
         Ok(o) => o,
         Err(reasons) => return reject(reasons),

@@ -373,9 +373,10 @@ async fn commit_chunk(
 }
 
 /// Threads that parse, validate and price an object's orders while its writes go on: one per
-/// core (a Lambda function gets more cores with more memory).
+/// core (a Lambda function gets more cores with more memory), at most four. Past that the
+/// writes, on one thread, are the limit, and each worker holds a few chunks in memory.
 fn prepare_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(4)
 }
 
 /// `reports/<key>.report.json`
