@@ -134,8 +134,8 @@ pub enum FileError {
 
 /// A chunk ends after this many units...
 pub const CHUNK: usize = 512;
-/// ...or once its text reaches this many bytes, so that the chunks in flight stay small
-/// whatever the lines' length.
+/// ...or before its text would pass this many bytes (a larger line gets a chunk of its own), so
+/// that the chunks in flight stay small whatever the lines' length.
 pub const CHUNK_TEXT_BYTES: usize = 96 * 1024;
 pub const CHANNEL_CHUNKS: usize = 8;
 
@@ -163,7 +163,7 @@ fn spawn_reader<R: Read + Send + 'static>(
         let reader: Box<dyn Read> =
             if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
         let reader = BufReader::with_capacity(256 * 1024, reader);
-        let mut sink = ChunkSink { deliver, chunk: ChunkSink::fresh(0) };
+        let mut sink = ChunkSink::new(deliver);
         let result = match format {
             Format::JsonLines => parse_jsonl(reader, &mut sink),
             Format::Csv => parse_csv(reader, &mut sink),
@@ -215,23 +215,29 @@ pub fn spawn_prepared<R: Read + Send + 'static>(
             sent
         }),
     );
-    PreparedChunks { outputs, turn: 0, workers: handles, parser }
+    PreparedChunks { outputs, turn: 0, done: false, workers: handles, parser }
 }
 
 /// The prepared chunks of one object, in file order (see `spawn_prepared`).
 pub struct PreparedChunks {
     outputs: Vec<mpsc::Receiver<PreparedChunk>>,
     turn: usize,
+    done: bool,
     workers: Vec<tokio::task::JoinHandle<()>>,
     parser: tokio::task::JoinHandle<Result<u64, FileError>>,
 }
 
 impl PreparedChunks {
-    /// The next chunk; None once the file is done (or a worker stopped: `finish` tells).
+    /// The next chunk; None once the file is done, or a worker stopped (`finish` tells), and
+    /// None from then on: a later chunk must never follow a missing one.
     pub async fn next(&mut self) -> Option<PreparedChunk> {
+        if self.done {
+            return None;
+        }
         let n = self.outputs.len();
         let chunk = self.outputs[self.turn % n].recv().await;
         self.turn += 1;
+        self.done = chunk.is_none();
         chunk
     }
 
@@ -239,19 +245,32 @@ impl PreparedChunks {
     pub async fn finish(self) -> Result<u64, FileError> {
         // Workers still waiting to hand over a chunk must see that nobody will take it.
         drop(self.outputs);
+        let mut failed = None;
         for worker in self.workers {
-            worker.await.map_err(|e| FileError::Read(format!("preparing orders failed: {e}")))?;
+            if let Err(e) = worker.await {
+                failed.get_or_insert(FileError::Read(format!("preparing orders failed: {e}")));
+            }
         }
-        self.parser.await.map_err(|e| FileError::Read(format!("the parser stopped: {e}")))?
+        let parsed = self.parser.await.map_err(|e| FileError::Read(format!("the parser stopped: {e}")));
+        match failed {
+            Some(e) => Err(e),
+            None => parsed?,
+        }
     }
 }
 
 struct ChunkSink {
     deliver: Deliver,
     chunk: Chunk,
+    /// The chunk's bytes: its shared text and the text its other units carry.
+    bytes: usize,
 }
 
 impl ChunkSink {
+    fn new(deliver: Deliver) -> ChunkSink {
+        ChunkSink { deliver, chunk: Self::fresh(0), bytes: 0 }
+    }
+
     /// A new chunk with room for text like the last one's (a little more, so it rarely grows).
     fn fresh(last_text: usize) -> Chunk {
         let room = (last_text + last_text / 8 + 1024).min(CHUNK_TEXT_BYTES + 4096);
@@ -260,8 +279,26 @@ impl ChunkSink {
 
     /// Returns false when the receiver has gone (the import stopped).
     fn push(&mut self, unit: Unit) -> bool {
+        let size = match &unit {
+            Unit::Json { .. } => 0,
+            Unit::Csv { raw, .. } => raw.len(),
+            Unit::Malformed { raw, reason, .. } => raw.len() + reason.len(),
+        };
+        if !self.make_room(size) {
+            return false;
+        }
+        self.bytes += size;
         self.chunk.units.push(unit);
-        if self.chunk.units.len() >= CHUNK || self.chunk.text.len() >= CHUNK_TEXT_BYTES {
+        if self.chunk.units.len() >= CHUNK || self.bytes >= CHUNK_TEXT_BYTES {
+            return self.flush();
+        }
+        true
+    }
+
+    /// Sends the chunk first if `size` more bytes would take it past the limit, so that a
+    /// chunk holds at most the limit, or one unit larger than that.
+    fn make_room(&mut self, size: usize) -> bool {
+        if self.bytes > 0 && self.bytes + size > CHUNK_TEXT_BYTES {
             return self.flush();
         }
         true
@@ -269,8 +306,12 @@ impl ChunkSink {
 
     /// Adds a JSON line to the chunk's text.
     fn push_json(&mut self, line: u64, body: &str) -> bool {
+        if !self.make_room(body.len()) {
+            return false;
+        }
         let start = self.chunk.text.len();
         self.chunk.text.push_str(body);
+        self.bytes += body.len();
         self.push(Unit::Json { line, span: start..self.chunk.text.len() })
     }
 
@@ -280,6 +321,7 @@ impl ChunkSink {
         }
         let last = self.chunk.text.len();
         let chunk = std::mem::replace(&mut self.chunk, Self::fresh(last));
+        self.bytes = 0;
         (self.deliver)(chunk)
     }
 }
@@ -351,6 +393,11 @@ fn parse_jsonl<R: BufRead>(mut r: R, sink: &mut ChunkSink) -> Result<u64, FileEr
 /// One JSON Lines line, without its newline: `len` is its whole length, of which an over-long
 /// line's `bytes` keep only the start. Blank lines are skipped. False when the receiver has gone.
 fn json_line(sink: &mut ChunkSink, line: u64, bytes: &[u8], len: usize) -> bool {
+    // The whole line is here unless it is over the limit: only then is `bytes` shorter.
+    let (bytes, len) = match bytes.strip_suffix(b"\r") {
+        Some(body) if bytes.len() == len => (body, len - 1),
+        _ => (bytes, len),
+    };
     if len > MAX_BODY_BYTES {
         return sink.push(Unit::Malformed {
             line,
@@ -358,7 +405,6 @@ fn json_line(sink: &mut ChunkSink, line: u64, bytes: &[u8], len: usize) -> bool 
             reason: format!("line is {len} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)"),
         });
     }
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(s) if s.trim().is_empty() => true,
         Ok(s) => sink.push_json(line, s),
@@ -579,7 +625,7 @@ mod tests {
         let mut got = Vec::new();
         for chunk in &chunks {
             assert!(chunk.units.len() <= CHUNK);
-            assert!(chunk.text.len() < CHUNK_TEXT_BYTES + 1024, "a chunk of {} bytes", chunk.text.len());
+            assert!(chunk.text.len() <= CHUNK_TEXT_BYTES, "a chunk of {} bytes", chunk.text.len());
             got.extend(chunk.units.iter().map(|u| (u.line(), chunk.raw(u).to_string())));
         }
         assert_eq!(got, expected);
@@ -601,6 +647,77 @@ mod tests {
         }
         assert_eq!(chunks.last().unwrap().raw(units[1]), r#"{"order_id":"after"}"#);
         assert_eq!(units[1].line(), 2);
+    }
+
+    /// A reader that hands out a few bytes at a time, as a network body does.
+    struct Trickle {
+        bytes: Vec<u8>,
+        at: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = (1 + self.at % 7).min(buf.len()).min(self.bytes.len() - self.at);
+            buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_that_arrive_a_few_bytes_at_a_time_are_read_alike() {
+        let file = "{\"order_id\":\"a\"}\r\n\r\n{\"order_id\":\"b\"}\n\n{\"order_id\":\"c\"}\r\n{\"order_id\":\"d\"}";
+        let (mut rx, parser) =
+            spawn_parser(Trickle { bytes: file.as_bytes().to_vec(), at: 0 }, Format::JsonLines, false);
+        let mut got = Vec::new();
+        while let Some(chunk) = rx.recv().await {
+            got.extend(chunk.units.iter().map(|u| (u.line(), chunk.raw(u).to_string())));
+        }
+        assert_eq!(parser.await.unwrap(), Ok(6));
+        let want: Vec<(u64, String)> = [(1, "a"), (3, "b"), (5, "c"), (6, "d")]
+            .iter()
+            .map(|(n, id)| (*n, format!(r#"{{"order_id":"{id}"}}"#)))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[tokio::test]
+    async fn a_long_line_after_many_short_ones_gets_a_chunk_of_its_own() {
+        let short = r#"{"order_id":"s"}"#;
+        let long = format!(r#"{{"order_id":"l","pad":"{}"}}"#, "z".repeat(250 * 1024));
+        let n_short = 95 * 1024 / (short.len() + 1);
+        let file = format!("{}{long}\n{short}\n", format!("{short}\n").repeat(n_short));
+        let (chunks, result) = parse(file.into_bytes(), Format::JsonLines).await;
+        assert_eq!(result, Ok(n_short as u64 + 2));
+        let holding_long = chunks.iter().find(|c| c.text.len() > CHUNK_TEXT_BYTES).expect("the long line");
+        assert_eq!(holding_long.units.len(), 1, "the long line shares no chunk");
+        assert_eq!(holding_long.raw(&holding_long.units[0]), long);
+    }
+
+    #[tokio::test]
+    async fn a_body_of_exactly_the_limit_is_read_whether_it_ends_in_crlf_or_lf() {
+        let body = format!(r#"{{"order_id":"x","pad":"{}"}}"#, "p".repeat(MAX_BODY_BYTES - 25));
+        assert_eq!(body.len(), MAX_BODY_BYTES);
+        for ending in ["\r\n", "\n"] {
+            let (chunks, _) = parse(format!("{body}{ending}").into_bytes(), Format::JsonLines).await;
+            let unit = &chunks[0].units[0];
+            assert!(matches!(unit, Unit::Json { .. }), "{ending:?}: {unit:?}");
+            assert_eq!(chunks[0].raw(unit), body);
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_that_are_not_utf8_count_toward_the_chunk_size() {
+        let bad = vec![0xffu8; 100 * 1024];
+        let mut file = Vec::new();
+        for _ in 0..20 {
+            file.extend_from_slice(&bad);
+            file.push(b'\n');
+        }
+        let (chunks, result) = parse(file, Format::JsonLines).await;
+        assert_eq!(result, Ok(20));
+        assert_eq!(chunks.len(), 20, "each ~300 KB lossy copy fills a chunk on its own");
+        assert!(chunks.iter().all(|c| matches!(c.units[..], [Unit::Malformed { .. }])));
     }
 
     #[tokio::test]
