@@ -269,5 +269,25 @@ fn the_full_pipeline_against_moto_with_aws_stores_exactly_the_expected_orders() 
 
     let orders = drive_pipeline(dir.path(), &envs, &["--aws", "--data-dir", "data"]);
 
-    assert_eq!(stored_lines(&orders), expected(&bucket));
+    // A standard queue keeps no order and a batch's conditional writes to DynamoDB run at the
+    // same time, so either version of q-1 may be written first (the embedded store writes one
+    // at a time, in order). Whichever it is, exactly one is accepted and every message with the
+    // other content is rejected as a conflict.
+    let mut lines = stored_lines(&orders);
+    let first = "sqs order q-1 ACCEPTED 43.28";
+    let redefined = "sqs order q-1 ACCEPTED 41.11";
+    let conflicts = |n: usize| {
+        let records: Vec<serde_json::Value> = serde_json::from_str(&orders).unwrap();
+        let q1_rejected = records.iter().filter(|r| r["order_id"] == "q-1" && r["status"] == "REJECTED").count();
+        assert_eq!(q1_rejected, n, "messages rejected as conflicts with the stored q-1");
+    };
+    match (lines.contains(first), lines.remove(redefined)) {
+        (true, false) => conflicts(1),
+        (false, true) => {
+            conflicts(2);
+            lines.insert(first.to_string());
+        }
+        other => panic!("exactly one q-1 must be accepted, got {other:?} in {lines:#?}"),
+    }
+    assert_eq!(lines, expected(&bucket));
 }
