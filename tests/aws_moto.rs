@@ -7,10 +7,6 @@ mod common;
 #[path = "common/moto.rs"]
 mod moto;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
-    StreamViewType,
-};
 use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchOutput;
 use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchResultEntry};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -19,7 +15,7 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_runtime::LambdaEvent;
-use moto::{sdk_config, unique};
+use moto::{create_orders_table, sdk_config, unique};
 use orderflow::adapters::aws::{AwsAdapters, DynamoStore, S3Objects, SqsQueue};
 use orderflow::adapters::memory::{InMemoryStoreDouble, RecordingQueueDouble};
 use orderflow::handlers::{s3, stream, Deps};
@@ -34,28 +30,7 @@ use std::sync::Arc;
 async fn table(cfg: &aws_config::SdkConfig) -> DynamoStore {
     let client = aws_sdk_dynamodb::Client::new(cfg);
     let name = unique("orders");
-    client
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("order_id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("order_id").key_type(KeyType::Hash).build().unwrap())
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("create table on moto");
+    create_orders_table(&client, &name).await;
     DynamoStore::new(client, name)
 }
 

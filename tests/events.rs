@@ -160,20 +160,7 @@ async fn a_direct_s3_event_imports_the_jsonl_file_and_writes_a_report() {
     );
     let report = read_report(&e, "incoming/orders.jsonl").await;
     assert_eq!((report.lines, report.orders, report.accepted, report.rejected), (7, 6, 3, 3));
-    let lines: Vec<(u64, Option<String>, Vec<String>)> =
-        report.rejected_lines.iter().map(|r| (r.line, r.order_id.clone(), r.reasons.clone())).collect();
-    assert_eq!(
-        lines,
-        vec![
-            (3, Some("ord-3003".into()), vec!["items must contain at least 1 item".into()]),
-            (4, None, vec!["malformed JSON: expected ident at line 1 column 2".into()]),
-            (
-                7,
-                Some("ord-3005".into()),
-                vec!["items[0].unit_price 1.999 has more decimals than USD allows (2)".into()]
-            ),
-        ]
-    );
+    assert_eq!(common::rejected_lines(&report), common::orders_jsonl_rejected_lines());
 }
 
 async fn read_report(e: &Env, key: &str) -> s3::ImportReport {

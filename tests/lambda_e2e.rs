@@ -16,11 +16,9 @@
 //! work instead of refusing it. The test checks both the warning and that nothing was refused.
 
 mod common;
+#[path = "common/moto.rs"]
+mod moto;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
-    StreamViewType,
-};
 use common::{events_dir, stored, summary};
 use orderflow::adapters::aws::{to_sdk_item, DynamoStore};
 use orderflow::handlers::s3::{report_key, ImportReport};
@@ -255,28 +253,6 @@ impl Moto {
         Moto { endpoint, ddb: aws_sdk_dynamodb::Client::new(&cfg), s3, sqs: aws_sdk_sqs::Client::new(&cfg) }
     }
 
-    async fn create_table(&self, name: &str) {
-        let attr = |n: &str| {
-            AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
-        };
-        self.ddb
-            .create_table()
-            .table_name(name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr("order_id"))
-            .key_schema(KeySchemaElement::builder().attribute_name("order_id").key_type(KeyType::Hash).build().unwrap())
-            .stream_specification(
-                StreamSpecification::builder()
-                    .stream_enabled(true)
-                    .stream_view_type(StreamViewType::NewAndOldImages)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .expect("create the table on moto");
-    }
-
     /// The bucket the sample events name (fixed), with the objects they refer to.
     async fn seed_bucket(&self) {
         if let Err(e) = self.s3.create_bucket().bucket(BUCKET).send().await {
@@ -370,7 +346,7 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
     // The resources on moto: a fresh table and queue per run; the bucket is named by the events.
     let moto = Moto::connect(endpoint).await;
     let table = unique("e2e-orders");
-    moto.create_table(&table).await;
+    moto::create_orders_table(&moto.ddb, &table).await;
     let queue_url = moto
         .sqs
         .create_queue()
@@ -493,20 +469,7 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
             "error": null }] })
     );
     let report = moto.report("incoming/orders.jsonl").await;
-    let lines: Vec<(u64, Option<String>, Vec<String>)> =
-        report.rejected_lines.iter().map(|r| (r.line, r.order_id.clone(), r.reasons.clone())).collect();
-    assert_eq!(
-        lines,
-        vec![
-            (3, Some("ord-3003".into()), vec!["items must contain at least 1 item".into()]),
-            (4, None, vec!["malformed JSON: expected ident at line 1 column 2".into()]),
-            (
-                7,
-                Some("ord-3005".into()),
-                vec!["items[0].unit_price 1.999 has more decimals than USD allows (2)".into()]
-            ),
-        ]
-    );
+    assert_eq!(common::rejected_lines(&report), common::orders_jsonl_rejected_lines());
 
     // 4. orderflow-s3: an s3:TestEvent delivered through SQS is acknowledged and changes nothing.
     let before = stored(&store).await;

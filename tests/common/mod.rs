@@ -147,3 +147,17 @@ impl OrderStore for FaultInjectingStore {
         self.inner.scan().await
     }
 }
+
+/// The rejected lines an import of `events/orders.jsonl` reports: (line, order id, reasons).
+pub fn orders_jsonl_rejected_lines() -> Vec<(u64, Option<String>, Vec<String>)> {
+    vec![
+        (3, Some("ord-3003".into()), vec!["items must contain at least 1 item".into()]),
+        (4, None, vec!["malformed JSON: expected ident at line 1 column 2".into()]),
+        (7, Some("ord-3005".into()), vec!["items[0].unit_price 1.999 has more decimals than USD allows (2)".into()]),
+    ]
+}
+
+/// An import report's rejected lines in the shape above.
+pub fn rejected_lines(report: &orderflow::handlers::s3::ImportReport) -> Vec<(u64, Option<String>, Vec<String>)> {
+    report.rejected_lines.iter().map(|r| (r.line, r.order_id.clone(), r.reasons.clone())).collect()
+}

@@ -33,3 +33,32 @@ pub fn names() -> orderflow::adapters::aws::Names {
         stream_failures_queue: format!("of-stream-failures-{id}"),
     }
 }
+
+/// An orders table as infra/ makes it (key `order_id`, on-demand, a NEW_AND_OLD_IMAGES stream).
+pub async fn create_orders_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+        StreamViewType,
+    };
+    let key = AttributeDefinition::builder()
+        .attribute_name("order_id")
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("attribute definition");
+    let stream = StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewAndOldImages)
+        .build()
+        .expect("stream specification");
+    ddb.create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(key)
+        .key_schema(KeySchemaElement::builder().attribute_name("order_id").key_type(KeyType::Hash).build().unwrap())
+        .stream_specification(stream)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!("create table {name} on moto: {}", aws_smithy_types::error::display::DisplayErrorContext(&e))
+        });
+}
