@@ -467,3 +467,92 @@ async fn bootstrap_from_the_command_line_takes_its_names_from_the_environment() 
     let sqs = aws_sdk_sqs::Client::new(&cfg);
     assert!(sqs.get_queue_url().queue_name(&dlq).send().await.is_ok(), "{dlq} exists");
 }
+
+/// Fault injection (a fake only for that): the first GetShardIterator after a sequence number
+/// is answered as AWS answers a checkpoint older than the stream's 24-hour retention, which moto
+/// cannot produce.
+#[derive(Debug, Default)]
+struct TrimmedCheckpointFault {
+    armed: std::sync::atomic::AtomicBool,
+    /// How many answers were replaced (shared with the test).
+    injected: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for TrimmedCheckpointFault {
+    fn name(&self) -> &'static str {
+        "TrimmedCheckpointFault"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let request = ctx.request();
+        let target = request.headers().get("x-amz-target").unwrap_or_default();
+        let body = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+        let first = self.injected.load(std::sync::atomic::Ordering::SeqCst) == 0;
+        self.armed.store(
+            first && target.ends_with(".GetShardIterator") && body.contains("AFTER_SEQUENCE_NUMBER"),
+            std::sync::atomic::Ordering::SeqCst,
+        );
+        Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        ctx: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut<'_>,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.injected.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#TrimmedDataAccessException","message":"injected: the sequence number is past the trim horizon"}"#;
+            let mut response = aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(400u16).expect("a status"),
+                aws_smithy_types::body::SdkBody::from(body),
+            );
+            response.headers_mut().insert("content-type", "application/x-amz-json-1.0");
+            *ctx.response_mut() = response;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_checkpoint_past_the_stream_s_retention_reads_on_from_the_oldest_record_kept() {
+    let cfg = moto::sdk_config().await;
+    let names = moto::names();
+    bootstrap_with(&cfg, &names).await.expect("bootstrap");
+    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+    for id in ["ord-1", "ord-2"] {
+        let item = HashMap::from([
+            ("order_id".to_string(), Ddb::S(id.into())),
+            ("status".to_string(), Ddb::S("PENDING".into())),
+        ]);
+        ddb.put_item().table_name(&names.table).set_item(Some(item)).send().await.unwrap();
+    }
+    let fault = TrimmedCheckpointFault::default();
+    let injected = fault.injected.clone();
+    let streams_config = aws_sdk_dynamodbstreams::config::Builder::from(&cfg).interceptor(fault).build();
+    let stream =
+        DynamoStreamSource::for_table(&ddb, aws_sdk_dynamodbstreams::Client::from_conf(streams_config), &names.table)
+            .await
+            .expect("stream source");
+    let shard = stream.shards().await.unwrap().remove(0);
+    let all = stream.read(&shard, None, 100).await.unwrap();
+    assert_eq!(all.len(), 2);
+    let first_seq = all[0].change.sequence_number.clone().unwrap();
+
+    // The checkpoint after the first record is "trimmed": the read starts over from the oldest
+    // record kept instead of failing on every poll.
+    let read = stream.read(&shard, Some(&first_seq), 100).await.expect("no error for a trimmed checkpoint");
+    assert_eq!(injected.load(std::sync::atomic::Ordering::SeqCst), 1, "the fault was injected");
+    let seqs = |rs: &[aws_lambda_events::event::dynamodb::EventRecord]| {
+        rs.iter().map(|r| r.change.sequence_number.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(seqs(&read), seqs(&all));
+    // Without the fault the same checkpoint reads on after it.
+    assert_eq!(seqs(&stream.read(&shard, Some(&first_seq), 100).await.unwrap()), seqs(&all[1..]));
+}

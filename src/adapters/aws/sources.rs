@@ -461,18 +461,31 @@ impl StreamSource for DynamoStreamSource {
     }
 
     async fn read(&self, shard: &str, after: Option<&str>, limit: usize) -> Result<Vec<EventRecord>, SourceError> {
-        let req = self.client.get_shard_iterator().stream_arn(&self.arn).shard_id(shard);
-        let req = match after {
-            Some(seq) => req.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).sequence_number(seq),
-            None => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
-        };
-        let out = req.send().await.map_err(|e| match e.as_service_error() {
-            // The checkpoint is older than the stream's 24-hour retention.
-            Some(aws_sdk_dynamodbstreams::operation::get_shard_iterator::GetShardIteratorError::TrimmedDataAccessException(_)) => {
-                SourceError::Transient(format!("shard {shard} was trimmed past {after:?}: {}", describe(&e)))
+        use aws_sdk_dynamodbstreams::operation::get_shard_iterator::GetShardIteratorError as G;
+        let iterator = |after: Option<&str>| {
+            let req = self.client.get_shard_iterator().stream_arn(&self.arn).shard_id(shard);
+            match after {
+                Some(seq) => req.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).sequence_number(seq),
+                None => req.shard_iterator_type(ShardIteratorType::TrimHorizon),
             }
-            _ => source_error(&e),
-        })?;
+            .send()
+        };
+        let out = match iterator(after).await {
+            Ok(out) => out,
+            // The checkpoint is older than the stream's 24-hour retention: what lay between is
+            // gone for good, so go on from the oldest record still kept, as Lambda does, rather
+            // than fail on every poll from now on.
+            Err(e) if after.is_some() && matches!(e.as_service_error(), Some(G::TrimmedDataAccessException(_))) => {
+                tracing::warn!(
+                    shard,
+                    after,
+                    error = %describe(&e),
+                    "the checkpoint is past the stream's retention: reading on from the oldest record kept"
+                );
+                iterator(None).await.map_err(|e| source_error(&e))?
+            }
+            Err(e) => return Err(source_error(&e)),
+        };
         let mut iterator = out.shard_iterator().map(str::to_string);
         let mut empty_pages = 0;
         while let Some(it) = iterator.take() {
