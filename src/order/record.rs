@@ -269,65 +269,41 @@ pub fn rfc3339(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
     if !(0..=9999).contains(&year) {
         return t.to_rfc3339();
     }
-    let mut out = [0u8; 35];
-    let mut n = 0;
-    let mut put = |value: u32, digits: u32| {
+    let mut text = String::with_capacity(35);
+    // Zero-padded digits of `value`, then the separator that follows them (if any).
+    let mut put = |value: u32, digits: u32, then: Option<char>| {
         for d in (0..digits).rev() {
-            out[n] = b'0' + (value / 10u32.pow(d) % 10) as u8;
-            n += 1;
+            text.push(char::from(b'0' + (value / 10u32.pow(d) % 10) as u8));
         }
+        text.extend(then);
     };
-    put(year as u32, 4);
-    put(local.month(), 2);
-    put(local.day(), 2);
-    put(local.hour(), 2);
-    put(local.minute(), 2);
+    put(year as u32, 4, Some('-'));
+    put(local.month(), 2, Some('-'));
+    put(local.day(), 2, Some('T'));
+    put(local.hour(), 2, Some(':'));
+    put(local.minute(), 2, Some(':'));
     // A leap second is carried in the nanoseconds.
     let (second, nanos) = match local.nanosecond() {
         n if n >= 1_000_000_000 => (local.second() + 1, n - 1_000_000_000),
         n => (local.second(), n),
     };
-    put(second, 2);
-    let fraction = match nanos {
-        0 => None,
-        n if n % 1_000_000 == 0 => Some((n / 1_000_000, 3)),
-        n if n % 1_000 == 0 => Some((n / 1_000, 6)),
-        n => Some((n, 9)),
-    };
-    if let Some((f, digits)) = fraction {
-        put(f, digits);
-    }
     let offset = t.offset().fix().local_minus_utc();
+    let sign = if offset < 0 { '-' } else { '+' };
+    match nanos {
+        0 => put(second, 2, Some(sign)),
+        n => {
+            put(second, 2, Some('.'));
+            match n {
+                n if n % 1_000_000 == 0 => put(n / 1_000_000, 3, Some(sign)),
+                n if n % 1_000 == 0 => put(n / 1_000, 6, Some(sign)),
+                n => put(n, 9, Some(sign)),
+            }
+        }
+    }
     // The offset to the nearest minute, as chrono rounds it.
     let minutes = (offset.unsigned_abs() + 30) / 60;
-    put(minutes / 60, 2);
-    put(minutes % 60, 2);
-    let digits = &out[..n];
-    let mut text = String::with_capacity(n + 8);
-    let part = |text: &mut String, range: std::ops::Range<usize>| {
-        text.extend(digits[range].iter().map(|&b| char::from(b)));
-    };
-    part(&mut text, 0..4);
-    text.push('-');
-    part(&mut text, 4..6);
-    text.push('-');
-    part(&mut text, 6..8);
-    text.push('T');
-    part(&mut text, 8..10);
-    text.push(':');
-    part(&mut text, 10..12);
-    text.push(':');
-    part(&mut text, 12..14);
-    let mut at = 14;
-    if let Some((_, d)) = fraction {
-        text.push('.');
-        part(&mut text, at..at + d as usize);
-        at += d as usize;
-    }
-    text.push(if offset < 0 { '-' } else { '+' });
-    part(&mut text, at..at + 2);
-    text.push(':');
-    part(&mut text, at + 2..at + 4);
+    put(minutes / 60, 2, Some(':'));
+    put(minutes % 60, 2, None);
     text
 }
 
