@@ -280,6 +280,7 @@ impl ChunkSink {
     /// Returns false when the receiver has gone (the import stopped).
     fn push(&mut self, unit: Unit) -> bool {
         let size = match &unit {
+            // Its text is in the chunk's text already, counted by `push_json`.
             Unit::Json { .. } => 0,
             Unit::Csv { raw, .. } => raw.len(),
             Unit::Malformed { raw, reason, .. } => raw.len() + reason.len(),
