@@ -1,15 +1,22 @@
-//! Handler benchmarks on store doubles (so they measure the handlers, not a database):
-//! the SQS handler on a 10-record batch, and the S3 import of a 100,000-line JSON Lines file.
+//! Handler benchmarks, each on a store double (the handler's own figure) and through the real
+//! embedded store (SQLite in a temporary data dir, group commit): the SQS handler on a
+//! 10-record batch, and the S3 import of a 100,000-line JSON Lines file; and the import through
+//! a double that adds 5 ms to every write (a stand-in for DynamoDB's latency) with the default
+//! write window.
 //!
 //!   cargo bench --bench handlers
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use orderflow::adapters::memory::{InMemoryBucketDouble, InMemoryStoreDouble, RecordingQueueDouble};
+use orderflow::adapters::embedded::SqliteStore;
+use orderflow::adapters::memory::{
+    DiscardingStoreDouble, InMemoryBucketDouble, InMemoryStoreDouble, LatencyStoreDouble, RecordingQueueDouble,
+};
 use orderflow::batch::DeadlineGuard;
 use orderflow::handlers::{s3, sqs, Deps};
 use orderflow::metering::{Metrics, Tally};
 use orderflow::ports::ObjectStore;
+use orderflow::ports::OrderStore;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,12 +45,17 @@ fn batch(start: usize) -> Vec<SqsMessage> {
 }
 
 fn deps(bucket: Arc<InMemoryBucketDouble>) -> Deps {
-    Deps::new(
-        Arc::new(InMemoryStoreDouble::default()),
-        bucket,
-        Arc::new(RecordingQueueDouble::default()),
-        Metrics::memory().0,
-    )
+    deps_on(Arc::new(InMemoryStoreDouble::default()), bucket)
+}
+
+fn deps_on(store: Arc<dyn OrderStore>, bucket: Arc<InMemoryBucketDouble>) -> Deps {
+    Deps::new(store, bucket, Arc::new(RecordingQueueDouble::default()), Metrics::memory().0)
+}
+
+/// A fresh embedded store in its own temporary data dir (kept alive beside it).
+fn sqlite() -> (Arc<SqliteStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (Arc::new(SqliteStore::open(&dir.path().join("orderflow.db")).unwrap()), dir)
 }
 
 fn sqs_batch(c: &mut Criterion) {
@@ -69,6 +81,28 @@ fn sqs_batch(c: &mut Criterion) {
                 // The store outlives invocations (built once per process): criterion drops it
                 // after the timing, so the batch is measured, not tearing down the double.
                 d
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    // Through SQLite: one data dir for the whole run (a store outlives invocations), each batch
+    // new orders, so every iteration writes ten rows and their change records.
+    let (store, _dir) = sqlite();
+    let d = deps_on(store, Arc::new(InMemoryBucketDouble::default()));
+    let mut next = 0;
+    g.bench_function("10_record_batch_sqlite", |b| {
+        b.iter_batched(
+            || {
+                next += 10;
+                batch(next)
+            },
+            |records| {
+                rt.block_on(async {
+                    let (resp, tally) =
+                        sqs::process(&d, &records, DeadlineGuard::from_remaining(Duration::from_secs(30))).await;
+                    assert!(resp.unwrap().batch_item_failures.is_empty());
+                    assert_eq!(tally.accepted, 10);
+                })
             },
             BatchSize::SmallInput,
         )
@@ -100,6 +134,46 @@ fn s3_import(c: &mut Criterion) {
                 });
                 // As above: the store outlives the invocation, so dropping the double's 100,000
                 // records is not the import's time.
+                d
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let import = |d: &Deps| {
+        rt.block_on(async {
+            let mut tally = Tally::default();
+            let guard = DeadlineGuard::from_remaining(Duration::from_secs(600));
+            let r =
+                s3::import_object(d, "b", "incoming/orders.jsonl", guard, "bench", &mut tally).await.unwrap().unwrap();
+            assert_eq!((r.accepted, r.handed_on), (100_000, 0));
+        })
+    };
+    g.bench_function("100k_line_jsonl_sqlite", |b| {
+        b.iter_batched(
+            || {
+                let (store, dir) = sqlite();
+                (deps_on(store, bucket.clone()), dir)
+            },
+            |(d, dir)| {
+                import(&d);
+                (d, dir)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let window = orderflow::config::DEFAULT_WRITE_CONCURRENCY;
+    g.bench_function(format!("100k_line_jsonl_5ms_writes_window_{window}"), |b| {
+        b.iter_batched(
+            || {
+                let slow = LatencyStoreDouble {
+                    inner: Arc::new(DiscardingStoreDouble::default()),
+                    latency: Duration::from_millis(5),
+                    window,
+                };
+                deps_on(Arc::new(slow), bucket.clone())
+            },
+            |d| {
+                import(&d);
                 d
             },
             BatchSize::PerIteration,

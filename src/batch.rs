@@ -46,6 +46,11 @@ impl DeadlineGuard {
         DeadlineGuard { stop_at: Instant::now() }
     }
 
+    /// How long work may still be started.
+    pub fn remaining(&self) -> Duration {
+        self.stop_at.saturating_duration_since(Instant::now())
+    }
+
     pub fn is_expired(&self) -> bool {
         Instant::now() >= self.stop_at
     }
@@ -102,11 +107,7 @@ where
                     match AssertUnwindSafe(f(i, &records[i])).catch_unwind().await {
                         Ok(out) => out,
                         Err(panic) => {
-                            let msg = panic
-                                .downcast_ref::<&str>()
-                                .map(|s| s.to_string())
-                                .or_else(|| panic.downcast_ref::<String>().cloned())
-                                .unwrap_or_else(|| "unknown panic".to_string());
+                            let msg = crate::panic::message(panic.as_ref());
                             tracing::error!(record = i, panic = %msg, "record handler panicked");
                             RecordOutcome::retry(format!("the handler panicked: {msg}"))
                         }
@@ -122,6 +123,76 @@ where
         .await;
     for (i, out) in results.into_iter().flatten() {
         outcomes[i] = Some(out);
+    }
+    outcomes.into_iter().map(|o| o.expect("every record has an outcome")).collect()
+}
+
+/// Runs a batch through `f` in rounds, each round one call (one store batch): round k holds the
+/// k-th record of every group still going, so records of a group (`group_of` returns `Some`:
+/// an SQS FIFO message group) are written one after another in order, and after the first
+/// failure in a group every later record of it is failed without being started. Records
+/// without a group all go in the first round. `f` gets the round's record indices and returns
+/// one outcome per index, in order. Nothing is started once the deadline guard has expired; a
+/// panic of a whole round fails that round's records only.
+pub async fn run_rounds<'a, T, G, F, Fut>(
+    records: &'a [T],
+    guard: DeadlineGuard,
+    group_of: G,
+    f: F,
+) -> Vec<RecordOutcome>
+where
+    G: Fn(&'a T) -> Option<&'a str>,
+    F: Fn(Vec<usize>) -> Fut,
+    Fut: Future<Output = Vec<RecordOutcome>>,
+{
+    let mut groups: Vec<std::collections::VecDeque<usize>> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        match group_of(r) {
+            Some(g) => {
+                let slot = *index.entry(g).or_insert_with(|| {
+                    groups.push(Default::default());
+                    groups.len() - 1
+                });
+                groups[slot].push_back(i);
+            }
+            None => groups.push([i].into()),
+        }
+    }
+    let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
+    loop {
+        let round: Vec<(usize, usize)> =
+            groups.iter_mut().enumerate().filter_map(|(g, q)| q.pop_front().map(|i| (g, i))).collect();
+        if round.is_empty() {
+            break;
+        }
+        if guard.is_expired() {
+            for (g, i) in round {
+                outcomes[i] = Some(RecordOutcome::retry(DEADLINE_REASON));
+                for rest in groups[g].drain(..) {
+                    outcomes[rest] = Some(RecordOutcome::retry(DEADLINE_REASON));
+                }
+            }
+            continue;
+        }
+        let indices: Vec<usize> = round.iter().map(|(_, i)| *i).collect();
+        let done = match AssertUnwindSafe(f(indices)).catch_unwind().await {
+            Ok(done) => done,
+            Err(panic) => {
+                let msg = crate::panic::message(panic.as_ref());
+                tracing::error!(records = round.len(), panic = %msg, "a batch of records panicked");
+                vec![RecordOutcome::retry(format!("the handler panicked: {msg}")); round.len()]
+            }
+        };
+        assert_eq!(done.len(), round.len(), "one outcome per record of the round");
+        for ((g, i), out) in round.into_iter().zip(done) {
+            if out.outcome.is_retry() {
+                for rest in groups[g].drain(..) {
+                    outcomes[rest] = Some(RecordOutcome::retry("not started: an earlier record of its group failed"));
+                }
+            }
+            outcomes[i] = Some(out);
+        }
     }
     outcomes.into_iter().map(|o| o.expect("every record has an outcome")).collect()
 }

@@ -15,6 +15,11 @@ pub const ENV_STREAM_FAILURES_QUEUE_URL: &str = "ORDERFLOW_STREAM_FAILURES_QUEUE
 /// CloudWatch namespace of the per-invocation EMF line.
 pub const ENV_METRICS_NAMESPACE: &str = "ORDERFLOW_METRICS_NAMESPACE";
 
+/// Conditional writes a DynamoDB batch (an SQS batch, an import chunk) keeps in flight at once.
+pub const ENV_WRITE_CONCURRENCY: &str = "ORDERFLOW_WRITE_CONCURRENCY";
+/// The default of `ORDERFLOW_WRITE_CONCURRENCY` (see the README for how it was chosen).
+pub const DEFAULT_WRITE_CONCURRENCY: usize = 128;
+
 pub const DEFAULT_TABLE: &str = "orderflow-orders";
 pub const DEFAULT_BUCKET: &str = "orderflow-uploads";
 /// Queue names when the URL variables are unset (the names `infra/` gives them, without prefix).
@@ -45,5 +50,19 @@ pub fn env_or(name: &str, default: &str) -> String {
     match std::env::var(name) {
         Ok(v) if !v.is_empty() => v,
         _ => default.to_string(),
+    }
+}
+
+/// The DynamoDB write window from `ORDERFLOW_WRITE_CONCURRENCY` (1 to 1,024), else the default.
+pub fn write_concurrency() -> usize {
+    match std::env::var(ENV_WRITE_CONCURRENCY) {
+        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=1024).contains(&n) => n,
+            _ => {
+                tracing::warn!(value = %v, "{ENV_WRITE_CONCURRENCY} is not a number from 1 to 1024; using {DEFAULT_WRITE_CONCURRENCY}");
+                DEFAULT_WRITE_CONCURRENCY
+            }
+        },
+        _ => DEFAULT_WRITE_CONCURRENCY,
     }
 }

@@ -27,6 +27,7 @@ pub mod import;
 pub mod item;
 pub mod metering;
 pub mod order;
+pub mod panic;
 pub mod ports;
 pub mod processing;
 pub mod runtime;

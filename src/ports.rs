@@ -58,6 +58,117 @@ pub trait OrderStore: Send + Sync {
     async fn insert_pending(&self, item: &Item) -> Result<PutOutcome, StoreError>;
     /// Every item in the table (orders and rejections), for the CLI and tests.
     async fn scan(&self) -> Result<Vec<Item>, StoreError>;
+
+    // -----------------------------------------------------------------------------------------
+    // Batches: a batch of SQS records, a stream batch or an import chunk reaches the store as one
+    // call, with one result per record, in the records' order. The defaults run the single-record
+    // calls through a bounded window (`write_window`), one key at a time in batch order; the
+    // embedded store overrides them with one group-committed transaction.
+
+    /// How many single-record writes the default batch calls keep in flight.
+    fn write_window(&self) -> usize {
+        DEFAULT_WRITE_WINDOW
+    }
+
+    /// `put_order` for every order. Of two orders with the same key, the earlier one is written
+    /// first (file order: the first line wins); one record's failure never fails its neighbours.
+    async fn put_orders(&self, orders: &[StoredOrder]) -> Vec<Result<PutOutcome, StoreError>> {
+        windowed(orders, self.write_window(), StoredOrder::key, |o| self.put_order(o)).await
+    }
+
+    /// `put_rejection` for every rejection, as `put_orders` does.
+    async fn put_rejections(&self, rejections: &[StoredOrder]) -> Vec<Result<(), StoreError>> {
+        windowed(rejections, self.write_window(), StoredOrder::key, |r| self.put_rejection(r)).await
+    }
+
+    /// `complete_pending` for every record of a stream batch, in order. A stream shard is read in
+    /// order, so after the first failure the rest are not attempted: each gets that failure.
+    async fn complete_pendings(&self, batch: &[PendingCompletion]) -> Vec<Result<CompleteOutcome, StoreError>> {
+        let mut out = Vec::with_capacity(batch.len());
+        for p in batch {
+            let r = match out.last() {
+                Some(Err(e)) => Err(not_attempted(e)),
+                _ => guarded(self.complete_pending(&p.key, &p.completion, p.image.as_ref())).await,
+            };
+            out.push(r);
+        }
+        out
+    }
+}
+
+/// One PENDING item to complete in place (a stream record), with the NewImage it arrived with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingCompletion {
+    pub key: String,
+    pub completion: Completion,
+    /// The stream record's NewImage: the embedded table applies it when the row is not there.
+    pub image: Option<Item>,
+}
+
+/// Single-record writes the default batch calls keep in flight (`OrderStore::write_window`).
+pub const DEFAULT_WRITE_WINDOW: usize = 16;
+
+/// The error a record of an ordered batch gets when an earlier one failed and it was not tried.
+pub fn not_attempted(earlier: &StoreError) -> StoreError {
+    // Transient whatever the earlier failure was: this record itself may well be fine.
+    StoreError::Transient(format!("not attempted: an earlier record of the batch failed ({earlier})"))
+}
+
+/// A store call whose panic becomes a transient failure of that record only.
+async fn guarded<T>(fut: impl std::future::Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(r) => r,
+        Err(panic) => {
+            let msg = crate::panic::message(panic.as_ref());
+            tracing::error!(panic = %msg, "a store write panicked");
+            Err(StoreError::Transient(format!("the store write panicked: {msg}")))
+        }
+    }
+}
+
+/// Runs `write` on every record, at most `window` at once. Records with the same key run one
+/// after another in batch order, so the first of them is the one written first. Results come
+/// back in batch order.
+pub async fn windowed<'a, T, R, K, W, Fut>(
+    records: &'a [T],
+    window: usize,
+    key: K,
+    write: W,
+) -> Vec<Result<R, StoreError>>
+where
+    K: Fn(&'a T) -> String,
+    W: Fn(&'a T) -> Fut,
+    Fut: std::future::Future<Output = Result<R, StoreError>>,
+{
+    use futures::StreamExt;
+    // Records by key, keeping first-seen key order and batch order within a key.
+    let mut lanes: Vec<Vec<usize>> = Vec::new();
+    let mut lane_of: std::collections::HashMap<String, usize> = std::collections::HashMap::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let lane = *lane_of.entry(key(r)).or_insert_with(|| {
+            lanes.push(Vec::new());
+            lanes.len() - 1
+        });
+        lanes[lane].push(i);
+    }
+    let write = &write;
+    let mut out: Vec<Option<Result<R, StoreError>>> = (0..records.len()).map(|_| None).collect();
+    let mut done = futures::stream::iter(lanes)
+        .map(|lane| async move {
+            let mut results = Vec::with_capacity(lane.len());
+            for i in lane {
+                results.push((i, guarded(write(&records[i])).await));
+            }
+            results
+        })
+        .buffer_unordered(window.max(1));
+    while let Some(results) = done.next().await {
+        for (i, r) in results {
+            out[i] = Some(r);
+        }
+    }
+    out.into_iter().map(|r| r.expect("every record has a result")).collect()
 }
 
 /// An object-store failure.

@@ -252,3 +252,49 @@ async fn send_all_splits_into_batches_of_ten_and_the_aws_adapters_build_from_the
         .unwrap();
     assert_eq!(attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages], "25");
 }
+
+#[tokio::test]
+async fn the_dynamodb_write_window_keeps_exact_outcomes_and_the_first_line_of_a_file_wins() {
+    let cfg = sdk_config().await;
+    let store = Arc::new(table(&cfg).await.with_write_window(64));
+    let order = |id: usize, quantity: usize| {
+        format!(
+            r#"{{"order_id":"w-{id}","customer_id":"cust-{}","currency":"USD","items":[{{"sku":"S","quantity":{quantity},"unit_price":"2.00"}}]}}"#,
+            id % 7
+        )
+    };
+    // 600 orders; every 25th is sent again right after (a duplicate in the same window) and
+    // every 40th again with other content (a conflict), some of them in a later chunk.
+    let (mut lines, mut conflicts, mut duplicates) = (Vec::new(), 0u64, 0u64);
+    for i in 0..600 {
+        lines.push(order(i, 1));
+        if i % 25 == 0 {
+            lines.push(order(i, 1));
+            duplicates += 1;
+        }
+        if i % 40 == 0 {
+            lines.push(order(i, 2));
+            conflicts += 1;
+        }
+    }
+    for i in (0..600).step_by(150) {
+        lines.push(order(i, 3));
+        conflicts += 1;
+    }
+    let bucket = Arc::new(orderflow::adapters::memory::InMemoryBucketDouble::default());
+    bucket.put("b", "incoming/w.jsonl", (lines.join("\n") + "\n").into_bytes(), "application/x-ndjson").await.unwrap();
+    let deps = Deps::new(store.clone(), bucket, Arc::new(RecordingQueueDouble::default()), Metrics::memory().0);
+    let mut tally = Default::default();
+    let guard = orderflow::batch::DeadlineGuard::from_remaining(std::time::Duration::from_secs(600));
+    let report = s3::import_object(&deps, "b", "incoming/w.jsonl", guard, "req", &mut tally).await.unwrap().unwrap();
+    assert_eq!(
+        (report.lines, report.accepted, report.duplicates, report.rejected, report.handed_on),
+        (lines.len() as u64, 600, duplicates, conflicts, 0)
+    );
+    let stored: Vec<_> = store.scan().await.unwrap().iter().map(item::from_item).collect();
+    for r in stored.iter().filter(|r| r.status == Status::Accepted) {
+        assert_eq!(r.items[0].quantity, 1, "{:?}: the first line with an id is the one kept", r.order_id);
+    }
+    assert_eq!(stored.iter().filter(|r| r.status == Status::Accepted).count(), 600);
+    assert_eq!(stored.iter().filter(|r| r.status == Status::Rejected).count() as u64, conflicts);
+}

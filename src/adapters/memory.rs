@@ -32,7 +32,7 @@ impl Stored {
     fn exists(&self) -> PutOutcome {
         match self {
             Stored::Record(r) => PutOutcome::Exists { fingerprint: r.fingerprint.clone(), status: Some(r.status) },
-            Stored::Item(i) => exists(i),
+            Stored::Item(i) => item::exists(i),
         }
     }
 
@@ -112,17 +112,6 @@ impl OrderStore for InMemoryStoreDouble {
     }
 }
 
-/// What a conditional write reports about the item already there.
-pub fn exists(existing: &Item) -> PutOutcome {
-    PutOutcome::Exists {
-        fingerprint: match existing.get("fingerprint") {
-            Some(serde_dynamo::AttributeValue::S(f)) => Some(f.clone()),
-            _ => None,
-        },
-        status: item::status_of(existing),
-    }
-}
-
 /// An in-memory queue double that records what was sent.
 #[derive(Default)]
 pub struct RecordingQueueDouble {
@@ -194,5 +183,49 @@ impl OrderStore for DiscardingStoreDouble {
 
     async fn scan(&self) -> Result<Vec<Item>, StoreError> {
         Ok(Vec::new())
+    }
+}
+
+/// A store double that adds a fixed latency to every write before passing it on (a stand-in for
+/// a network store such as DynamoDB, for measuring the write window), with its own window.
+pub struct LatencyStoreDouble {
+    pub inner: std::sync::Arc<dyn OrderStore>,
+    pub latency: std::time::Duration,
+    pub window: usize,
+}
+
+#[async_trait]
+impl OrderStore for LatencyStoreDouble {
+    fn write_window(&self) -> usize {
+        self.window
+    }
+
+    async fn put_order(&self, order: &StoredOrder) -> Result<PutOutcome, StoreError> {
+        tokio::time::sleep(self.latency).await;
+        self.inner.put_order(order).await
+    }
+
+    async fn put_rejection(&self, rejection: &StoredOrder) -> Result<(), StoreError> {
+        tokio::time::sleep(self.latency).await;
+        self.inner.put_rejection(rejection).await
+    }
+
+    async fn complete_pending(
+        &self,
+        key: &str,
+        c: &Completion,
+        image: Option<&Item>,
+    ) -> Result<CompleteOutcome, StoreError> {
+        tokio::time::sleep(self.latency).await;
+        self.inner.complete_pending(key, c, image).await
+    }
+
+    async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
+        tokio::time::sleep(self.latency).await;
+        self.inner.insert_pending(it).await
+    }
+
+    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
+        self.inner.scan().await
     }
 }

@@ -12,7 +12,6 @@ use crate::order::Source;
 use crate::ports::{ObjectError, QueueError};
 use crate::processing::{now_rfc3339, Origin, Outcome, RecordOutcome};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use futures::StreamExt;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
@@ -273,13 +272,18 @@ pub async fn import_object(
                 let with = import::PrepareWith { object: format!("{bucket}/{key}"), received_at };
                 let mut chunks = import::spawn_prepared(sync, format, gz, with, prepare_workers());
                 let mut hand_on: Vec<String> = Vec::new();
+                let mut rate = WriteRate::default();
                 while let Some(chunk) = chunks.next().await {
-                    report.orders += chunk.prepared.len() as u64;
-                    // Checked once a chunk: its writes are a small part of the safety margin.
-                    if guard.is_expired() {
+                    let records = chunk.prepared.len();
+                    report.orders += records as u64;
+                    // A chunk is written when its writes fit the time left at the rate measured
+                    // so far; what cannot fit is handed on.
+                    if guard.is_expired() || rate.time_for(records) > guard.remaining() {
                         hand_on.extend(chunk.chunk.units.iter().map(|u| chunk.chunk.to_body(u)));
                     } else {
+                        let started = std::time::Instant::now();
                         commit_chunk(deps, chunk, &mut report, tally, &mut hand_on).await;
+                        rate.add(records, started.elapsed());
                     }
                     if hand_on.len() >= 1000 {
                         report.handed_on += hand_on.len() as u64;
@@ -337,15 +341,9 @@ async fn commit_chunk(
     tally: &mut Tally,
     hand_on: &mut Vec<String>,
 ) {
-    // Futures refer to units by index: a borrowed unit in the stream's items makes the
-    // handler's future not provably `Send` to the runtime.
-    let chunk = &chunk;
-    let results: Vec<(usize, RecordOutcome)> = futures::stream::iter(prepared.into_iter().enumerate())
-        .map(|(i, prepared)| async move { (i, deps.processor.commit(prepared, chunk.raw(&chunk.units[i])).await) })
-        .buffered(deps.concurrency.max(1))
-        .collect()
-        .await;
-    for (i, out) in results {
+    let batch = prepared.into_iter().zip(&chunk.units).map(|(p, u)| (p, chunk.raw(u))).collect();
+    let results = deps.processor.commit_batch(batch).await;
+    for (i, out) in results.into_iter().enumerate() {
         let unit = &chunk.units[i];
         match &out.outcome {
             Outcome::Accepted => report.accepted += 1,
@@ -369,6 +367,28 @@ async fn commit_chunk(
             }
         }
         tally.add(&out);
+    }
+}
+
+/// The import's measured write rate: how long the store took per record so far.
+#[derive(Debug, Default)]
+struct WriteRate {
+    records: usize,
+    spent: std::time::Duration,
+}
+
+impl WriteRate {
+    fn add(&mut self, records: usize, spent: std::time::Duration) {
+        self.records += records;
+        self.spent += spent;
+    }
+
+    /// The time `records` more writes are expected to take (nothing measured yet: none).
+    fn time_for(&self, records: usize) -> std::time::Duration {
+        if self.records == 0 {
+            return std::time::Duration::ZERO;
+        }
+        self.spent.mul_f64(records as f64 / self.records as f64)
     }
 }
 

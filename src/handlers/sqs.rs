@@ -5,7 +5,7 @@ use super::{epoch_ms_to_rfc3339, start_meter, Deps};
 use crate::batch::{self, DeadlineGuard};
 use crate::metering::Tally;
 use crate::order::Source;
-use crate::processing::{now_rfc3339, Origin};
+use crate::processing::{now_rfc3339, prepare_body_at, Origin, Prepared, RecordOutcome};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 
@@ -25,27 +25,53 @@ pub fn fifo_group(m: &SqsMessage) -> Option<&str> {
     m.attributes.get("MessageGroupId").map(String::as_str)
 }
 
-/// Processes a batch of order messages; the response lists every message to retry.
+/// Processes a batch of order messages; the response lists every message to retry. The batch
+/// reaches the store as one call (a FIFO batch: one call per round of its message groups).
 pub async fn process(
     deps: &Deps,
     records: &[SqsMessage],
     guard: DeadlineGuard,
 ) -> (Result<SqsBatchResponse, Error>, Tally) {
     let now = now_rfc3339();
-    let outcomes = batch::run(records, deps.concurrency, guard, fifo_group, |_, m| {
-        let p = &deps.processor;
+    let outcomes = batch::run_rounds(records, guard, fifo_group, |round| {
         let now = &now;
         async move {
-            let id = m.message_id.as_deref().unwrap_or("");
-            let received = m.attributes.get("SentTimestamp").and_then(|t| epoch_ms_to_rfc3339(t));
-            let origin = Origin { source: Source::Sqs, source_id: id, received_at: received.as_deref().unwrap_or(now) };
-            p.process_body(m.body.as_deref().unwrap_or(""), origin).await
+            let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; round.len()];
+            let (mut ready, mut ready_at) = (Vec::with_capacity(round.len()), Vec::with_capacity(round.len()));
+            for (k, &i) in round.iter().enumerate() {
+                let m = &records[i];
+                let body = m.body.as_deref().unwrap_or("");
+                // A panic while preparing one record retries that record only.
+                match std::panic::catch_unwind(|| prepare_message(m, body, now)) {
+                    Ok(prepared) => {
+                        ready.push((prepared, body));
+                        ready_at.push(k);
+                    }
+                    Err(panic) => {
+                        let msg = crate::panic::message(panic.as_ref());
+                        tracing::error!(record = i, panic = %msg, "record handler panicked");
+                        outcomes[k] = Some(RecordOutcome::retry(format!("the handler panicked: {msg}")));
+                    }
+                }
+            }
+            for (k, out) in ready_at.into_iter().zip(deps.processor.commit_batch(ready).await) {
+                outcomes[k] = Some(out);
+            }
+            outcomes.into_iter().map(|o| o.expect("every record has an outcome")).collect()
         }
     })
     .await;
     let mut tally = Tally::default();
     outcomes.iter().for_each(|o| tally.add(o));
     (response(records, &outcomes), tally)
+}
+
+/// Parses, validates and prices one message's order. Pure: no I/O.
+fn prepare_message(m: &SqsMessage, body: &str, now: &str) -> Prepared {
+    let id = m.message_id.as_deref().unwrap_or("");
+    let received = m.attributes.get("SentTimestamp").and_then(|t| epoch_ms_to_rfc3339(t));
+    let origin = Origin { source: Source::Sqs, source_id: id, received_at: received.as_deref().unwrap_or(now) };
+    prepare_body_at(body, origin, now)
 }
 
 /// Builds the partial batch response. A message to retry without a messageId cannot be named,

@@ -8,7 +8,7 @@ use crate::batch::{self, DeadlineGuard};
 use crate::item::{self, Item};
 use crate::metering::Tally;
 use crate::order::{Source, Status};
-use crate::processing::{now_rfc3339, Origin, RecordOutcome};
+use crate::processing::{now_rfc3339, Origin, Outcome, RecordOutcome};
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::{Error, LambdaEvent};
@@ -29,8 +29,6 @@ pub fn is_pending_insert(r: &EventRecord) -> bool {
     r.event_name == "INSERT" && item::status_of(&r.change.new_image) == Some(Status::Pending)
 }
 
-const ONE_GROUP: &str = "shard";
-
 pub async fn process(
     deps: &Deps,
     records: &[EventRecord],
@@ -38,37 +36,45 @@ pub async fn process(
 ) -> (Result<DynamoDbEventResponse, Error>, Tally) {
     let now = now_rfc3339();
     let mut tally = Tally::default();
-    let outcomes: Vec<Option<RecordOutcome>> = {
-        // Ignored records are decided up front; the rest run in order as one group.
-        let wanted: Vec<(usize, &EventRecord)> =
-            records.iter().enumerate().filter(|(_, r)| is_pending_insert(r)).collect();
-        let done = batch::run(
-            &wanted,
-            1,
-            guard,
-            |_| Some(ONE_GROUP),
-            |_, (_, r)| {
-                let p = &deps.processor;
-                let now = &now;
-                async move {
-                    let seq = r.change.sequence_number.as_deref().unwrap_or("");
-                    let received =
-                        r.change.approximate_creation_date_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-                    let received =
-                        if r.change.approximate_creation_date_time.timestamp() == 0 { now.clone() } else { received };
-                    let image: &Item = &r.change.new_image;
-                    p.process_pending(image, Origin { source: Source::Stream, source_id: seq, received_at: &received })
-                        .await
-                }
-            },
-        )
-        .await;
-        let mut all: Vec<Option<RecordOutcome>> = vec![None; records.len()];
-        for ((i, _), o) in wanted.iter().zip(done) {
-            all[*i] = Some(o);
-        }
-        all
+    // Ignored records are decided up front; the rest reach the store as one ordered call.
+    let wanted: Vec<usize> = (0..records.len()).filter(|&i| is_pending_insert(&records[i])).collect();
+    let received: Vec<String> = wanted
+        .iter()
+        .map(|&i| {
+            let t = records[i].change.approximate_creation_date_time;
+            if t.timestamp() == 0 {
+                now.clone()
+            } else {
+                t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            }
+        })
+        .collect();
+    let done = if guard.is_expired() {
+        vec![RecordOutcome::retry(batch::DEADLINE_REASON); wanted.len()]
+    } else {
+        let batch: Vec<(&Item, Origin<'_>)> = wanted
+            .iter()
+            .zip(&received)
+            .map(|(&i, received_at)| {
+                let r = &records[i];
+                let seq = r.change.sequence_number.as_deref().unwrap_or("");
+                let image: &Item = &r.change.new_image;
+                (image, Origin { source: Source::Stream, source_id: seq, received_at })
+            })
+            .collect();
+        deps.processor.process_pendings(&batch).await
     };
+    let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
+    let mut failed_before = false;
+    for (i, mut o) in wanted.into_iter().zip(done) {
+        // A shard is processed in order: after the first failure every later record is retried
+        // too (Lambda resumes from the lowest failed sequence number; completions are idempotent).
+        if failed_before && !o.outcome.is_retry() {
+            o.outcome = Outcome::Retry { reason: "not started: an earlier record of the batch failed".into() };
+        }
+        failed_before |= o.outcome.is_retry();
+        outcomes[i] = Some(o);
+    }
     for o in &outcomes {
         match o {
             Some(o) => tally.add(o),

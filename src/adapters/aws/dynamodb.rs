@@ -14,6 +14,8 @@ use std::collections::HashMap;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Conditional writes a batch keeps in flight (`ORDERFLOW_WRITE_CONCURRENCY`).
+    window: usize,
 }
 
 /// Our item as the SDK's attribute map. `N` stays the exact decimal text.
@@ -70,7 +72,13 @@ where
 
 impl DynamoStore {
     pub fn new(client: Client, table: String) -> DynamoStore {
-        DynamoStore { client, table }
+        DynamoStore { client, table, window: crate::config::write_concurrency() }
+    }
+
+    /// The same store with another write window.
+    pub fn with_write_window(mut self, window: usize) -> DynamoStore {
+        self.window = window.max(1);
+        self
     }
 
     pub fn table(&self) -> &str {
@@ -94,10 +102,10 @@ impl DynamoStore {
             Err(e) => match e.as_service_error() {
                 Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
                     if let Some(old) = c.item() {
-                        return Ok(crate::adapters::memory::exists(&from_sdk_item(old)));
+                        return Ok(item::exists(&from_sdk_item(old)));
                     }
                     match self.get(key).await? {
-                        Some(old) => Ok(crate::adapters::memory::exists(&old)),
+                        Some(old) => Ok(item::exists(&old)),
                         // Deleted between the two calls: let the source retry.
                         None => Err(StoreError::Transient(format!("order {key} changed during the conditional write"))),
                     }
@@ -122,8 +130,16 @@ impl DynamoStore {
     }
 }
 
+/// Batches go through the port's default: each record one conditional write (idempotency and
+/// conflicts stay exact: BatchWriteItem takes no conditions), `window` of them in flight, one
+/// key at a time in batch order. Throttling is retried by the SDK with backoff before it
+/// becomes a Retry.
 #[async_trait]
 impl OrderStore for DynamoStore {
+    fn write_window(&self) -> usize {
+        self.window
+    }
+
     async fn put_order(&self, order: &StoredOrder) -> Result<PutOutcome, StoreError> {
         self.put_if_absent(&order.key(), to_sdk_item(&item::to_item(order))).await
     }

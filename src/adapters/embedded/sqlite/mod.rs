@@ -1,0 +1,408 @@
+//! SQLite behind the ports: the orders table (items stored in DynamoDB JSON, exactly as the
+//! AWS adapter stores them), its change stream (NEW_AND_OLD_IMAGES records, like a DynamoDB
+//! stream) and the embedded queues.
+
+mod queue;
+mod writer;
+
+pub use queue::{EmbeddedStream, Outgoing, SqliteQueue};
+
+use crate::item::{self, Completion, Item};
+use crate::order::{Status, StoredOrder};
+use crate::ports::*;
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use writer::transient;
+
+pub const ORDERS_QUEUE: &str = "orders";
+pub const UPLOADS_QUEUE: &str = "uploads";
+/// Where the stream consumer sends the metadata of records that exhausted their retries.
+pub const STREAM_FAILURES_QUEUE: &str = "stream-failures";
+/// The single shard of the embedded change stream.
+pub const EMBEDDED_SHARD: &str = "shardId-00000000000000000001-embedded";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS orders (
+    order_id   TEXT PRIMARY KEY,
+    status     TEXT,
+    item       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS changes (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_name TEXT NOT NULL,
+    order_id   TEXT NOT NULL,
+    old_image  TEXT,
+    new_image  TEXT,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queue_messages (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue         TEXT NOT NULL,
+    message_id    TEXT NOT NULL UNIQUE,
+    body          TEXT NOT NULL,
+    group_id      TEXT,
+    sent_ms       INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    visible_ms    INTEGER NOT NULL DEFAULT 0
+);
+DROP INDEX IF EXISTS queue_messages_by_queue;
+CREATE INDEX IF NOT EXISTS queue_messages_in_order ON queue_messages(queue, seq);
+-- Only FIFO messages have groups: the in-flight-groups lookup of every receive stays small.
+CREATE INDEX IF NOT EXISTS queue_messages_groups_in_flight
+    ON queue_messages(queue, visible_ms, group_id) WHERE group_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    stream_arn TEXT NOT NULL,
+    shard      TEXT NOT NULL,
+    sequence   TEXT NOT NULL,
+    PRIMARY KEY (stream_arn, shard)
+);
+";
+
+/// Columns added after the first release; added to older databases on open.
+const MIGRATIONS: &[&str] = &[
+    "ALTER TABLE queue_messages ADD COLUMN first_receive_ms INTEGER",
+    "ALTER TABLE queue_messages ADD COLUMN dedup_id TEXT",
+];
+
+/// One record of the embedded change stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub seq: i64,
+    pub event_name: String,
+    pub order_id: String,
+    pub old_image: Option<Item>,
+    pub new_image: Option<Item>,
+    pub created_ms: i64,
+}
+
+/// The embedded orders table (and, through it, the queues, the stream and the checkpoints):
+/// writes go to one writer thread that group-commits them; reads use their own WAL connections.
+pub struct SqliteStore {
+    writer: writer::Writer,
+    path: std::path::PathBuf,
+    /// Idle read connections, opened on demand.
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+fn from_json(s: &str) -> Result<Item, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Permanent(format!("stored item is not valid DynamoDB JSON: {e}")))
+}
+
+fn to_json(item: &Item) -> String {
+    serde_json::to_string(item).expect("an item serializes")
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn append_change(
+    c: &Connection,
+    event: &str,
+    key: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+    created_ms: i64,
+) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO changes (event_name, order_id, old_image, new_image, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut st| st.execute(params![event, key, old, new, created_ms]))
+    .map(|_| ())
+    .map_err(transient)
+}
+
+fn stored_item(c: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    c.prepare_cached("SELECT item FROM orders WHERE order_id = ?1")
+        .and_then(|mut st| st.query_row([key], |r| r.get(0)).optional())
+        .map_err(transient)
+}
+
+/// Opens a connection with the settings every connection of the data dir shares.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    // Another process writing the same data dir: wait for its commit rather than fail.
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", -16 * 1024)?;
+    Ok(conn)
+}
+
+/// A row to write: its key, status column and DynamoDB JSON.
+struct Row {
+    key: String,
+    status: Option<&'static str>,
+    json: String,
+}
+
+impl Row {
+    fn of(key: String, it: &Item) -> Row {
+        Row { key, status: status_text(it), json: to_json(it) }
+    }
+
+    fn record(r: &StoredOrder) -> Row {
+        Row { key: r.key(), status: Some(r.status.as_str()), json: item::to_json(r) }
+    }
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+        let conn = connect(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.execute_batch(SCHEMA)?;
+        for m in MIGRATIONS {
+            match conn.execute(m, []) {
+                Ok(_) => {}
+                Err(e) if e.to_string().contains("duplicate column") => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(SqliteStore {
+            writer: writer::Writer::start(conn)?,
+            path: path.to_path_buf(),
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    /// Runs `f` in the writer's next group commit.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.writer.write(f).await
+    }
+
+    /// Runs `f` on a read connection off the async runtime's threads. It sees every write that
+    /// has been acknowledged.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (readers, path) = (self.readers.clone(), self.path.clone());
+        tokio::task::spawn_blocking(move || {
+            let idle = readers.lock().map_err(|_| StoreError::Transient("sqlite readers poisoned".into()))?.pop();
+            let conn = match idle {
+                Some(c) => c,
+                None => {
+                    let c = connect(&path).map_err(transient)?;
+                    // Reads through a memory map: without it every lookup in a large table is a
+                    // pread() copy.
+                    c.pragma_update(None, "mmap_size", 256 * 1024 * 1024).map_err(transient)?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            if let Ok(mut idle) = readers.lock() {
+                idle.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Transient(format!("sqlite task failed: {e}")))?
+    }
+
+    /// Change-stream records after `after_seq`, oldest first.
+    pub async fn changes_since(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached("SELECT seq, event_name, order_id, old_image, new_image, created_ms FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                .map_err(transient)?;
+            let rows = stmt
+                .query_map(params![after_seq, limit as i64], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?, r.get::<_, i64>(5)?))
+                })
+                .map_err(transient)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, event_name, order_id, old, new, created_ms) = row.map_err(transient)?;
+                out.push(Change {
+                    seq,
+                    event_name,
+                    order_id,
+                    old_image: old.as_deref().map(from_json).transpose()?,
+                    new_image: new.as_deref().map(from_json).transpose()?,
+                    created_ms,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The last sequence number of the change stream (0 when empty).
+    pub async fn last_change_seq(&self) -> Result<i64, StoreError> {
+        self.read(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0)).map_err(transient))
+            .await
+    }
+
+    /// Inserts `row` with its INSERT change record unless its key is taken.
+    fn insert_if_absent(c: &Connection, row: &Row, now: i64) -> Result<PutOutcome, StoreError> {
+        if let Some(existing) = stored_item(c, &row.key)? {
+            return Ok(item::exists(&from_json(&existing)?));
+        }
+        c.prepare_cached("INSERT INTO orders (order_id, status, item) VALUES (?1, ?2, ?3)")
+            .and_then(|mut st| st.execute(params![row.key, row.status, row.json]))
+            .map_err(transient)?;
+        append_change(c, "INSERT", &row.key, None, Some(&row.json), now)?;
+        Ok(PutOutcome::Inserted)
+    }
+
+    /// Inserts a rejection unless one with its key is stored: the first rejection of a source
+    /// id stands; a redelivery writes nothing.
+    fn insert_rejection(c: &Connection, row: &Row, now: i64) -> Result<(), StoreError> {
+        let inserted = c
+            .prepare_cached(
+                "INSERT INTO orders (order_id, status, item) VALUES (?1, 'REJECTED', ?2) ON CONFLICT(order_id) DO NOTHING",
+            )
+            .and_then(|mut st| st.execute(params![row.key, row.json]))
+            .map_err(transient)?;
+        if inserted == 1 {
+            append_change(c, "INSERT", &row.key, None, Some(&row.json), now)?;
+        }
+        Ok(())
+    }
+
+    fn complete(c: &Connection, p: &PendingCompletion, now: i64) -> Result<CompleteOutcome, StoreError> {
+        let mut current = match (stored_item(c, &p.key)?, &p.image) {
+            (Some(old), _) => from_json(&old)?,
+            // A hand-written stream event for a row this table never had: apply its NewImage.
+            (None, Some(img)) => img.clone(),
+            (None, None) => return Ok(CompleteOutcome::NotPending),
+        };
+        if item::status_of(&current) != Some(Status::Pending) {
+            return Ok(CompleteOutcome::NotPending);
+        }
+        let before = to_json(&current);
+        p.completion.apply(&mut current);
+        let after = to_json(&current);
+        c.prepare_cached(
+            "INSERT INTO orders (order_id, status, item) VALUES (?1, ?2, ?3)
+             ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, item = excluded.item",
+        )
+        .and_then(|mut st| st.execute(params![p.key, p.completion.status.as_str(), after]))
+        .map_err(transient)?;
+        append_change(c, "MODIFY", &p.key, Some(&before), Some(&after), now)?;
+        Ok(CompleteOutcome::Completed)
+    }
+}
+
+fn status_text(it: &Item) -> Option<&'static str> {
+    item::status_of(it).map(|s| s.as_str())
+}
+
+fn one<T>(mut results: Vec<Result<T, StoreError>>) -> Result<T, StoreError> {
+    results.pop().expect("one result per record")
+}
+
+#[async_trait]
+impl OrderStore for SqliteStore {
+    async fn put_order(&self, order: &StoredOrder) -> Result<PutOutcome, StoreError> {
+        one(self.put_orders(std::slice::from_ref(order)).await)
+    }
+
+    async fn put_rejection(&self, rejection: &StoredOrder) -> Result<(), StoreError> {
+        one(self.put_rejections(std::slice::from_ref(rejection)).await)
+    }
+
+    async fn complete_pending(
+        &self,
+        key: &str,
+        completion: &Completion,
+        image: Option<&Item>,
+    ) -> Result<CompleteOutcome, StoreError> {
+        let p = PendingCompletion { key: key.to_string(), completion: completion.clone(), image: image.cloned() };
+        one(self.complete_pendings(std::slice::from_ref(&p)).await)
+    }
+
+    async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
+        let key = match it.get(item::KEY) {
+            Some(serde_dynamo::AttributeValue::S(k)) if !k.is_empty() => k.clone(),
+            _ => return Err(StoreError::Permanent("the item has no string order_id".into())),
+        };
+        let row = Row::of(key, it);
+        self.write(move |c| Self::insert_if_absent(c, &row, now_ms())).await
+    }
+
+    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT item FROM orders ORDER BY rowid").map_err(transient)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(transient)?;
+            let mut out = Vec::new();
+            for r in rows {
+                out.push(from_json(&r.map_err(transient)?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_orders(&self, orders: &[StoredOrder]) -> Vec<Result<PutOutcome, StoreError>> {
+        // Encoded here, on the caller's thread: the writer thread only writes.
+        let rows: Vec<Row> = orders.iter().map(Row::record).collect();
+        let n = rows.len();
+        self.write(move |c| {
+            let now = now_ms();
+            Ok(writer::each_record(c, &rows, false, |c, row| Self::insert_if_absent(c, row, now)))
+        })
+        .await
+        .unwrap_or_else(|e| vec![Err(e); n])
+    }
+
+    async fn put_rejections(&self, rejections: &[StoredOrder]) -> Vec<Result<(), StoreError>> {
+        let rows: Vec<Row> = rejections.iter().map(Row::record).collect();
+        let n = rows.len();
+        self.write(move |c| {
+            let now = now_ms();
+            Ok(writer::each_record(c, &rows, false, |c, row| Self::insert_rejection(c, row, now)))
+        })
+        .await
+        .unwrap_or_else(|e| vec![Err(e); n])
+    }
+
+    async fn complete_pendings(&self, batch: &[PendingCompletion]) -> Vec<Result<CompleteOutcome, StoreError>> {
+        let batch = batch.to_vec();
+        let n = batch.len();
+        self.write(move |c| {
+            let now = now_ms();
+            Ok(writer::each_record(c, &batch, true, |c, p| Self::complete(c, p, now)))
+        })
+        .await
+        .unwrap_or_else(|e| vec![Err(e); n])
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for SqliteStore {
+    async fn load(&self, stream_arn: &str, shard: &str) -> Result<Option<String>, SourceError> {
+        let (arn, shard) = (stream_arn.to_string(), shard.to_string());
+        self.read(move |c| {
+            c.query_row("SELECT sequence FROM checkpoints WHERE stream_arn = ?1 AND shard = ?2", [arn, shard], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(transient)
+        })
+        .await
+        .map_err(|e| SourceError::Transient(e.to_string()))
+    }
+
+    async fn save(&self, stream_arn: &str, shard: &str, sequence_number: &str) -> Result<(), SourceError> {
+        let (arn, shard, seq) = (stream_arn.to_string(), shard.to_string(), sequence_number.to_string());
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO checkpoints (stream_arn, shard, sequence) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(stream_arn, shard) DO UPDATE SET sequence = excluded.sequence",
+                [arn, shard, seq],
+            )
+            .map(|_| ())
+            .map_err(transient)
+        })
+        .await
+        .map_err(|e| SourceError::Transient(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

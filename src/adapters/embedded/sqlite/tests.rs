@@ -1,0 +1,188 @@
+//! Group commit changes no outcome: the same records written as one batch, one at a time, and
+//! through the port's default window over single writes give the same outcomes and table.
+
+use super::SqliteStore;
+use crate::item::Item;
+use crate::order::Source;
+use crate::ports::*;
+use crate::processing::{prepare_body_at, Origin, Prepared, Processor, RecordOutcome};
+use async_trait::async_trait;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const AT: &str = "2026-11-26T10:00:00.000Z";
+
+/// A store that offers only the single-record calls: its batches take the port's defaults.
+struct SingleWrites(Arc<SqliteStore>);
+
+#[async_trait]
+impl OrderStore for SingleWrites {
+    async fn put_order(&self, order: &crate::order::StoredOrder) -> Result<PutOutcome, StoreError> {
+        self.0.put_order(order).await
+    }
+    async fn put_rejection(&self, r: &crate::order::StoredOrder) -> Result<(), StoreError> {
+        self.0.put_rejection(r).await
+    }
+    async fn complete_pending(
+        &self,
+        key: &str,
+        c: &crate::item::Completion,
+        image: Option<&Item>,
+    ) -> Result<CompleteOutcome, StoreError> {
+        self.0.complete_pending(key, c, image).await
+    }
+    async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
+        self.0.insert_pending(it).await
+    }
+    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
+        self.0.scan().await
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Body {
+    /// A valid order: `variant` changes its content, so two variants of one id conflict.
+    Valid {
+        id: u8,
+        variant: u8,
+    },
+    Invalid {
+        id: u8,
+    },
+    Malformed,
+}
+
+impl Body {
+    fn text(&self) -> String {
+        match self {
+            Body::Valid { id, variant } => format!(
+                r#"{{"order_id":"p-{id}","customer_id":"c-{id}","currency":"USD","items":[{{"sku":"S","quantity":{},"unit_price":"2.50"}}],"tax_rate":"0.1"}}"#,
+                1 + u32::from(*variant)
+            ),
+            Body::Invalid { id } => format!(r#"{{"order_id":"p-{id}","customer_id":"c","currency":"USD","items":[]}}"#),
+            Body::Malformed => r#"{"order_id":"#.to_string(),
+        }
+    }
+}
+
+fn body() -> impl Strategy<Value = Body> {
+    prop_oneof![
+        6 => (0u8..6, 0u8..2).prop_map(|(id, variant)| Body::Valid { id, variant }),
+        1 => (0u8..6).prop_map(|id| Body::Invalid { id }),
+        1 => Just(Body::Malformed),
+    ]
+}
+
+fn prepared(texts: &[String]) -> Vec<(Prepared, &str)> {
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let id = format!("m-{i}");
+            let origin = Origin { source: Source::Sqs, source_id: &id, received_at: AT };
+            (prepare_body_at(t, origin, AT), t.as_str())
+        })
+        .collect()
+}
+
+/// The table by key, without `processed_at` (a conflict is stamped when it is found).
+async fn table(store: &dyn OrderStore) -> BTreeMap<String, BTreeMap<String, serde_dynamo::AttributeValue>> {
+    store
+        .scan()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|mut it| {
+            it.remove("processed_at");
+            let key = match &it["order_id"] {
+                serde_dynamo::AttributeValue::S(k) => k.clone(),
+                other => panic!("key {other:?}"),
+            };
+            (key, it.into_iter().collect())
+        })
+        .collect()
+}
+
+async fn changes(store: &SqliteStore) -> Vec<(String, String)> {
+    store.changes_since(0, 10_000).await.unwrap().into_iter().map(|c| (c.event_name, c.order_id)).collect()
+}
+
+fn labels(outcomes: &[RecordOutcome]) -> Vec<String> {
+    outcomes.iter().map(|o| format!("{:?} {:?}", o.outcome, o.order_id)).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn group_commit_stores_what_one_at_a_time_writes_store(bodies in prop::collection::vec(body(), 1..40)) {
+        let texts: Vec<String> = bodies.iter().map(Body::text).collect();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        rt.block_on(async {
+            let open = |name: &str| Arc::new(SqliteStore::open(&dir.path().join(name)).unwrap());
+            let (batched, single, windowed) = (open("batched.db"), open("single.db"), open("windowed.db"));
+
+            let in_batch = Processor::new(batched.clone()).commit_batch(prepared(&texts)).await;
+            let mut one_by_one = Vec::new();
+            let p = Processor::new(single.clone());
+            for (prepared, raw) in prepared(&texts) {
+                one_by_one.push(p.commit(prepared, raw).await);
+            }
+            let through_window =
+                Processor::new(Arc::new(SingleWrites(windowed.clone()))).commit_batch(prepared(&texts)).await;
+
+            assert_eq!(labels(&in_batch), labels(&one_by_one));
+            assert_eq!(labels(&through_window), labels(&one_by_one));
+            let expected = table(single.as_ref()).await;
+            assert_eq!(table(batched.as_ref()).await, expected);
+            assert_eq!(table(windowed.as_ref()).await, expected);
+            // The change stream holds the same records; orders among themselves in batch order
+            // (rejections are keyed by source id: no order among keys to keep).
+            let orders_only = |c: Vec<(String, String)>| -> Vec<(String, String)> {
+                c.into_iter().filter(|(_, k)| !k.starts_with("rejected#")).collect()
+            };
+            let (b, s, w) = (changes(&batched).await, changes(&single).await, changes(&windowed).await);
+            assert_eq!(orders_only(b.clone()), orders_only(s.clone()));
+            for mut c in [b, w] {
+                let mut s = s.clone();
+                c.sort();
+                s.sort();
+                assert_eq!(c, s);
+            }
+        });
+    }
+}
+
+#[tokio::test]
+async fn a_write_is_visible_to_readers_as_soon_as_it_is_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    for i in 0..50 {
+        let text = Body::Valid { id: i, variant: 0 }.text();
+        let id = format!("m-{i}");
+        let origin = Origin { source: Source::Sqs, source_id: &id, received_at: AT };
+        let Prepared::Order(o) = prepare_body_at(&text, origin, AT) else { panic!("valid") };
+        assert_eq!(store.put_order(&o).await.unwrap(), PutOutcome::Inserted);
+        assert_eq!(store.scan().await.unwrap().len(), usize::from(i) + 1);
+        assert_eq!(store.last_change_seq().await.unwrap(), i64::from(i) + 1);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_are_committed_together_and_each_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
+    let texts: Vec<String> = (0..200u8).map(|i| Body::Valid { id: i, variant: 0 }.text()).collect();
+    let writes = texts.iter().enumerate().map(|(i, t)| {
+        let store = store.clone();
+        async move {
+            let id = format!("m-{i}");
+            let origin = Origin { source: Source::Sqs, source_id: &id, received_at: AT };
+            Processor::new(store).commit(prepare_body_at(t, origin, AT), t).await
+        }
+    });
+    let outcomes = futures::future::join_all(writes).await;
+    assert!(outcomes.iter().all(|o| o.outcome == crate::processing::Outcome::Accepted), "{outcomes:?}");
+    assert_eq!(store.scan().await.unwrap().len(), 200);
+}
