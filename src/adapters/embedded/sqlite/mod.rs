@@ -11,7 +11,7 @@ use crate::item::{self, Completion, Item};
 use crate::order::{Status, StoredOrder};
 use crate::ports::*;
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use writer::transient;
@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 const MIGRATIONS: &[&str] = &[
     "ALTER TABLE queue_messages ADD COLUMN first_receive_ms INTEGER",
     "ALTER TABLE queue_messages ADD COLUMN dedup_id TEXT",
+    // The seq of the row's INSERT change record, whose new image is the row itself until the
+    // row is first modified (then the image is copied into the change record).
+    "ALTER TABLE orders ADD COLUMN insert_seq INTEGER",
 ];
 
 /// One record of the embedded change stream.
@@ -98,6 +101,7 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// Appends a change record and returns its sequence number.
 fn append_change(
     c: &Connection,
     event: &str,
@@ -105,19 +109,67 @@ fn append_change(
     old: Option<&str>,
     new: Option<&str>,
     created_ms: i64,
-) -> Result<(), StoreError> {
+) -> Result<i64, StoreError> {
     c.prepare_cached(
         "INSERT INTO changes (event_name, order_id, old_image, new_image, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
     )
-    .and_then(|mut st| st.execute(params![event, key, old, new, created_ms]))
-    .map(|_| ())
+    .and_then(|mut st| st.insert(params![event, key, old, new, created_ms]))
     .map_err(transient)
 }
 
-fn stored_item(c: &Connection, key: &str) -> Result<Option<String>, StoreError> {
-    c.prepare_cached("SELECT item FROM orders WHERE order_id = ?1")
-        .and_then(|mut st| st.query_row([key], |r| r.get(0)).optional())
-        .map_err(transient)
+/// The statements that insert rows, prepared once per write rather than once per record.
+struct RowWrites<'c> {
+    c: &'c Connection,
+    select: CachedStatement<'c>,
+    change: CachedStatement<'c>,
+    insert: CachedStatement<'c>,
+    now: i64,
+}
+
+impl<'c> RowWrites<'c> {
+    fn new(c: &'c Connection) -> Result<RowWrites<'c>, StoreError> {
+        Ok(RowWrites {
+            c,
+            select: c.prepare_cached("SELECT item FROM orders WHERE order_id = ?1").map_err(transient)?,
+            change: c
+                .prepare_cached("INSERT INTO changes (event_name, order_id, created_ms) VALUES ('INSERT', ?1, ?2)")
+                .map_err(transient)?,
+            insert: c
+                .prepare_cached("INSERT INTO orders (order_id, status, item, insert_seq) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(transient)?,
+            now: now_ms(),
+        })
+    }
+
+    fn stored(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.select.query_row([key], |r| r.get(0)).optional().map_err(transient)
+    }
+
+    /// Inserts a row with its INSERT change record. The record's new image is left NULL: it is
+    /// the row itself, read from `orders` until the row is first modified (see `complete`), so
+    /// the row's text is written once, not twice.
+    fn insert(&mut self, row: &Row) -> Result<(), StoreError> {
+        let seq = self.change.insert(params![row.key, self.now]).map_err(transient)?;
+        self.insert.execute(params![row.key, row.status, row.json, seq]).map(|_| ()).map_err(transient)
+    }
+
+    /// Inserts `row` unless its key is taken (a conditional write).
+    fn insert_if_absent(&mut self, row: &Row) -> Result<PutOutcome, StoreError> {
+        if let Some(existing) = self.stored(&row.key)? {
+            return Ok(item::exists(&from_json(&existing)?));
+        }
+        self.insert(row)?;
+        Ok(PutOutcome::Inserted)
+    }
+
+    /// Inserts a rejection unless one with its key is stored: the first rejection of a source
+    /// id stands; a redelivery writes nothing.
+    fn insert_rejection(&mut self, row: &Row) -> Result<(), StoreError> {
+        if self.stored(&row.key)?.is_none() {
+            self.insert(row)?;
+        }
+        Ok(())
+    }
 }
 
 /// Opens a connection with the settings every connection of the data dir shares.
@@ -166,12 +218,30 @@ impl SqliteStore {
         })
     }
 
-    /// Runs `f` in the writer's next group commit.
+    /// Runs `f` in the writer's next group commit (it may run twice: see `writer`).
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        f: impl Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.writer.write(f).await
+        self.writer.write(move |c, _| f(c)).await
+    }
+
+    /// Runs `f` on every record of a batch in the writer's next group commit, with one result
+    /// per record (a failed write fails each record).
+    async fn write_each<R: Send + Sync + 'static, T: Send + 'static>(
+        &self,
+        records: Vec<R>,
+        ordered: bool,
+        f: impl Fn(&mut RowWrites<'_>, &R) -> Result<T, StoreError> + Send + 'static,
+    ) -> Vec<Result<T, StoreError>> {
+        let n = records.len();
+        self.writer
+            .write(move |c, mode| {
+                let mut w = RowWrites::new(c)?;
+                writer::each_record(c, mode, &records, ordered, |_, r| f(&mut w, r))
+            })
+            .await
+            .unwrap_or_else(|e| (0..n).map(|_| Err(e.clone())).collect())
     }
 
     /// Runs `f` on a read connection off the async runtime's threads. It sees every write that
@@ -207,11 +277,22 @@ impl SqliteStore {
     pub async fn changes_since(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
         self.read(move |c| {
             let mut stmt = c
-                .prepare_cached("SELECT seq, event_name, order_id, old_image, new_image, created_ms FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                .prepare_cached(
+                    "SELECT c.seq, c.event_name, c.order_id, c.old_image, COALESCE(c.new_image, o.item), c.created_ms
+                     FROM changes c LEFT JOIN orders o ON c.new_image IS NULL AND o.order_id = c.order_id
+                     WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2",
+                )
                 .map_err(transient)?;
             let rows = stmt
                 .query_map(params![after_seq, limit as i64], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?, r.get::<_, i64>(5)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
                 })
                 .map_err(transient)?;
             let mut out = Vec::new();
@@ -237,36 +318,11 @@ impl SqliteStore {
             .await
     }
 
-    /// Inserts `row` with its INSERT change record unless its key is taken.
-    fn insert_if_absent(c: &Connection, row: &Row, now: i64) -> Result<PutOutcome, StoreError> {
-        if let Some(existing) = stored_item(c, &row.key)? {
-            return Ok(item::exists(&from_json(&existing)?));
-        }
-        c.prepare_cached("INSERT INTO orders (order_id, status, item) VALUES (?1, ?2, ?3)")
-            .and_then(|mut st| st.execute(params![row.key, row.status, row.json]))
-            .map_err(transient)?;
-        append_change(c, "INSERT", &row.key, None, Some(&row.json), now)?;
-        Ok(PutOutcome::Inserted)
-    }
-
-    /// Inserts a rejection unless one with its key is stored: the first rejection of a source
-    /// id stands; a redelivery writes nothing.
-    fn insert_rejection(c: &Connection, row: &Row, now: i64) -> Result<(), StoreError> {
-        let inserted = c
-            .prepare_cached(
-                "INSERT INTO orders (order_id, status, item) VALUES (?1, 'REJECTED', ?2) ON CONFLICT(order_id) DO NOTHING",
-            )
-            .and_then(|mut st| st.execute(params![row.key, row.json]))
-            .map_err(transient)?;
-        if inserted == 1 {
-            append_change(c, "INSERT", &row.key, None, Some(&row.json), now)?;
-        }
-        Ok(())
-    }
-
-    fn complete(c: &Connection, p: &PendingCompletion, now: i64) -> Result<CompleteOutcome, StoreError> {
-        let mut current = match (stored_item(c, &p.key)?, &p.image) {
-            (Some(old), _) => from_json(&old)?,
+    fn complete(w: &mut RowWrites<'_>, p: &PendingCompletion) -> Result<CompleteOutcome, StoreError> {
+        let (c, now) = (w.c, w.now);
+        let stored = w.stored(&p.key)?;
+        let mut current = match (&stored, &p.image) {
+            (Some(old), _) => from_json(old)?,
             // A hand-written stream event for a row this table never had: apply its NewImage.
             (None, Some(img)) => img.clone(),
             (None, None) => return Ok(CompleteOutcome::NotPending),
@@ -283,6 +339,15 @@ impl SqliteStore {
         )
         .and_then(|mut st| st.execute(params![p.key, p.completion.status.as_str(), after]))
         .map_err(transient)?;
+        if let Some(old) = &stored {
+            // The INSERT record's image was this row: keep it now that the row changes.
+            c.prepare_cached(
+                "UPDATE changes SET new_image = ?1
+                 WHERE seq = (SELECT insert_seq FROM orders WHERE order_id = ?2) AND new_image IS NULL",
+            )
+            .and_then(|mut st| st.execute(params![old, p.key]))
+            .map_err(transient)?;
+        }
         append_change(c, "MODIFY", &p.key, Some(&before), Some(&after), now)?;
         Ok(CompleteOutcome::Completed)
     }
@@ -321,8 +386,7 @@ impl OrderStore for SqliteStore {
             Some(serde_dynamo::AttributeValue::S(k)) if !k.is_empty() => k.clone(),
             _ => return Err(StoreError::Permanent("the item has no string order_id".into())),
         };
-        let row = Row::of(key, it);
-        self.write(move |c| Self::insert_if_absent(c, &row, now_ms())).await
+        one(self.write_each(vec![Row::of(key, it)], false, |w, row| w.insert_if_absent(row)).await)
     }
 
     async fn scan(&self) -> Result<Vec<Item>, StoreError> {
@@ -341,35 +405,16 @@ impl OrderStore for SqliteStore {
     async fn put_orders(&self, orders: &[StoredOrder]) -> Vec<Result<PutOutcome, StoreError>> {
         // Encoded here, on the caller's thread: the writer thread only writes.
         let rows: Vec<Row> = orders.iter().map(Row::record).collect();
-        let n = rows.len();
-        self.write(move |c| {
-            let now = now_ms();
-            Ok(writer::each_record(c, &rows, false, |c, row| Self::insert_if_absent(c, row, now)))
-        })
-        .await
-        .unwrap_or_else(|e| vec![Err(e); n])
+        self.write_each(rows, false, |w, row| w.insert_if_absent(row)).await
     }
 
     async fn put_rejections(&self, rejections: &[StoredOrder]) -> Vec<Result<(), StoreError>> {
         let rows: Vec<Row> = rejections.iter().map(Row::record).collect();
-        let n = rows.len();
-        self.write(move |c| {
-            let now = now_ms();
-            Ok(writer::each_record(c, &rows, false, |c, row| Self::insert_rejection(c, row, now)))
-        })
-        .await
-        .unwrap_or_else(|e| vec![Err(e); n])
+        self.write_each(rows, false, |w, row| w.insert_rejection(row)).await
     }
 
     async fn complete_pendings(&self, batch: &[PendingCompletion]) -> Vec<Result<CompleteOutcome, StoreError>> {
-        let batch = batch.to_vec();
-        let n = batch.len();
-        self.write(move |c| {
-            let now = now_ms();
-            Ok(writer::each_record(c, &batch, true, |c, p| Self::complete(c, p, now)))
-        })
-        .await
-        .unwrap_or_else(|e| vec![Err(e); n])
+        self.write_each(batch.to_vec(), true, |w, p| Self::complete(w, p)).await
     }
 }
 
@@ -394,7 +439,7 @@ impl CheckpointStore for SqliteStore {
             c.execute(
                 "INSERT INTO checkpoints (stream_arn, shard, sequence) VALUES (?1, ?2, ?3)
                  ON CONFLICT(stream_arn, shard) DO UPDATE SET sequence = excluded.sequence",
-                [arn, shard, seq],
+                [&arn, &shard, &seq],
             )
             .map(|_| ())
             .map_err(transient)

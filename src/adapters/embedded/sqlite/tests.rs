@@ -186,3 +186,55 @@ async fn concurrent_writers_are_committed_together_and_each_answered() {
     assert!(outcomes.iter().all(|o| o.outcome == crate::processing::Outcome::Accepted), "{outcomes:?}");
     assert_eq!(store.scan().await.unwrap().len(), 200);
 }
+
+fn order(i: u8) -> crate::order::StoredOrder {
+    let text = Body::Valid { id: i, variant: 0 }.text();
+    let id = format!("m-{i}");
+    let origin = Origin { source: Source::Sqs, source_id: &id, received_at: AT };
+    match prepare_body_at(&text, origin, AT) {
+        Prepared::Order(o) => *o,
+        other => panic!("valid: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn one_failing_record_in_a_group_commit_fails_neither_its_batch_nor_the_other_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    // A row another program left unreadable: checking p-1 against it fails for good.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute("INSERT INTO orders (order_id, status, item) VALUES ('p-1', 'ACCEPTED', 'not json')", []).unwrap();
+    drop(c);
+    let (three, fourth) = ([order(0), order(1), order(2)], order(3));
+    let (batch, other) = futures::join!(store.put_orders(&three), store.put_order(&fourth));
+    assert_eq!(batch[0], Ok(PutOutcome::Inserted));
+    assert!(matches!(&batch[1], Err(StoreError::Permanent(e)) if e.contains("not valid DynamoDB JSON")), "{batch:?}");
+    assert_eq!(batch[2], Ok(PutOutcome::Inserted));
+    assert_eq!(other, Ok(PutOutcome::Inserted));
+    let keys: Vec<String> = store.changes_since(0, 100).await.unwrap().into_iter().map(|c| c.order_id).collect();
+    assert_eq!(keys.len(), 3, "p-0, p-2 and p-3 written once each, nothing of p-1: {keys:?}");
+}
+
+#[tokio::test]
+async fn an_insert_record_keeps_the_row_as_inserted_after_the_row_is_modified() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    let input = crate::order::OrderInput::from_json(&Body::Valid { id: 7, variant: 0 }.text()).unwrap();
+    let pending = crate::item::pending_item(&input).unwrap();
+    assert_eq!(store.insert_pending(&pending).await.unwrap(), PutOutcome::Inserted);
+    let p = Processor::new(Arc::new(SingleWrites(Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap()))));
+    let origin = Origin { source: Source::Stream, source_id: "1", received_at: AT };
+    assert_eq!(p.process_pending(&pending, origin).await.outcome, crate::processing::Outcome::Accepted);
+    let changes = store.changes_since(0, 10).await.unwrap();
+    let status = |i: &Option<Item>| i.as_ref().and_then(crate::item::status_of);
+    assert_eq!(changes.len(), 2);
+    assert_eq!(
+        (changes[0].event_name.as_str(), status(&changes[0].new_image)),
+        ("INSERT", Some(crate::order::Status::Pending))
+    );
+    assert_eq!(changes[0].new_image.as_ref(), Some(&pending));
+    assert_eq!(changes[1].event_name, "MODIFY");
+    assert_eq!(status(&changes[1].old_image), Some(crate::order::Status::Pending));
+    assert_eq!(status(&changes[1].new_image), Some(crate::order::Status::Accepted));
+}

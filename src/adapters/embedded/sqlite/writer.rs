@@ -1,7 +1,12 @@
 //! Group commit: one thread owns the database's write connection. It takes every write waiting
-//! at that moment, runs each in a savepoint of one `BEGIN IMMEDIATE` transaction, commits once,
-//! and only then answers each of them. Writers never wait on a mutex or hop threads per record;
-//! a write is acknowledged only after the transaction holding it has committed.
+//! at that moment, runs them all in one `BEGIN IMMEDIATE` transaction, commits once, and only
+//! then answers each of them. Writers never wait on a mutex or hop threads per record; a write
+//! is acknowledged only after the transaction holding it has committed.
+//!
+//! Writes run together without savepoints (a savepoint makes SQLite copy every page it touches
+//! into a sub-journal). Should one of them fail, the whole transaction is rolled back and each
+//! write runs again in a transaction of its own, its records each in a savepoint, so that one
+//! record's failure never fails its neighbours.
 
 use crate::ports::StoreError;
 use rusqlite::Connection;
@@ -10,35 +15,49 @@ use std::sync::mpsc;
 /// The most writes one transaction takes (an SQS batch or an import chunk is one write).
 const MAX_WRITES_PER_COMMIT: usize = 256;
 
+/// How a write runs: with the other writes of its round, or alone after one of them failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// In the round's transaction, no savepoints: any failure fails the round.
+    Together,
+    /// In a transaction of its own: each record in a savepoint, failures kept per record.
+    Alone,
+}
+
 /// A write waiting for the writer thread.
 trait Job: Send {
-    /// Runs inside the open transaction; returns how to answer once the commit is known.
-    fn run(self: Box<Self>, c: &Connection) -> Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-    /// The transaction could not even begin (the database stayed busy): answer with `e`.
-    fn refuse(self: Box<Self>, e: StoreError);
+    /// Runs inside the open transaction. May run twice: together, then (after a rollback) alone.
+    fn run(&mut self, c: &Connection, mode: Mode) -> Result<(), StoreError>;
+    /// Answers the caller: with `f`'s result once its transaction committed, or with `e`.
+    fn answer(self: Box<Self>, committed: Result<(), StoreError>);
 }
 
 struct Write<F, T> {
     f: F,
+    result: Option<Result<T, StoreError>>,
     reply: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
 }
 
 impl<F, T> Job for Write<F, T>
 where
-    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+    F: Fn(&Connection, Mode) -> Result<T, StoreError> + Send,
     T: Send + 'static,
 {
-    fn run(self: Box<Self>, c: &Connection) -> Box<dyn FnOnce(Result<(), StoreError>) + Send> {
-        let Write { f, reply } = *self;
-        let result = in_savepoint(c, f);
-        Box::new(move |committed| {
-            // The caller may have stopped waiting (a timed-out invocation): nothing to tell.
-            let _ = reply.send(committed.and(result));
-        })
+    fn run(&mut self, c: &Connection, mode: Mode) -> Result<(), StoreError> {
+        let r = (self.f)(c, mode);
+        let failed = r.as_ref().err().cloned();
+        self.result = Some(r);
+        failed.map_or(Ok(()), Err)
     }
 
-    fn refuse(self: Box<Self>, e: StoreError) {
-        let _ = self.reply.send(Err(e));
+    fn answer(self: Box<Self>, committed: Result<(), StoreError>) {
+        let Write { result, reply, .. } = *self;
+        let result = match committed {
+            Ok(()) => result.unwrap_or_else(|| Err(StoreError::Transient("the write was not run".into()))),
+            Err(e) => Err(e),
+        };
+        // The caller may have stopped waiting (a timed-out invocation): nothing to tell.
+        let _ = reply.send(result);
     }
 }
 
@@ -58,15 +77,15 @@ impl Writer {
         Ok(Writer { jobs })
     }
 
-    /// Runs `f` in the next group commit and answers once that transaction has committed. An
-    /// error from `f` rolls back `f`'s own writes only.
+    /// Runs `f` in the next group commit and answers once that transaction has committed.
+    /// `f` may run a second time, alone, should a write of its round fail.
     pub(super) async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        f: impl Fn(&Connection, Mode) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.jobs
-            .send(Box::new(Write { f, reply }))
+            .send(Box::new(Write { f, result: None, reply }))
             .map_err(|_| StoreError::Transient("the sqlite writer has stopped".into()))?;
         answer.await.map_err(|_| StoreError::Transient("the sqlite writer stopped before answering".into()))?
     }
@@ -85,16 +104,36 @@ fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>) {
         // every write of this round is a transient failure (its caller retries).
         if let Err(e) = exec(&conn, "BEGIN IMMEDIATE") {
             let e = transient(e);
-            jobs.into_iter().for_each(|j| j.refuse(e.clone()));
+            jobs.into_iter().for_each(|j| j.answer(Err(e.clone())));
             continue;
         }
-        let answers: Vec<_> = jobs.into_iter().map(|j| j.run(&conn)).collect();
-        let committed = exec(&conn, "COMMIT").map_err(|e| {
-            let _ = exec(&conn, "ROLLBACK");
-            transient(e)
-        });
-        answers.into_iter().for_each(|answer| answer(committed.clone()));
+        if jobs.iter_mut().all(|j| j.run(&conn, Mode::Together).is_ok()) {
+            match exec(&conn, "COMMIT") {
+                Ok(()) => jobs.into_iter().for_each(|j| j.answer(Ok(()))),
+                Err(e) => {
+                    let _ = exec(&conn, "ROLLBACK");
+                    let e = transient(e);
+                    jobs.into_iter().for_each(|j| j.answer(Err(e.clone())));
+                }
+            }
+            continue;
+        }
+        let _ = exec(&conn, "ROLLBACK");
+        for mut j in jobs {
+            let r = alone(&conn, j.as_mut());
+            j.answer(r);
+        }
     }
+}
+
+/// Runs one write in a transaction of its own.
+fn alone(c: &Connection, job: &mut dyn Job) -> Result<(), StoreError> {
+    exec(c, "BEGIN IMMEDIATE").map_err(transient)?;
+    let done = job.run(c, Mode::Alone).and_then(|()| exec(c, "COMMIT").map_err(transient));
+    if done.is_err() {
+        let _ = exec(c, "ROLLBACK");
+    }
+    done
 }
 
 fn exec(c: &Connection, sql: &str) -> rusqlite::Result<()> {
@@ -103,10 +142,7 @@ fn exec(c: &Connection, sql: &str) -> rusqlite::Result<()> {
 
 /// Runs `f` in a savepoint: its writes are kept if it succeeds and undone if it fails, whatever
 /// else the transaction holds.
-pub(super) fn in_savepoint<T>(
-    c: &Connection,
-    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
+fn in_savepoint<T>(c: &Connection, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
     exec(c, "SAVEPOINT w").map_err(transient)?;
     match f(c) {
         Ok(v) => {
@@ -120,17 +156,19 @@ pub(super) fn in_savepoint<T>(
     }
 }
 
-/// Runs `f` on every record of a batch within the open transaction: all in one savepoint, and
-/// only if that fails, each in its own, so that one record's failure never fails its
-/// neighbours. `ordered`: after the first failing record the rest are not attempted.
+/// Runs `f` on every record of a batch. Together: all of them, the first failure fails the
+/// write (and so the round, which runs again alone). Alone: each record in a savepoint, so one
+/// record's failure never fails its neighbours; `ordered`: after the first failing record the
+/// rest are not attempted.
 pub(super) fn each_record<R, T>(
     c: &Connection,
+    mode: Mode,
     records: &[R],
     ordered: bool,
-    f: impl Fn(&Connection, &R) -> Result<T, StoreError>,
-) -> Vec<Result<T, StoreError>> {
-    if let Ok(all) = in_savepoint(c, |c| records.iter().map(|r| f(c, r)).collect::<Result<Vec<T>, _>>()) {
-        return all.into_iter().map(Ok).collect();
+    mut f: impl FnMut(&Connection, &R) -> Result<T, StoreError>,
+) -> Result<Vec<Result<T, StoreError>>, StoreError> {
+    if mode == Mode::Together {
+        return records.iter().map(|r| f(c, r).map(Ok)).collect();
     }
     let mut out: Vec<Result<T, StoreError>> = Vec::with_capacity(records.len());
     for r in records {
@@ -140,5 +178,5 @@ pub(super) fn each_record<R, T>(
         };
         out.push(result);
     }
-    out
+    Ok(out)
 }
