@@ -65,6 +65,13 @@ pub trait OrderStore: Send + Sync {
     // calls through a bounded window (`write_window`), one key at a time in batch order; the
     // embedded store overrides them with one group-committed transaction.
 
+    /// Whether batches are applied in the order they are submitted (one writer takes them in
+    /// turn), so that a caller may submit the next batch before the previous one is answered
+    /// and still have the earlier record of a key written first. The default window is not.
+    fn ordered_batches(&self) -> bool {
+        false
+    }
+
     /// How many single-record writes the default batch calls keep in flight.
     fn write_window(&self) -> usize {
         DEFAULT_WRITE_WINDOW

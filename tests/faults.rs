@@ -246,3 +246,35 @@ fn notification_keys_are_url_decoded_with_plus_as_space() {
     );
     assert_eq!(s3::decode_key("incoming/caf%C3%A9.jsonl"), "incoming/café.jsonl");
 }
+
+#[tokio::test]
+async fn an_import_hands_on_what_its_measured_write_rate_cannot_fit_before_the_deadline() {
+    use orderflow::adapters::memory::{InMemoryBucketDouble, InMemoryStoreDouble, LatencyStoreDouble};
+    use orderflow::ports::ObjectStore;
+    // A store that takes 400 ms for any chunk (a slow network store, a latency double), and
+    // 1.5 s left: three chunks fit, the fourth would end past the deadline.
+    let slow = LatencyStoreDouble {
+        inner: Arc::new(InMemoryStoreDouble::default()),
+        latency: std::time::Duration::from_millis(400),
+        window: 100_000,
+    };
+    let lines: String = (0..6_000)
+        .map(|i| format!("{{\"order_id\":\"r-{i}\",\"customer_id\":\"c\",\"currency\":\"USD\",\"items\":[{{\"sku\":\"S\",\"quantity\":1,\"unit_price\":\"1.00\"}}]}}\n"))
+        .collect();
+    let bucket = Arc::new(InMemoryBucketDouble::default());
+    bucket.put("b", "incoming/slow.jsonl", lines.into_bytes(), "application/x-ndjson").await.unwrap();
+    let queue = Arc::new(orderflow::adapters::memory::RecordingQueueDouble::default());
+    let deps = Deps::new(Arc::new(slow), bucket, queue.clone(), Metrics::memory().0);
+    let left = std::time::Duration::from_millis(1_500);
+    let started = std::time::Instant::now();
+    let mut tally = Tally::default();
+    let report =
+        s3::import_object(&deps, "b", "incoming/slow.jsonl", DeadlineGuard::from_remaining(left), "r", &mut tally)
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(started.elapsed() < left, "the import ran past its deadline: {:?}", started.elapsed());
+    assert!(report.accepted > 0 && report.handed_on > 0, "{report:?}");
+    assert_eq!(report.accepted + report.handed_on, 6_000, "every line written or handed on");
+    assert_eq!(queue.sent.lock().unwrap().len() as u64, report.handed_on);
+}

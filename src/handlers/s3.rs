@@ -15,6 +15,9 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 
 pub const FUNCTION_NAME: &str = "orderflow-s3";
 
@@ -272,25 +275,9 @@ pub async fn import_object(
                 let with = import::PrepareWith { object: format!("{bucket}/{key}"), received_at };
                 let mut chunks = import::spawn_prepared(sync, format, gz, with, prepare_workers());
                 let mut hand_on: Vec<String> = Vec::new();
-                let mut rate = WriteRate::default();
-                while let Some(chunk) = chunks.next().await {
-                    let records = chunk.prepared.len();
-                    report.orders += records as u64;
-                    // A chunk is written when its writes fit the time left at the rate measured
-                    // so far; what cannot fit is handed on.
-                    if guard.is_expired() || rate.time_for(records) > guard.remaining() {
-                        hand_on.extend(chunk.chunk.units.iter().map(|u| chunk.chunk.to_body(u)));
-                    } else {
-                        let started = std::time::Instant::now();
-                        commit_chunk(deps, chunk, &mut report, tally, &mut hand_on).await;
-                        rate.add(records, started.elapsed());
-                    }
-                    if hand_on.len() >= 1000 {
-                        report.handed_on += hand_on.len() as u64;
-                        deps.queue.send_all(std::mem::take(&mut hand_on)).await?;
-                    }
-                }
+                let written = write_chunks(deps, &mut chunks, guard, &mut report, tally, &mut hand_on).await;
                 let parsed = chunks.finish().await;
+                written?;
                 if !hand_on.is_empty() {
                     report.handed_on += hand_on.len() as u64;
                     deps.queue.send_all(hand_on).await?;
@@ -332,18 +319,79 @@ pub async fn import_object(
     Ok(Some(report))
 }
 
-/// Writes a prepared chunk's records in file order (up to `deps.concurrency` at once) and
-/// counts their outcomes. Records whose write must be retried are added to `hand_on`.
-async fn commit_chunk(
+/// Writes the file's chunks as they are prepared, in file order, and counts their outcomes. A
+/// chunk is written when its writes fit the time left at the rate measured so far; what cannot
+/// fit, and records whose write must be retried, are handed on. Where the store applies
+/// batches in the order they are submitted, the next chunks are submitted while one commits.
+async fn write_chunks(
     deps: &Deps,
-    PreparedChunk { chunk, prepared }: PreparedChunk,
+    chunks: &mut import::PreparedChunks,
+    guard: DeadlineGuard,
     report: &mut ImportReport,
     tally: &mut Tally,
     hand_on: &mut Vec<String>,
+) -> Result<(), ImportError> {
+    let depth = if deps.processor.store().ordered_batches() { CHUNKS_IN_FLIGHT } else { 1 };
+    let mut in_flight: VecDeque<Pin<Box<dyn Future<Output = WrittenChunk> + Send + '_>>> = VecDeque::new();
+    let mut rate = WriteRate::default();
+    while let Some(chunk) = chunks.next().await {
+        let records = chunk.prepared.len();
+        report.orders += records as u64;
+        let waiting: usize = in_flight.len() * records;
+        if guard.is_expired() || rate.time_for(waiting + records) > guard.remaining() {
+            hand_on.extend(chunk.chunk.units.iter().map(|u| chunk.chunk.to_body(u)));
+        } else {
+            let mut write = Box::pin(write_chunk(deps, chunk));
+            // Polled once here, so its writes are submitted now, after the previous chunk's.
+            match futures::poll!(write.as_mut()) {
+                std::task::Poll::Ready(done) => account(done, report, tally, hand_on, &mut rate),
+                std::task::Poll::Pending => in_flight.push_back(write),
+            }
+            rate.start();
+        }
+        while in_flight.len() >= depth {
+            let done = in_flight.pop_front().expect("in flight").await;
+            account(done, report, tally, hand_on, &mut rate);
+        }
+        if hand_on.len() >= 1000 {
+            report.handed_on += hand_on.len() as u64;
+            deps.queue.send_all(std::mem::take(hand_on)).await?;
+        }
+    }
+    while let Some(write) = in_flight.pop_front() {
+        account(write.await, report, tally, hand_on, &mut rate);
+    }
+    Ok(())
+}
+
+/// Chunks an import keeps submitted at once to a store that applies batches in order.
+const CHUNKS_IN_FLIGHT: usize = 3;
+
+/// A chunk with one outcome per record.
+struct WrittenChunk {
+    chunk: import::Chunk,
+    outcomes: Vec<RecordOutcome>,
+}
+
+async fn write_chunk(deps: &Deps, PreparedChunk { chunk, prepared }: PreparedChunk) -> WrittenChunk {
+    let outcomes = {
+        let batch = prepared.into_iter().zip(&chunk.units).map(|(p, u)| (p, chunk.raw(u))).collect();
+        deps.processor.commit_batch(batch).await
+    };
+    WrittenChunk { chunk, outcomes }
+}
+
+/// Counts a written chunk's outcomes into the report and the tally. Records whose write must be
+/// retried are added to `hand_on`.
+fn account(
+    WrittenChunk { chunk, outcomes }: WrittenChunk,
+    report: &mut ImportReport,
+    tally: &mut Tally,
+    hand_on: &mut Vec<String>,
+    rate: &mut WriteRate,
 ) {
-    let batch = prepared.into_iter().zip(&chunk.units).map(|(p, u)| (p, chunk.raw(u))).collect();
-    let results = deps.processor.commit_batch(batch).await;
-    for (i, out) in results.into_iter().enumerate() {
+    rate.add(outcomes.len());
+    for (i, out) in outcomes.into_iter().enumerate() {
         let unit = &chunk.units[i];
         match &out.outcome {
             Outcome::Accepted => report.accepted += 1,
@@ -370,25 +418,28 @@ async fn commit_chunk(
     }
 }
 
-/// The import's measured write rate: how long the store took per record so far.
+/// The import's measured write rate: records written since its first write was submitted.
 #[derive(Debug, Default)]
 struct WriteRate {
+    since: Option<std::time::Instant>,
     records: usize,
-    spent: std::time::Duration,
 }
 
 impl WriteRate {
-    fn add(&mut self, records: usize, spent: std::time::Duration) {
+    fn start(&mut self) {
+        self.since.get_or_insert_with(std::time::Instant::now);
+    }
+
+    fn add(&mut self, records: usize) {
         self.records += records;
-        self.spent += spent;
     }
 
     /// The time `records` more writes are expected to take (nothing measured yet: none).
     fn time_for(&self, records: usize) -> std::time::Duration {
-        if self.records == 0 {
-            return std::time::Duration::ZERO;
+        match self.since {
+            Some(since) if self.records > 0 => since.elapsed().mul_f64(records as f64 / self.records as f64),
+            _ => std::time::Duration::ZERO,
         }
-        self.spent.mul_f64(records as f64 / self.records as f64)
     }
 }
 

@@ -363,6 +363,11 @@ fn one<T>(mut results: Vec<Result<T, StoreError>>) -> Result<T, StoreError> {
 
 #[async_trait]
 impl OrderStore for SqliteStore {
+    /// One writer thread takes the writes in the order they were sent.
+    fn ordered_batches(&self) -> bool {
+        true
+    }
+
     async fn put_order(&self, order: &StoredOrder) -> Result<PutOutcome, StoreError> {
         one(self.put_orders(std::slice::from_ref(order)).await)
     }
