@@ -212,7 +212,7 @@ impl SqliteStore {
             }
         }
         Ok(SqliteStore {
-            writer: writer::Writer::start(conn)?,
+            writer: writer::Writer::start(conn, connect(path)?)?,
             path: path.to_path_buf(),
             readers: Arc::new(Mutex::new(Vec::new())),
         })
