@@ -419,7 +419,7 @@ impl OrderStore for SqliteStore {
     }
 
     async fn complete_pendings(&self, batch: &[PendingCompletion]) -> Vec<Result<CompleteOutcome, StoreError>> {
-        self.write_each(batch.to_vec(), true, |w, p| Self::complete(w, p)).await
+        self.write_each(batch.to_vec(), true, Self::complete).await
     }
 }
 
