@@ -386,15 +386,18 @@ async fn invoke_queue(
     let s = &shared.settings;
     let ctx = crate::cli::context(kind.function(), s.memory_mb, timeout);
     let request_id = ctx.request_id.clone();
-    let event = json!({ "Records": messages });
     let response: Result<Value, String> = match kind {
         QueueKind::Orders => {
-            let event = serde_json::from_value(event).expect("received messages have Lambda's SQS record shape");
+            let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
+            event.records = messages.clone();
             guarded(timeout, handlers::sqs::handle(&shared.deps, LambdaEvent::new(event, ctx)))
                 .await
                 .map(|r| serde_json::to_value(r).expect("a batch response serializes"))
         }
-        QueueKind::Uploads => guarded(timeout, handlers::s3::handle(&shared.deps, LambdaEvent::new(event, ctx))).await,
+        QueueKind::Uploads => {
+            let event = json!({ "Records": messages });
+            guarded(timeout, handlers::s3::handle(&shared.deps, LambdaEvent::new(event, ctx))).await
+        }
     };
     let ids: HashSet<&str> = messages.iter().filter_map(|m| m.message_id.as_deref()).collect();
     let failed = response.and_then(|r| reported_failures(&r, &ids));

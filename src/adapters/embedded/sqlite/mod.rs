@@ -275,6 +275,11 @@ impl SqliteStore {
 
     /// Change-stream records after `after_seq`, oldest first.
     pub async fn changes_since(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        Ok(self.read_changes(after_seq, limit).await?.into_iter().map(|(c, _)| c).collect())
+    }
+
+    /// `changes_since`, each record with the size of its new (else old) image's text.
+    async fn read_changes(&self, after_seq: i64, limit: usize) -> Result<Vec<(Change, usize)>, StoreError> {
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
@@ -283,29 +288,21 @@ impl SqliteStore {
                      WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2",
                 )
                 .map_err(transient)?;
-            let rows = stmt
-                .query_map(params![after_seq, limit as i64], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Option<String>>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        r.get::<_, i64>(5)?,
-                    ))
-                })
-                .map_err(transient)?;
+            let mut rows = stmt.query(params![after_seq, limit as i64]).map_err(transient)?;
             let mut out = Vec::new();
-            for row in rows {
-                let (seq, event_name, order_id, old, new, created_ms) = row.map_err(transient)?;
-                out.push(Change {
-                    seq,
-                    event_name,
-                    order_id,
-                    old_image: old.as_deref().map(from_json).transpose()?,
-                    new_image: new.as_deref().map(from_json).transpose()?,
-                    created_ms,
-                });
+            while let Some(r) = rows.next().map_err(transient)? {
+                let text = |i| r.get_ref(i).map_err(transient).map(|v| v.as_str_or_null().ok().flatten());
+                let (old, new) = (text(3)?, text(4)?);
+                let size = new.or(old).map_or(0, str::len);
+                let change = Change {
+                    seq: r.get(0).map_err(transient)?,
+                    event_name: r.get(1).map_err(transient)?,
+                    order_id: r.get(2).map_err(transient)?,
+                    old_image: old.map(from_json).transpose()?,
+                    new_image: new.map(from_json).transpose()?,
+                    created_ms: r.get(5).map_err(transient)?,
+                };
+                out.push((change, size));
             }
             Ok(out)
         })

@@ -183,34 +183,33 @@ impl SqliteQueue {
         Ok(out)
     }
 
+    /// The message in Lambda's SQS record shape, built field by field.
     fn message(&self, m: Received) -> SqsMessage {
-        let mut attributes = serde_json::json!({
-            "ApproximateReceiveCount": m.receive_count.to_string(),
-            "SentTimestamp": m.sent_ms.to_string(),
-            "SenderId": "000000000000",
-            "ApproximateFirstReceiveTimestamp": m.first_receive_ms.unwrap_or(m.sent_ms).to_string(),
-        });
+        let mut attributes = std::collections::HashMap::from([
+            ("ApproximateReceiveCount".to_string(), m.receive_count.to_string()),
+            ("SentTimestamp".to_string(), m.sent_ms.to_string()),
+            ("SenderId".to_string(), "000000000000".to_string()),
+            ("ApproximateFirstReceiveTimestamp".to_string(), m.first_receive_ms.unwrap_or(m.sent_ms).to_string()),
+        ]);
         if let Some(g) = &m.group_id {
-            attributes["MessageGroupId"] = g.clone().into();
-            attributes["SequenceNumber"] = format!("{:020}", m.seq).into();
-            attributes["MessageDeduplicationId"] = m.dedup_id.clone().unwrap_or_default().into();
+            attributes.insert("MessageGroupId".into(), g.clone());
+            attributes.insert("SequenceNumber".into(), format!("{:020}", m.seq));
+            attributes.insert("MessageDeduplicationId".into(), m.dedup_id.clone().unwrap_or_default());
         }
         let md5 = {
             use md5::Digest;
             format!("{:x}", md5::Md5::digest(m.body.as_bytes()))
         };
-        serde_json::from_value(serde_json::json!({
-            "messageId": m.message_id,
-            "receiptHandle": format!("{}#{}", m.message_id, m.receive_count),
-            "body": m.body,
-            "attributes": attributes,
-            "messageAttributes": {},
-            "md5OfBody": md5,
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.arn,
-            "awsRegion": "local",
-        }))
-        .expect("an embedded message has Lambda's SQS record shape")
+        let mut out = SqsMessage::default();
+        out.receipt_handle = Some(format!("{}#{}", m.message_id, m.receive_count));
+        out.message_id = Some(m.message_id);
+        out.body = Some(m.body);
+        out.attributes = attributes;
+        out.md5_of_body = Some(md5);
+        out.event_source = Some("aws:sqs".to_string());
+        out.event_source_arn = Some(self.arn.clone());
+        out.aws_region = Some("local".to_string());
+        out
     }
 }
 
@@ -306,13 +305,12 @@ impl QueueSource for SqliteQueue {
 /// The embedded table's change stream as a one-shard stream.
 pub struct EmbeddedStream {
     store: Arc<SqliteStore>,
-    table: String,
     arn: String,
 }
 
 impl EmbeddedStream {
     pub fn new(store: Arc<SqliteStore>, table: &str) -> EmbeddedStream {
-        EmbeddedStream { store, table: table.to_string(), arn: super::super::stream::stream_arn(table) }
+        EmbeddedStream { store, arn: super::super::stream::stream_arn(table) }
     }
 }
 
@@ -339,8 +337,7 @@ impl StreamSource for EmbeddedStream {
             None => 0,
             Some(s) => s.parse::<i64>().map_err(|_| SourceError::Permanent(format!("bad sequence number {s:?}")))?,
         };
-        let changes =
-            self.store.changes_since(after, limit).await.map_err(|e| SourceError::Transient(e.to_string()))?;
-        Ok(super::super::stream::event(&self.table, &changes).records)
+        let changes = self.store.read_changes(after, limit).await.map_err(|e| SourceError::Transient(e.to_string()))?;
+        Ok(changes.into_iter().map(|(c, size)| super::super::stream::record(&self.arn, c, size)).collect())
     }
 }
