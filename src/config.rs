@@ -33,6 +33,9 @@ pub const DLQ_SUFFIX: &str = "-dlq";
 pub const SQS_TIMEOUT_S: u64 = 30;
 pub const S3_TIMEOUT_S: u64 = 300;
 pub const STREAM_TIMEOUT_S: u64 = 60;
+/// Invocations in flight at once per SQS mapping (`infra`'s `maximum_concurrency`).
+pub const MAX_CONCURRENCY_SQS: usize = 10;
+pub const MAX_CONCURRENCY_S3: usize = 5;
 /// Receives before a message moves to the dead-letter queue (`infra`'s `max_receive_count`).
 pub const MAX_RECEIVE_COUNT: u32 = 5;
 pub const DEFAULT_METRICS_NAMESPACE: &str = "Orderflow";

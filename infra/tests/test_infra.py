@@ -265,6 +265,14 @@ def test_sqs_mappings():
             assert 2 <= concurrency <= default("reserved_concurrency")[fn]
 
 
+def test_the_local_runtime_defaults_to_the_mappings_maximum_concurrency():
+    text = (SRC / "config.rs").read_text()
+    for name, fn in [("MAX_CONCURRENCY_SQS", "orderflow-sqs"), ("MAX_CONCURRENCY_S3", "orderflow-s3")]:
+        m = re.search(rf"pub\s+const\s+{name}\s*:\s*usize\s*=\s*(\d+)\s*;", text)
+        assert m, f"src/config.rs defines no `pub const {name}: usize`"
+        assert int(m.group(1)) == default("maximum_concurrency")[fn], name
+
+
 def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout():
     queues = res("aws_sqs_queue")
     for queue, fn in sqs_mappings().items():

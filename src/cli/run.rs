@@ -30,9 +30,10 @@ pub struct Args {
     /// queue's redrive policy decides).
     #[arg(long, default_value_t = config::MAX_RECEIVE_COUNT, value_parser = clap::value_parser!(u32).range(1..=1000))]
     max_receive_count: u32,
-    /// Invocations in flight at once per queue.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1000))]
-    concurrency: u16,
+    /// Invocations in flight at once per queue (default: infra/'s maximum_concurrency, 10 for
+    /// the orders queue and 5 for the uploads queue).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    concurrency: Option<u16>,
     /// Records per invocation of orderflow-stream.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=10000))]
     stream_batch_size: u16,
@@ -72,13 +73,15 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         batch_size: a.batch_size.into(),
         stream_batch_size: a.stream_batch_size.into(),
         visibility_timeout: a.visibility_timeout.map(Duration::from_secs),
-        concurrency: a.concurrency.into(),
         drain: a.drain,
         stream_max_retries: a.stream_max_retries,
         bisect_on_error: !a.no_bisect,
         progress: !a.quiet,
         ..Settings::default()
     };
+    if let Some(c) = a.concurrency {
+        (settings.concurrency, settings.uploads_concurrency) = (c.into(), c.into());
+    }
     if let Some(m) = a.memory {
         settings.memory_mb = m;
     }
@@ -102,6 +105,9 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         (deps, channels, "AWS (the SDK's settings)".to_string())
     } else {
         let deps = Deps::embedded(&local, Metrics::from_env(EmfSink::Stdout));
+        // A long poll of the embedded queue costs nothing remote, and a stop (or the end of a
+        // drain) waits for the polls under way: keep them short.
+        settings.poll_wait = Duration::from_millis(100);
         let n = a.max_receive_count;
         let table = config::env_or(config::ENV_TABLE, config::DEFAULT_TABLE);
         let channels = Channels {

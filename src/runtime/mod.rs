@@ -39,8 +39,10 @@ pub struct Settings {
     pub stream_batch_size: usize,
     /// How long a received message stays hidden; `None`: 6 × the function timeout + 5 s, as infra/.
     pub visibility_timeout: Option<Duration>,
-    /// Invocations in flight at once per queue (the mapping's maximum concurrency).
+    /// Invocations of `orderflow-sqs` in flight at once (the mapping's maximum concurrency).
     pub concurrency: usize,
+    /// Invocations of `orderflow-s3` in flight at once.
+    pub uploads_concurrency: usize,
     /// Exit once every channel is empty and nothing is in flight.
     pub drain: bool,
     /// How long one receive waits for a message (long polling).
@@ -67,7 +69,8 @@ impl Default for Settings {
             uploads_batch_size: 1,
             stream_batch_size: 100,
             visibility_timeout: None,
-            concurrency: 4,
+            concurrency: MAX_CONCURRENCY_SQS,
+            uploads_concurrency: MAX_CONCURRENCY_S3,
             drain: false,
             poll_wait: Duration::from_secs(1),
             sqs_timeout: Duration::from_secs(SQS_TIMEOUT_S),
@@ -253,7 +256,7 @@ pub async fn run(
 async fn wait_until_drained(shared: &Arc<Shared>, channels: &Channels) -> anyhow::Result<()> {
     let mut quiet_rounds = 0;
     loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
         if is_quiet(shared, channels).await? {
             quiet_rounds += 1;
             if quiet_rounds >= 2 {
@@ -287,8 +290,25 @@ async fn is_quiet(shared: &Arc<Shared>, channels: &Channels) -> anyhow::Result<b
     Ok(shared.busy.load(Ordering::SeqCst) == 0)
 }
 
-/// Polls one queue and invokes its handler, up to `concurrency` batches at once.
+/// Polls one queue and invokes its handler, up to `concurrency` batches at once: that many
+/// pollers, each receiving a batch and invoking the handler on it (as Lambda scales a mapping
+/// out to concurrent invocations). Their receives are committed together.
 async fn queue_worker(shared: Arc<Shared>, source: Arc<dyn QueueSource>, kind: QueueKind) -> anyhow::Result<()> {
+    let mut pollers: JoinSet<anyhow::Result<()>> = JoinSet::new();
+    let n = match kind {
+        QueueKind::Orders => shared.settings.concurrency,
+        QueueKind::Uploads => shared.settings.uploads_concurrency,
+    };
+    for _ in 0..n.max(1) {
+        pollers.spawn(poller(shared.clone(), source.clone(), kind));
+    }
+    while let Some(done) = pollers.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+async fn poller(shared: Arc<Shared>, source: Arc<dyn QueueSource>, kind: QueueKind) -> anyhow::Result<()> {
     let s = &shared.settings;
     let timeout = match kind {
         QueueKind::Orders => s.sqs_timeout,
@@ -301,29 +321,16 @@ async fn queue_worker(shared: Arc<Shared>, source: Arc<dyn QueueSource>, kind: Q
     .clamp(1, 10_000);
     let visibility = s.visibility(timeout);
     let wait = s.poll_wait.max(Duration::from_millis(50));
-    let mut running: JoinSet<anyhow::Result<()>> = JoinSet::new();
     let mut backoff = Backoff::default();
     while !shared.stopping() {
-        while running.len() >= s.concurrency.max(1) {
-            if let Some(done) = running.join_next().await {
-                done??;
-            }
-        }
-        while let Some(done) = running.try_join_next() {
-            done??;
-        }
         // A long poll is not work in flight: received messages count as outstanding until
         // deleted, so the drain check cannot miss them; `Busy` covers the invocation on top.
         match source.receive(batch, wait, visibility).await {
             Ok(messages) if messages.is_empty() => {}
             Ok(messages) => {
                 backoff.reset();
-                let busy = Busy::new(&shared);
-                let (shared, source) = (shared.clone(), source.clone());
-                running.spawn(async move {
-                    let _busy = busy;
-                    invoke_queue(&shared, source.as_ref(), kind, messages, timeout).await
-                });
+                let _busy = Busy::new(&shared);
+                invoke_queue(&shared, source.as_ref(), kind, messages, timeout).await?;
             }
             Err(SourceError::Transient(e)) => {
                 tracing::warn!(queue = source.name(), error = %e, "receive failed; polling again shortly");
@@ -331,9 +338,6 @@ async fn queue_worker(shared: Arc<Shared>, source: Arc<dyn QueueSource>, kind: Q
             }
             Err(e) => return Err(anyhow::anyhow!("queue {}: {e}", source.name())),
         }
-    }
-    while let Some(done) = running.join_next().await {
-        done??;
     }
     Ok(())
 }

@@ -183,6 +183,20 @@ impl SqliteQueue {
         Ok(out)
     }
 
+    /// Whether any message is visible now: a read, so that polling an empty queue takes no
+    /// write lock (several pollers and processes share the database).
+    async fn any_visible(&self) -> Result<bool, SourceError> {
+        let (name, now) = (self.name.clone(), now_ms());
+        self.store
+            .read(move |c| {
+                c.prepare_cached("SELECT EXISTS(SELECT 1 FROM queue_messages WHERE queue = ?1 AND visible_ms <= ?2)")
+                    .and_then(|mut st| st.query_row(params![name, now], |r| r.get::<_, bool>(0)))
+                    .map_err(transient)
+            })
+            .await
+            .map_err(|e| SourceError::Transient(e.to_string()))
+    }
+
     /// The message in Lambda's SQS record shape, built field by field.
     fn message(&self, m: Received) -> SqsMessage {
         let mut attributes = std::collections::HashMap::from([
@@ -250,14 +264,20 @@ impl QueueSource for SqliteQueue {
         visibility: std::time::Duration,
     ) -> Result<Vec<SqsMessage>, SourceError> {
         let until = std::time::Instant::now() + wait;
+        let mut first = true;
         loop {
-            let (name, dlq, mrc) = (self.name.clone(), self.dead_letter_name(), self.max_receive_count);
-            let vis = visibility.as_millis() as i64;
-            let got = self
-                .store
-                .write(move |c| Self::receive_now(c, &name, &dlq, mrc, max.clamp(1, 10_000), vis))
-                .await
-                .map_err(|e| SourceError::Transient(e.to_string()))?;
+            // The first look takes messages at once; the polls after an empty one only read
+            // until there is something to take.
+            let got = if std::mem::take(&mut first) || self.any_visible().await? {
+                let (name, dlq, mrc) = (self.name.clone(), self.dead_letter_name(), self.max_receive_count);
+                let vis = visibility.as_millis() as i64;
+                self.store
+                    .write(move |c| Self::receive_now(c, &name, &dlq, mrc, max.clamp(1, 10_000), vis))
+                    .await
+                    .map_err(|e| SourceError::Transient(e.to_string()))?
+            } else {
+                Vec::new()
+            };
             if !got.is_empty() || std::time::Instant::now() >= until {
                 return Ok(got.into_iter().map(|m| self.message(m)).collect());
             }
