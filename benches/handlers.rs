@@ -161,7 +161,7 @@ fn s3_import(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    let window = orderflow::config::DEFAULT_WRITE_CONCURRENCY;
+    let window = orderflow::config::write_concurrency();
     g.bench_function(format!("100k_line_jsonl_5ms_writes_window_{window}"), |b| {
         b.iter_batched(
             || {

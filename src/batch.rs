@@ -78,20 +78,7 @@ where
     Fut: Future<Output = RecordOutcome>,
 {
     // Group indices, keeping first-seen group order and in-group record order.
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        match group_of(r) {
-            Some(g) => {
-                let slot = *index.entry(g).or_insert_with(|| {
-                    groups.push(Vec::new());
-                    groups.len() - 1
-                });
-                groups[slot].push(i);
-            }
-            None => groups.push(vec![i]),
-        }
-    }
+    let groups = crate::ports::lanes(records.iter().map(&group_of));
     let f = &f;
     let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
     let results = futures::stream::iter(groups)
@@ -145,20 +132,8 @@ where
     F: Fn(Vec<usize>) -> Fut,
     Fut: Future<Output = Vec<RecordOutcome>>,
 {
-    let mut groups: Vec<std::collections::VecDeque<usize>> = Vec::new();
-    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        match group_of(r) {
-            Some(g) => {
-                let slot = *index.entry(g).or_insert_with(|| {
-                    groups.push(Default::default());
-                    groups.len() - 1
-                });
-                groups[slot].push_back(i);
-            }
-            None => groups.push([i].into()),
-        }
-    }
+    let mut groups: Vec<std::collections::VecDeque<usize>> =
+        crate::ports::lanes(records.iter().map(&group_of)).into_iter().map(Into::into).collect();
     let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
     loop {
         let round: Vec<(usize, usize)> =

@@ -134,6 +134,26 @@ async fn guarded<T>(fut: impl std::future::Future<Output = Result<T, StoreError>
     }
 }
 
+/// Record indices by key: one lane per key, in first-seen key order, batch order within a lane;
+/// a record without a key (`None`) has a lane of its own.
+pub fn lanes<K: Eq + std::hash::Hash>(keys: impl Iterator<Item = Option<K>>) -> Vec<Vec<usize>> {
+    let mut lanes: Vec<Vec<usize>> = Vec::new();
+    let mut lane_of: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+    for (i, key) in keys.enumerate() {
+        match key {
+            Some(k) => {
+                let lane = *lane_of.entry(k).or_insert_with(|| {
+                    lanes.push(Vec::new());
+                    lanes.len() - 1
+                });
+                lanes[lane].push(i);
+            }
+            None => lanes.push(vec![i]),
+        }
+    }
+    lanes
+}
+
 /// Runs `write` on every record, at most `window` at once. Records with the same key run one
 /// after another in batch order, so the first of them is the one written first. Results come
 /// back in batch order.
@@ -149,16 +169,7 @@ where
     Fut: std::future::Future<Output = Result<R, StoreError>>,
 {
     use futures::StreamExt;
-    // Records by key, keeping first-seen key order and batch order within a key.
-    let mut lanes: Vec<Vec<usize>> = Vec::new();
-    let mut lane_of: std::collections::HashMap<String, usize> = std::collections::HashMap::with_capacity(records.len());
-    for (i, r) in records.iter().enumerate() {
-        let lane = *lane_of.entry(key(r)).or_insert_with(|| {
-            lanes.push(Vec::new());
-            lanes.len() - 1
-        });
-        lanes[lane].push(i);
-    }
+    let lanes = lanes(records.iter().map(|r| Some(key(r))));
     let write = &write;
     let mut out: Vec<Option<Result<R, StoreError>>> = (0..records.len()).map(|_| None).collect();
     let mut done = futures::stream::iter(lanes)

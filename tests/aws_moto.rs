@@ -141,13 +141,12 @@ async fn a_multi_megabyte_object_is_streamed_from_s3_and_every_line_accounted_fo
     let key = "incoming/big batch+1.jsonl";
     s3c.put_object().bucket(&bucket).key(key).body(body.into_bytes().into()).send().await.unwrap();
     let store = Arc::new(InMemoryStoreDouble::default());
-    let mut deps = Deps::new(
+    let deps = Deps::new(
         store.clone(),
         Arc::new(S3Objects::new(s3c.clone())),
         Arc::new(RecordingQueueDouble::default()),
         Metrics::memory().0,
     );
-    deps.concurrency = 8;
     let mut tally = Default::default();
     let guard = orderflow::batch::DeadlineGuard::from_remaining(std::time::Duration::from_secs(600));
     let report = s3::import_object(&deps, &bucket, key, guard, "req", &mut tally).await.unwrap().unwrap();

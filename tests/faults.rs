@@ -14,9 +14,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 fn with_store(e: &Env, store: Arc<dyn OrderStore>) -> Deps {
-    let mut d = Deps::new(store, e.embedded.bucket.clone(), e.embedded.orders_queue.clone(), Metrics::memory().0);
-    d.concurrency = 1;
-    d
+    Deps::new(store, e.embedded.bucket.clone(), e.embedded.orders_queue.clone(), Metrics::memory().0)
 }
 
 async fn sqs_failures(deps: &Deps, file: &str) -> Vec<String> {

@@ -53,9 +53,9 @@ pub async fn seed_bucket(e: &Embedded) -> anyhow::Result<()> {
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let e = Embedded::open(&a.data.data_dir)?;
     let (metrics, lines) = Metrics::memory();
-    let mut deps = Deps::embedded(&e, metrics);
-    // One record at a time, so that which of two conflicting messages wins is the same every run.
-    deps.concurrency = 1;
+    // The embedded store writes a batch in order: which of two conflicting messages wins is
+    // the same every run.
+    let deps = Deps::embedded(&e, metrics);
     let timeout = Duration::from_secs(30);
     let start_seq = e.store.last_change_seq().await?;
     println!("orderflow demo — embedded default in {}\n", a.data.data_dir.display());

@@ -20,12 +20,7 @@ pub struct Deps {
     /// The orders queue (the S3 import hands remaining orders on to it near its deadline).
     pub queue: Arc<dyn OrderQueue>,
     pub metrics: Metrics,
-    /// How many records of a batch are processed at once.
-    pub concurrency: usize,
 }
-
-/// Records processed at once within one invocation by default.
-pub const DEFAULT_CONCURRENCY: usize = 16;
 
 impl Deps {
     pub fn new(
@@ -34,7 +29,7 @@ impl Deps {
         queue: Arc<dyn OrderQueue>,
         metrics: Metrics,
     ) -> Deps {
-        Deps { processor: Processor::new(store), objects, queue, metrics, concurrency: DEFAULT_CONCURRENCY }
+        Deps { processor: Processor::new(store), objects, queue, metrics }
     }
 }
 

@@ -21,13 +21,12 @@ pub struct Env {
     pub emf: Arc<Mutex<Vec<String>>>,
 }
 
-/// A fresh embedded default in a temp dir; records run one at a time so outcomes are exact.
+/// A fresh embedded default in a temp dir (its store writes a batch in order: outcomes are exact).
 pub fn env() -> Env {
     let dir = tempfile::tempdir().expect("temp dir");
     let embedded = Embedded::open(dir.path()).expect("embedded opens");
     let (metrics, emf) = Metrics::memory();
-    let mut deps = Deps::embedded(&embedded, metrics);
-    deps.concurrency = 1;
+    let deps = Deps::embedded(&embedded, metrics);
     Env { dir, embedded, deps, emf }
 }
 
