@@ -87,6 +87,11 @@ impl Writer {
     /// time); after each commit it asks the checkpointer, on the other core, to do it.
     pub(super) fn start(conn: Connection, checkpoints: Connection) -> anyhow::Result<Writer> {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // The writer's page cache holds the pages its inserts walk (the rightmost leaves, the
+        // key index): 8 MB keeps an import's peak RSS under 64 MB at no measured cost.
+        conn.pragma_update(None, "cache_size", -8 * 1024)?;
+        // A checkpoint copies frames through its own buffer, not the page cache.
+        checkpoints.pragma_update(None, "cache_size", -256)?;
         // Once a checkpoint has caught up, the WAL restarts and is cut back to this size.
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         let (jobs, rx) = mpsc::channel::<Box<dyn Job>>();
