@@ -261,6 +261,21 @@ pub trait QueueSource: Send + Sync {
     ) -> Result<Vec<aws_lambda_events::event::sqs::SqsMessage>, SourceError>;
     /// Deletes received messages by receipt handle (a stale handle deletes nothing).
     async fn delete(&self, receipt_handles: Vec<String>) -> Result<(), SourceError>;
+    /// Deletes the handled messages of the last batch, then receives the next one as `receive`
+    /// does: one call where the source can do both at once (the embedded queue: one commit). An
+    /// error may come after the delete: deleting the same handles again deletes nothing.
+    async fn delete_and_receive(
+        &self,
+        receipt_handles: &[String],
+        max: usize,
+        wait: std::time::Duration,
+        visibility: std::time::Duration,
+    ) -> Result<Vec<aws_lambda_events::event::sqs::SqsMessage>, SourceError> {
+        if !receipt_handles.is_empty() {
+            self.delete(receipt_handles.to_vec()).await?;
+        }
+        self.receive(max, wait, visibility).await
+    }
     /// Messages in the queue, visible or in flight (not those moved to the dead-letter queue):
     /// zero means the queue is drained.
     async fn outstanding(&self) -> Result<u64, SourceError>;

@@ -322,21 +322,42 @@ async fn poller(shared: Arc<Shared>, source: Arc<dyn QueueSource>, kind: QueueKi
     let visibility = s.visibility(timeout);
     let wait = s.poll_wait.max(Duration::from_millis(50));
     let mut backoff = Backoff::default();
+    // The handled messages of the last batch: deleted with the next receive, in one call.
+    let mut handled: Vec<String> = Vec::new();
     while !shared.stopping() {
         // A long poll is not work in flight: received messages count as outstanding until
         // deleted, so the drain check cannot miss them; `Busy` covers the invocation on top.
-        match source.receive(batch, wait, visibility).await {
-            Ok(messages) if messages.is_empty() => {}
+        match source.delete_and_receive(&handled, batch, wait, visibility).await {
             Ok(messages) => {
+                handled.clear();
                 backoff.reset();
-                let _busy = Busy::new(&shared);
-                invoke_queue(&shared, source.as_ref(), kind, messages, timeout).await?;
+                if !messages.is_empty() {
+                    let _busy = Busy::new(&shared);
+                    handled = invoke_queue(&shared, source.as_ref(), kind, messages, timeout).await;
+                }
             }
-            Err(SourceError::Transient(e)) => {
+            Err(SourceError::Transient(e)) if handled.is_empty() => {
                 tracing::warn!(queue = source.name(), error = %e, "receive failed; polling again shortly");
                 backoff.sleep().await;
             }
+            // Not deleted: the messages come back and are acknowledged as duplicates.
+            Err(SourceError::Transient(e)) if backoff.attempts < 5 => {
+                tracing::warn!(queue = source.name(), error = %e, "delete failed; retrying");
+                backoff.sleep().await;
+            }
             Err(e) => return Err(anyhow::anyhow!("queue {}: {e}", source.name())),
+        }
+    }
+    // Stopping: the last batch's messages are deleted before the poller ends.
+    let mut backoff = Backoff::default();
+    while !handled.is_empty() {
+        match source.delete(handled.clone()).await {
+            Ok(()) => handled.clear(),
+            Err(SourceError::Transient(e)) if backoff.attempts < 5 => {
+                tracing::warn!(queue = source.name(), error = %e, "delete failed; retrying");
+                backoff.sleep().await;
+            }
+            Err(e) => return Err(anyhow::anyhow!("queue {}: deleting handled messages: {e}", source.name())),
         }
     }
     Ok(())
@@ -380,13 +401,15 @@ fn reported_failures(response: &Value, ids: &HashSet<&str>) -> Result<HashSet<St
     Ok(out)
 }
 
+/// Invokes the queue's handler on a batch and returns the receipt handles of the messages to
+/// delete: every one the partial batch response did not name, none after a function error.
 async fn invoke_queue(
     shared: &Shared,
     source: &dyn QueueSource,
     kind: QueueKind,
     messages: Vec<SqsMessage>,
     timeout: Duration,
-) -> anyhow::Result<()> {
+) -> Vec<String> {
     let s = &shared.settings;
     let ctx = crate::cli::context(kind.function(), s.memory_mb, timeout);
     let request_id = ctx.request_id.clone();
@@ -417,24 +440,9 @@ async fn invoke_queue(
         // A function error: nothing is deleted; every message comes back after the visibility timeout.
         Err(e) => (Vec::new(), Some(e.as_str())),
     };
-    let deleted = delete.len();
-    if !delete.is_empty() {
-        let mut backoff = Backoff::default();
-        loop {
-            match source.delete(delete.clone()).await {
-                Ok(()) => break,
-                // Not deleted: the messages come back and are acknowledged as duplicates.
-                Err(SourceError::Transient(e)) if backoff.attempts < 5 => {
-                    tracing::warn!(queue = source.name(), error = %e, "delete failed; retrying");
-                    backoff.sleep().await;
-                }
-                Err(e) => return Err(anyhow::anyhow!("queue {}: deleting handled messages: {e}", source.name())),
-            }
-        }
-    }
     let cost = shared.observed.take(&request_id);
-    shared.progress.queue_batch(source.name(), kind.function(), messages.len(), deleted, error, cost.as_ref());
-    Ok(())
+    shared.progress.queue_batch(source.name(), kind.function(), messages.len(), delete.len(), error, cost.as_ref());
+    delete
 }
 
 /// Per-shard position and retry state of the stream consumer.

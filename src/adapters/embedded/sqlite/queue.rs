@@ -183,6 +183,56 @@ impl SqliteQueue {
         Ok(out)
     }
 
+    /// Deletes `handles` (if any) and receives, in one commit; then, while nothing arrived,
+    /// polls until `wait` has passed (long polling).
+    async fn poll(
+        &self,
+        handles: Vec<String>,
+        max: usize,
+        wait: std::time::Duration,
+        visibility: std::time::Duration,
+    ) -> Result<Vec<SqsMessage>, SourceError> {
+        let until = std::time::Instant::now() + wait;
+        let mut handles = Some(handles);
+        loop {
+            // The first look deletes and takes messages at once; the polls after an empty one
+            // only read until there is something to take.
+            let first = handles.take();
+            let got = if first.is_some() || self.any_visible().await? {
+                let handles = first.unwrap_or_default();
+                let (name, dlq, mrc) = (self.name.clone(), self.dead_letter_name(), self.max_receive_count);
+                let vis = visibility.as_millis() as i64;
+                self.store
+                    .write(move |c| {
+                        Self::delete_now(c, &name, &handles)?;
+                        Self::receive_now(c, &name, &dlq, mrc, max.clamp(1, 10_000), vis)
+                    })
+                    .await
+                    .map_err(|e| SourceError::Transient(e.to_string()))?
+            } else {
+                Vec::new()
+            };
+            if !got.is_empty() || std::time::Instant::now() >= until {
+                return Ok(got.into_iter().map(|m| self.message(m)).collect());
+            }
+            // Long polling: look again shortly rather than return empty-handed at once.
+            tokio::time::sleep(std::time::Duration::from_millis(20).min(until - std::time::Instant::now())).await;
+        }
+    }
+
+    fn delete_now(c: &Connection, name: &str, receipt_handles: &[String]) -> Result<(), StoreError> {
+        let mut stmt = c
+            .prepare_cached("DELETE FROM queue_messages WHERE queue = ?1 AND message_id = ?2 AND receive_count = ?3")
+            .map_err(transient)?;
+        for h in receipt_handles {
+            // A handle from an earlier receive is stale: SQS then may not delete either.
+            let Some((id, count)) = h.rsplit_once('#') else { continue };
+            let Ok(count) = count.parse::<i64>() else { continue };
+            stmt.execute(params![name, id, count]).map_err(transient)?;
+        }
+        Ok(())
+    }
+
     /// Whether any message is visible now: a read, so that polling an empty queue takes no
     /// write lock (several pollers and processes share the database).
     async fn any_visible(&self) -> Result<bool, SourceError> {
@@ -263,50 +313,25 @@ impl QueueSource for SqliteQueue {
         wait: std::time::Duration,
         visibility: std::time::Duration,
     ) -> Result<Vec<SqsMessage>, SourceError> {
-        let until = std::time::Instant::now() + wait;
-        let mut first = true;
-        loop {
-            // The first look takes messages at once; the polls after an empty one only read
-            // until there is something to take.
-            let got = if std::mem::take(&mut first) || self.any_visible().await? {
-                let (name, dlq, mrc) = (self.name.clone(), self.dead_letter_name(), self.max_receive_count);
-                let vis = visibility.as_millis() as i64;
-                self.store
-                    .write(move |c| Self::receive_now(c, &name, &dlq, mrc, max.clamp(1, 10_000), vis))
-                    .await
-                    .map_err(|e| SourceError::Transient(e.to_string()))?
-            } else {
-                Vec::new()
-            };
-            if !got.is_empty() || std::time::Instant::now() >= until {
-                return Ok(got.into_iter().map(|m| self.message(m)).collect());
-            }
-            // Long polling: look again shortly rather than return empty-handed at once.
-            tokio::time::sleep(std::time::Duration::from_millis(20).min(until - std::time::Instant::now())).await;
-        }
+        self.poll(Vec::new(), max, wait, visibility).await
     }
 
     async fn delete(&self, receipt_handles: Vec<String>) -> Result<(), SourceError> {
         let name = self.name.clone();
         self.store
-            .write(move |c| {
-                {
-                    let mut stmt = c
-                        .prepare_cached(
-                            "DELETE FROM queue_messages WHERE queue = ?1 AND message_id = ?2 AND receive_count = ?3",
-                        )
-                        .map_err(transient)?;
-                    for h in &receipt_handles {
-                        // A handle from an earlier receive is stale: SQS then may not delete either.
-                        let Some((id, count)) = h.rsplit_once('#') else { continue };
-                        let Ok(count) = count.parse::<i64>() else { continue };
-                        stmt.execute(params![name, id, count]).map_err(transient)?;
-                    }
-                }
-                Ok(())
-            })
+            .write(move |c| Self::delete_now(c, &name, &receipt_handles))
             .await
             .map_err(|e| SourceError::Transient(e.to_string()))
+    }
+
+    async fn delete_and_receive(
+        &self,
+        receipt_handles: &[String],
+        max: usize,
+        wait: std::time::Duration,
+        visibility: std::time::Duration,
+    ) -> Result<Vec<SqsMessage>, SourceError> {
+        self.poll(receipt_handles.to_vec(), max, wait, visibility).await
     }
 
     async fn outstanding(&self) -> Result<u64, SourceError> {
