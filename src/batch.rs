@@ -1,8 +1,8 @@
-//! Per-record outcomes -> Lambda partial-batch responses, with bounded concurrency, FIFO
-//! message-group skipping, panic isolation and a deadline guard.
+//! Per-record outcomes -> Lambda partial-batch responses: batches run in rounds of FIFO groups
+//! (or one record at a time), message-group skipping, panic isolation and a deadline guard.
 
 use crate::processing::{Outcome, RecordOutcome};
-use futures::{FutureExt, StreamExt};
+use futures::FutureExt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -58,60 +58,41 @@ impl DeadlineGuard {
 
 pub const DEADLINE_REASON: &str = "not started: the invocation deadline was near";
 
-/// Runs `f` on every record, at most `concurrency` at a time, and returns one outcome per
-/// record in input order.
+/// Runs `f` on every record, one at a time in input order, and returns one outcome per record.
 ///
-/// Records with the same group (`group_of` returns `Some`) run one after another in order, and
-/// after the first failure in a group every later record of it is failed without being started
-/// (SQS FIFO semantics; a stream shard is one group). A panic inside one record becomes a
-/// `Retry` for that record only. Nothing is started once the deadline guard has expired.
-pub async fn run<'a, T, G, F, Fut>(
-    records: &'a [T],
-    concurrency: usize,
-    guard: DeadlineGuard,
-    group_of: G,
-    f: F,
-) -> Vec<RecordOutcome>
+/// After the first failure in a group (`group_of` returns `Some`: an SQS FIFO message group)
+/// every later record of it is failed without being started. A panic inside one record becomes
+/// a `Retry` for that record only. Nothing is started once the deadline guard has expired.
+pub async fn run<'a, T, G, F, Fut>(records: &'a [T], guard: DeadlineGuard, group_of: G, f: F) -> Vec<RecordOutcome>
 where
     G: Fn(&'a T) -> Option<&'a str>,
-    F: Fn(usize, &'a T) -> Fut,
+    F: Fn(&'a T) -> Fut,
     Fut: Future<Output = RecordOutcome>,
 {
-    // Group indices, keeping first-seen group order and in-group record order.
-    let groups = crate::ports::lanes(records.iter().map(&group_of));
-    let f = &f;
-    let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
-    let results = futures::stream::iter(groups)
-        .map(|group| async move {
-            let mut done = Vec::with_capacity(group.len());
-            let mut failed = false;
-            for i in group {
-                let out = if failed {
-                    RecordOutcome::retry("not started: an earlier record of its group failed")
-                } else if guard.is_expired() {
-                    RecordOutcome::retry(DEADLINE_REASON)
-                } else {
-                    match AssertUnwindSafe(f(i, &records[i])).catch_unwind().await {
-                        Ok(out) => out,
-                        Err(panic) => {
-                            let msg = crate::panic::message(panic.as_ref());
-                            tracing::error!(record = i, panic = %msg, "record handler panicked");
-                            RecordOutcome::retry(format!("the handler panicked: {msg}"))
-                        }
-                    }
-                };
-                failed |= out.outcome.is_retry();
-                done.push((i, out));
+    let mut failed_groups: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut outcomes = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let group = group_of(r);
+        let out = if group.is_some_and(|g| failed_groups.contains(g)) {
+            RecordOutcome::retry("not started: an earlier record of its group failed")
+        } else if guard.is_expired() {
+            RecordOutcome::retry(DEADLINE_REASON)
+        } else {
+            match AssertUnwindSafe(f(r)).catch_unwind().await {
+                Ok(out) => out,
+                Err(panic) => {
+                    let msg = crate::panic::message(panic.as_ref());
+                    tracing::error!(record = i, panic = %msg, "record handler panicked");
+                    RecordOutcome::retry(format!("the handler panicked: {msg}"))
+                }
             }
-            done
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await;
-    for (i, out) in results.into_iter().flatten() {
-        outcomes[i] = Some(out);
+        };
+        if let (Some(g), true) = (group, out.outcome.is_retry()) {
+            failed_groups.insert(g);
+        }
+        outcomes.push(out);
     }
-    outcomes.into_iter().map(|o| o.expect("every record has an outcome")).collect()
+    outcomes
 }
 
 /// Runs a batch through `f` in rounds, each round one call (one store batch): round k holds the

@@ -171,8 +171,8 @@ pub async fn process_sqs(
     tally: &mut Tally,
 ) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, Error> {
     let tallies = std::sync::Mutex::new(Tally::default());
-    // Objects are imported one message at a time: each import already runs its orders concurrently.
-    let outcomes = batch::run(records, 1, guard, super::sqs::fifo_group, |_, m| {
+    // Objects are imported one message at a time: each import already writes in batches.
+    let outcomes = batch::run(records, guard, super::sqs::fifo_group, |m| {
         let tallies = &tallies;
         async move {
             let mut local = Tally::default();
