@@ -198,6 +198,10 @@ pub enum ObjectError {
     InvalidKey(String),
     #[error("object store temporarily unavailable: {0}")]
     Transient(String),
+    /// The key names something that can never be read or written as an object (a symlink, a
+    /// folder, a name too long...): retrying cannot help.
+    #[error("object key {key:?} cannot be used: {reason}")]
+    Unusable { key: String, reason: String },
 }
 
 pub type ObjectReader = Box<dyn AsyncRead + Send + Unpin>;

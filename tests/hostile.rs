@@ -81,3 +81,77 @@ async fn a_repeated_line_item_key_in_a_json_lines_file_is_rejected_and_the_rest_
     assert!(report.rejected_lines[0].reasons[0].contains(r#"duplicate key "quantity""#));
     assert!(!stored(e.embedded.store.as_ref()).await.contains_key("ord-a"));
 }
+
+/// The bucket's folder on disk, created.
+fn bucket_dir(e: &Env) -> std::path::PathBuf {
+    let dir = e.dir.path().join("bucket").join(BUCKET);
+    std::fs::create_dir_all(dir.join("incoming")).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn a_symlink_under_incoming_is_not_followed_and_the_file_is_refused_with_a_reason() {
+    let e = env();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.jsonl");
+    std::fs::write(&secret, order("ord-secret", "") + "\n").unwrap();
+    std::os::unix::fs::symlink(&secret, bucket_dir(&e).join("incoming/link.jsonl")).unwrap();
+    let resp = run_s3(&e, s3_event("incoming/link.jsonl")).await.unwrap();
+    let error = resp["imports"][0]["error"].as_str().expect("an error").to_string();
+    assert!(error.contains("symlink"), "{error}");
+    let s = stored(e.embedded.store.as_ref()).await;
+    assert!(!s.contains_key("ord-secret"), "nothing read through the link");
+    let r = &s[&format!("rejected#s3#{BUCKET}/incoming/link.jsonl:0")];
+    assert!(r.reasons[0].contains("symlink"), "{:?}", r.reasons);
+    assert_eq!(read_report(&e, "incoming/link.jsonl").await.error, Some(error));
+}
+
+#[tokio::test]
+async fn a_symlinked_folder_under_incoming_is_not_imported_from() {
+    let e = env();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("x.jsonl"), order("ord-outside", "") + "\n").unwrap();
+    std::os::unix::fs::symlink(outside.path(), bucket_dir(&e).join("incoming/linkdir")).unwrap();
+    let resp = run_s3(&e, s3_event("incoming/linkdir/x.jsonl")).await.unwrap();
+    assert!(resp["imports"][0]["error"].as_str().unwrap().contains("symlink"), "{resp}");
+    assert!(!stored(e.embedded.store.as_ref()).await.contains_key("ord-outside"));
+}
+
+#[tokio::test]
+async fn a_report_is_not_written_through_a_symlinked_reports_folder() {
+    let e = env();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), bucket_dir(&e).join("reports")).unwrap();
+    put(&e, "incoming/ok.jsonl", order("ord-ok", "") + "\n").await;
+    let resp = run_s3(&e, s3_event("incoming/ok.jsonl")).await.expect("acknowledged: a retry cannot help");
+    assert!(resp["imports"][0]["error"].as_str().unwrap().contains("report cannot be written"), "{resp}");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "nothing written outside the bucket");
+    assert!(stored(e.embedded.store.as_ref()).await.contains_key("ord-ok"));
+}
+
+fn upload(e: &Env, file: &std::path::Path, key: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["upload", file.to_str().unwrap(), "--key", key, "--data-dir", e.dir.path().to_str().unwrap()])
+        .env_remove("ORDERFLOW_DATA_DIR")
+        .env_remove("ORDERFLOW_BUCKET")
+        .output()
+        .expect("orderflow runs")
+}
+
+#[tokio::test]
+async fn upload_refuses_a_key_that_would_leave_the_bucket() {
+    let e = env();
+    let outside = tempfile::tempdir().unwrap();
+    let file = outside.path().join("in.jsonl");
+    std::fs::write(&file, order("ord-up", "") + "\n").unwrap();
+    std::os::unix::fs::symlink(outside.path(), bucket_dir(&e).join("incoming/linkdir")).unwrap();
+    for key in ["incoming/linkdir/x.jsonl", "incoming/../../x.jsonl", "/tmp/x.jsonl"] {
+        let out = upload(&e, &file, key);
+        assert!(!out.status.success(), "{key} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("symlink") || stderr.contains("would leave the bucket"), "{key}: {stderr}");
+    }
+    let names: Vec<_> = std::fs::read_dir(outside.path()).unwrap().map(|d| d.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("in.jsonl")], "nothing written outside the bucket");
+    assert!(upload(&e, &file, "incoming/fine.jsonl").status.success());
+}

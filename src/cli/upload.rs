@@ -5,7 +5,7 @@
 use super::Target;
 use crate::adapters::embedded::{Embedded, SqliteQueue, UPLOADS_QUEUE};
 use crate::config::{self, IMPORT_PREFIX};
-use crate::ports::{ObjectError, OrderQueue};
+use crate::ports::OrderQueue;
 use anyhow::Context as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::json;
@@ -61,6 +61,11 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             format!("{IMPORT_PREFIX}{name}")
         }
     };
+    if !crate::adapters::embedded::key_stays_inside(&key) {
+        anyhow::bail!(
+            "the key {key:?} would leave the bucket: use a relative key without `..`, a NUL or a backslash (e.g. {IMPORT_PREFIX}orders.jsonl)"
+        );
+    }
     let bucket = config::env_or(config::ENV_BUCKET, config::DEFAULT_BUCKET);
     let size = std::fs::metadata(&a.file).with_context(|| format!("reading {}", a.file.display()))?.len();
     if a.target.aws {
@@ -90,26 +95,31 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Copies the file into the bucket folder (write, then rename: never half an object) and returns
-/// an ETag-like content hash.
+/// Copies the file into the bucket folder (write, then rename: never half an object; through
+/// no symlink) and returns an ETag-like content hash.
 fn copy_into(e: &Embedded, file: &Path, bucket: &str, key: &str) -> anyhow::Result<String> {
-    let dest = e.bucket.path_of(bucket, key).map_err(|e: ObjectError| anyhow::anyhow!("{e}"))?;
-    let dir = dest.parent().expect("a key has a parent folder");
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = dir.join(format!(".upload-{}", uuid::Uuid::new_v4()));
     let mut src = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let mut hasher = HashingWriter { out: std::fs::File::create(&tmp)?, md5: <md5::Md5 as md5::Digest>::new() };
-    std::io::copy(&mut src, &mut hasher).with_context(|| format!("copying {}", file.display()))?;
-    std::fs::rename(&tmp, &dest).with_context(|| format!("writing {}", dest.display()))?;
-    Ok(format!("{:x}", md5::Digest::finalize(hasher.md5)))
+    let temp = format!("{UPLOAD_TEMP_PREFIX}{}", uuid::Uuid::new_v4());
+    let md5 = e
+        .bucket
+        .write(bucket, key, &temp, |out| {
+            let mut hasher = HashingWriter { out, md5: <md5::Md5 as md5::Digest>::new() };
+            std::io::copy(&mut src, &mut hasher)?;
+            Ok(hasher.md5)
+        })
+        .map_err(|err| anyhow::anyhow!("writing s3://{bucket}/{key} from {}: {err}", file.display()))?;
+    Ok(format!("{:x}", md5::Digest::finalize(md5)))
 }
 
-struct HashingWriter {
-    out: std::fs::File,
+/// The name of an upload's temporary file, beside the object until it is renamed into place.
+pub(crate) const UPLOAD_TEMP_PREFIX: &str = ".upload-";
+
+struct HashingWriter<'a> {
+    out: &'a mut std::fs::File,
     md5: md5::Md5,
 }
 
-impl std::io::Write for HashingWriter {
+impl std::io::Write for HashingWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.out.write(buf)?;
         md5::Digest::update(&mut self.md5, &buf[..n]);

@@ -268,6 +268,7 @@ pub async fn import_object(
         Some((format, gz)) => match deps.objects.get(bucket, key).await {
             Err(ObjectError::NotFound { .. }) => Some(format!("object s3://{bucket}/{key} no longer exists")),
             Err(ObjectError::InvalidKey(k)) => Some(format!("object key {k:?} is not allowed")),
+            Err(e @ ObjectError::Unusable { .. }) => Some(e.to_string()),
             Err(e) => return Err(e.into()),
             Ok(reader) => {
                 let sync = tokio_util::io::SyncIoBridge::new(reader);
@@ -306,7 +307,15 @@ pub async fn import_object(
     }
     report.finished_at = now_rfc3339();
     let body = serde_json::to_vec_pretty(&report).expect("report serializes");
-    deps.objects.put(bucket, &report_key(key), body, "application/json").await?;
+    match deps.objects.put(bucket, &report_key(key), body, "application/json").await {
+        // The records are stored; the report can never be written there (a symlink, a name too
+        // long): retrying would not help. Say so in the answer instead.
+        Err(e @ (ObjectError::Unusable { .. } | ObjectError::InvalidKey(_))) => {
+            tracing::warn!(bucket, key, error = %e, "the import report cannot be written");
+            report.error.get_or_insert_with(|| format!("the import report cannot be written: {e}"));
+        }
+        other => other?,
+    }
     tracing::info!(
         bucket,
         key,

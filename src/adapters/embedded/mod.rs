@@ -2,10 +2,11 @@
 //! folder as the bucket, under `--data-dir` (default `.orderflow/`). No AWS, no Docker.
 
 mod bucket;
+mod jail;
 mod sqlite;
 pub mod stream;
 
-pub use bucket::FolderBucket;
+pub use bucket::{key_stays_inside, FolderBucket};
 pub use sqlite::{
     Change, EmbeddedStream, Outgoing, SqliteQueue, SqliteStore, EMBEDDED_SHARD, ORDERS_QUEUE, STREAM_FAILURES_QUEUE,
     UPLOADS_QUEUE,
