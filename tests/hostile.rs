@@ -155,3 +155,47 @@ async fn upload_refuses_a_key_that_would_leave_the_bucket() {
     assert_eq!(names, vec![std::ffi::OsString::from("in.jsonl")], "nothing written outside the bucket");
     assert!(upload(&e, &file, "incoming/fine.jsonl").status.success());
 }
+
+/// Keys that can never name an importable object, as they arrive in a notification, each with
+/// what its reason must say.
+fn bad_keys() -> Vec<(String, &'static str)> {
+    vec![
+        ("incoming/../../x.jsonl".to_string(), "is not allowed"),
+        ("incoming/%00.jsonl".to_string(), "is not allowed"),
+        (format!("incoming/{}.jsonl", "k".repeat(1990)), "is not allowed"),
+        (format!("incoming/{}.jsonl", "n".repeat(300)), "File name too long"),
+        ("incoming/%ZZ.jsonl".to_string(), "not valid percent-encoding"),
+        ("incoming/%FF%FE.jsonl".to_string(), "not UTF-8"),
+    ]
+}
+
+fn rejections(s: &std::collections::BTreeMap<String, orderflow::order::StoredOrder>) -> Vec<Vec<String>> {
+    s.values().filter(|r| r.status == Status::Rejected).map(|r| r.reasons.clone()).collect()
+}
+
+#[tokio::test]
+async fn a_bad_key_in_a_direct_event_is_acknowledged_with_a_stored_reason() {
+    for (key, says) in bad_keys() {
+        let e = env();
+        bucket_dir(&e);
+        let resp = run_s3(&e, s3_event(&key)).await.unwrap_or_else(|err| panic!("{key}: the handler failed: {err}"));
+        let error = resp["imports"][0]["error"].as_str().unwrap_or_else(|| panic!("{key}: no error in {resp}"));
+        assert!(error.contains(says), "{key}: {error}");
+        let stored = rejections(&stored(e.embedded.store.as_ref()).await);
+        assert_eq!(stored.len(), 1, "{key}: one stored rejection");
+        assert_eq!(stored[0], vec![error.to_string()], "{key}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_key_in_a_notification_via_sqs_is_acknowledged_not_retried() {
+    for (key, _) in bad_keys() {
+        let e = env();
+        bucket_dir(&e);
+        let mut event = sqs_event(&[("n-1", &s3_event(&key).to_string())]);
+        event["Records"][0]["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:orderflow-uploads");
+        let resp = run_s3(&e, event).await.unwrap_or_else(|err| panic!("{key}: the handler failed: {err}"));
+        assert_eq!(resp, json!({ "batchItemFailures": [] }), "{key}");
+        assert_eq!(rejections(&stored(e.embedded.store.as_ref()).await).len(), 1, "{key}");
+    }
+}

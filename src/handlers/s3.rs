@@ -30,6 +30,24 @@ pub fn decode_key(raw: &str) -> String {
     percent_encoding::percent_decode_str(&plus).decode_utf8_lossy().into_owned()
 }
 
+/// `decode_key`, refusing what S3 never sends: a `%` not followed by two hex digits, or bytes
+/// that are not UTF-8 once decoded (a lossy decode would name some other object).
+pub fn decode_key_strict(raw: &str) -> Result<String, String> {
+    let b = raw.as_bytes();
+    if let Some(at) = (0..b.len())
+        .find(|&i| b[i] == b'%' && !b.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)))
+    {
+        return Err(format!(
+            "the object key is not valid percent-encoding (a `%` at byte {at} is not followed by two hex digits)"
+        ));
+    }
+    let plus = raw.replace('+', " ");
+    match percent_encoding::percent_decode_str(&plus).decode_utf8() {
+        Ok(key) => Ok(key.into_owned()),
+        Err(e) => Err(format!("the object key is not UTF-8 once decoded: {e}")),
+    }
+}
+
 /// One rejected line in an import report.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RejectedLine {
@@ -142,8 +160,7 @@ async fn route(
             let mut reports = Vec::new();
             for r in &event.records {
                 let bucket = r.s3.bucket.name.clone();
-                let key = decode_key(&r.s3.object.key);
-                match import_object(deps, &bucket, &key, guard, request_id, tally).await? {
+                match import_notified(deps, &bucket, &r.s3.object.key, guard, request_id, tally).await? {
                     Some(report) => reports.push(report),
                     None => tally.ignore(),
                 }
@@ -221,8 +238,8 @@ async fn process_notification(
     };
     for r in &event.records {
         let bucket = r.s3.bucket.name.clone();
-        let key = decode_key(&r.s3.object.key);
-        match import_object(deps, &bucket, &key, guard, request_id, tally).await {
+        let key = &r.s3.object.key;
+        match import_notified(deps, &bucket, key, guard, request_id, tally).await {
             Ok(Some(_)) => {}
             Ok(None) => tally.ignore(),
             Err(e) => {
@@ -232,6 +249,46 @@ async fn process_notification(
         }
     }
     ok
+}
+
+/// Imports the object a notification names by its encoded key. A key that cannot be decoded
+/// is acknowledged: its rejection is stored (line 0) and the answer says why; no report can be
+/// written for it. `Ok(None)` when the key is not under the import prefix (ignored).
+async fn import_notified(
+    deps: &Deps,
+    bucket: &str,
+    raw_key: &str,
+    guard: DeadlineGuard,
+    request_id: &str,
+    tally: &mut Tally,
+) -> Result<Option<ImportReport>, ImportError> {
+    // The prefix is plain ASCII: the same encoded or decoded.
+    if !raw_key.starts_with(IMPORT_PREFIX) {
+        tracing::info!(bucket, raw_key, "key outside {IMPORT_PREFIX}: ignored");
+        return Ok(None);
+    }
+    let reason = match decode_key_strict(raw_key) {
+        Ok(key) => return import_object(deps, bucket, &key, guard, request_id, tally).await,
+        Err(reason) => reason,
+    };
+    let started_at = now_rfc3339();
+    let sid = format!("{bucket}/{raw_key}:0");
+    let origin = Origin { source: Source::S3, source_id: &sid, received_at: &started_at };
+    let out = deps.processor.reject(None, None, vec![reason.clone()], raw_key, origin).await;
+    if out.outcome.is_retry() {
+        return Err(ImportError::Read(format!("could not record the refused key: {:?}", out.outcome)));
+    }
+    tally.add(&out);
+    tracing::warn!(bucket, raw_key, reason, "object key refused");
+    Ok(Some(ImportReport {
+        bucket: bucket.to_string(),
+        key: raw_key.to_string(),
+        request_id: request_id.to_string(),
+        error: Some(reason),
+        finished_at: now_rfc3339(),
+        started_at,
+        ..ImportReport::default()
+    }))
 }
 
 /// Imports one object. `Ok(None)` when the key is not under the import prefix (ignored).
