@@ -448,9 +448,10 @@ pub fn pending_item(input: &OrderInput) -> Option<Item> {
     Some(m)
 }
 
-/// The key of a rejection record for a source id (re-exported for adapters and tests).
-pub fn rejection_item_key(source: Source, source_id: &str) -> String {
-    rejection_key(source, source_id)
+/// The key of a rejection record for a source id and fingerprint (re-exported for adapters
+/// and tests).
+pub fn rejection_item_key(source: Source, source_id: &str, fingerprint: Option<&str>) -> String {
+    rejection_key(source, source_id, fingerprint)
 }
 
 #[cfg(test)]

@@ -57,7 +57,13 @@ async fn a_duplicate_order_id_is_acknowledged_without_a_second_write_and_a_confl
         p.process_body(&other, origin("m3")).await.outcome,
         Outcome::Rejected { reasons: vec!["order_id ord-1 already exists with different content".into()] }
     );
-    let rejection = item::from_item(&store.get("rejected#sqs#m3").await.unwrap().unwrap());
+    let reasons = "order_id ord-1 already exists with different content";
+    let key = item::rejection_item_key(
+        orderflow::order::Source::Sqs,
+        "m3",
+        Some(&orderflow::order::rejection_fingerprint("m3", reasons, &other)),
+    );
+    let rejection = item::from_item(&store.get(&key).await.unwrap().unwrap());
     assert_eq!(rejection.status, Status::Rejected);
     assert_eq!(rejection.order_id.as_deref(), Some("ord-1"));
     assert_eq!(store.scan().await.unwrap().len(), 2);

@@ -199,3 +199,55 @@ async fn a_bad_key_in_a_notification_via_sqs_is_acknowledged_not_retried() {
         assert_eq!(rejections(&stored(e.embedded.store.as_ref()).await).len(), 1, "{key}");
     }
 }
+
+fn rejections_of(s: &std::collections::BTreeMap<String, orderflow::order::StoredOrder>) -> Vec<(String, Vec<String>)> {
+    s.values().filter(|r| r.status == Status::Rejected).map(|r| (r.source_id.clone(), r.reasons.clone())).collect()
+}
+
+#[tokio::test]
+async fn a_later_different_rejection_of_the_same_line_is_kept_and_the_same_one_stored_once() {
+    let e = env();
+    let key = "incoming/fixed.jsonl";
+    let first = order("ord-f", "").replace(r#""currency":"USD""#, r#""currency":"XYZ""#) + "\n";
+    let second = order("ord-f", "").replace(r#""unit_price":"1.00""#, r#""unit_price":"-1""#) + "\n";
+    for body in [&first, &first, &second] {
+        put(&e, key, body.clone()).await;
+        run_s3(&e, s3_event(key)).await.unwrap();
+    }
+    let mut got = rejections_of(&stored_by_table_key(e.embedded.store.as_ref()).await);
+    got.sort();
+    let sid = format!("{BUCKET}/{key}:1");
+    assert_eq!(
+        got,
+        vec![
+            (sid.clone(), vec!["currency \"XYZ\" is not a supported ISO 4217 code".to_string()]),
+            (sid, vec!["items[0].unit_price must not be negative (got -1)".to_string()]),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn two_different_invalid_bodies_under_one_message_id_are_both_kept() {
+    let e = env();
+    let event = sqs_event(&[("m-same", "{\"order_id\":"), ("m-same", "[1]"), ("m-same", "[1]")]);
+    assert_eq!(run_sqs(&e, event).await, json!({ "batchItemFailures": [] }));
+    let got = rejections_of(&stored_by_table_key(e.embedded.store.as_ref()).await);
+    assert_eq!(got.len(), 2, "one per different rejection, the repeated one once: {got:?}");
+    assert!(got.iter().all(|(sid, _)| sid == "m-same"));
+}
+
+#[tokio::test]
+async fn messages_without_a_message_id_get_unique_source_ids_that_say_where_they_came_from() {
+    let e = env();
+    let mut event = sqs_event(&[("x", "not json"), ("y", "not json")]);
+    for r in event["Records"].as_array_mut().unwrap() {
+        r.as_object_mut().unwrap().remove("messageId");
+    }
+    assert_eq!(run_sqs(&e, event).await, json!({ "batchItemFailures": [] }));
+    let mut ids: Vec<String> =
+        rejections_of(&stored_by_table_key(e.embedded.store.as_ref()).await).into_iter().map(|(sid, _)| sid).collect();
+    ids.sort();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert!(ids[0].starts_with("no-message-id:orderflow-orders:0:"), "{ids:?}");
+    assert!(ids[1].starts_with("no-message-id:orderflow-orders:1:"), "{ids:?}");
+}

@@ -193,7 +193,8 @@ pub async fn process_sqs(
         let tallies = &tallies;
         async move {
             let mut local = Tally::default();
-            let out = process_notification(deps, m, guard, request_id, &mut local).await;
+            let index = records.iter().position(|r| std::ptr::eq(r, m)).unwrap_or_default();
+            let out = process_notification(deps, m, index, guard, request_id, &mut local).await;
             tallies.lock().expect("tally lock").merge(&local);
             out
         }
@@ -206,12 +207,14 @@ pub async fn process_sqs(
 async fn process_notification(
     deps: &Deps,
     m: &SqsMessage,
+    index: usize,
     guard: DeadlineGuard,
     request_id: &str,
     tally: &mut Tally,
 ) -> RecordOutcome {
     let body = m.body.as_deref().unwrap_or("");
-    let message_id = m.message_id.as_deref().unwrap_or("");
+    let source_id = super::sqs::source_id(m, index);
+    let message_id = source_id.as_ref();
     let ok = RecordOutcome { outcome: Outcome::Accepted, order_id: None, customer_id: None };
     let parsed: Result<Value, _> = serde_json::from_str(body);
     let notification = match parsed {

@@ -42,7 +42,7 @@ pub async fn process(
                 let m = &records[i];
                 let body = m.body.as_deref().unwrap_or("");
                 // A panic while preparing one record retries that record only.
-                match std::panic::catch_unwind(|| prepare_message(m, body, now)) {
+                match std::panic::catch_unwind(|| prepare_message(m, i, body, now)) {
                     Ok(prepared) => {
                         ready.push((prepared, body));
                         ready_at.push(k);
@@ -67,11 +67,26 @@ pub async fn process(
 }
 
 /// Parses, validates and prices one message's order. Pure: no I/O.
-fn prepare_message(m: &SqsMessage, body: &str, now: &str) -> Prepared {
-    let id = m.message_id.as_deref().unwrap_or("");
+fn prepare_message(m: &SqsMessage, index: usize, body: &str, now: &str) -> Prepared {
+    let id = source_id(m, index);
+    let id = id.as_ref();
     let received = m.attributes.get("SentTimestamp").and_then(|t| epoch_ms_to_rfc3339(t));
     let origin = Origin { source: Source::Sqs, source_id: id, received_at: received.as_deref().unwrap_or(now) };
     prepare_body_at(body, origin, now)
+}
+
+/// A message's source id: its messageId; without one, a unique id that says where it came
+/// from (`no-message-id:<queue>:<place in the batch>:<uuid>`), logged with the batch's place.
+pub(crate) fn source_id(m: &SqsMessage, index: usize) -> std::borrow::Cow<'_, str> {
+    match m.message_id.as_deref() {
+        Some(id) if !id.is_empty() => id.into(),
+        _ => {
+            let queue = m.event_source_arn.as_deref().and_then(|a| a.rsplit(':').next()).unwrap_or("unknown-queue");
+            let id = format!("no-message-id:{queue}:{index}:{}", uuid::Uuid::new_v4().simple());
+            tracing::warn!(source_id = %id, record = index, "a message without a messageId");
+            id.into()
+        }
+    }
 }
 
 /// Builds the partial batch response. A message to retry without a messageId cannot be named,

@@ -11,7 +11,10 @@ pub use currency::Currency;
 pub use ids::{CustomerId, OrderId, Sku};
 pub use input::{InputRef, ItemInput, ItemRef, ItemsInput, ItemsRef, OrderInput, Scalar, ScalarRef};
 pub use pricing::{round_money, Totals};
-pub use record::{rejection_key, RecordKind, Rejection, Source, Status, StoredItem, StoredOrder, REJECTION_KEY_PREFIX};
+pub use record::{
+    rejection_fingerprint, rejection_key, RecordKind, Rejection, Source, Status, StoredItem, StoredOrder,
+    REJECTION_KEY_PREFIX,
+};
 
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;

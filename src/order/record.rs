@@ -120,11 +120,12 @@ pub type Rejection = StoredOrder;
 pub const REJECTION_KEY_PREFIX: &str = "rejected#";
 
 impl StoredOrder {
-    /// The table key: the order id for orders, `rejected#<source>#<source_id>` for rejections.
+    /// The table key: the order id for orders, `rejected#<source>#<source_id>#<fingerprint>`
+    /// for rejections (see `rejection_key`).
     pub fn key(&self) -> String {
         match self.kind {
             RecordKind::Order => self.order_id.clone().unwrap_or_default(),
-            RecordKind::Rejection => rejection_key(self.source, &self.source_id),
+            RecordKind::Rejection => rejection_key(self.source, &self.source_id, self.fingerprint.as_deref()),
         }
     }
 
@@ -185,7 +186,7 @@ impl StoredOrder {
         }
     }
 
-    /// A rejected intake record keyed by its source id.
+    /// A rejected intake record keyed by its source id and what it is about (`rejection_key`).
     #[allow(clippy::too_many_arguments)]
     pub fn rejection(
         order_id: Option<&str>,
@@ -211,19 +212,45 @@ impl StoredOrder {
             discount_percent: None,
             tax_rate: None,
             placed_at: None,
-            reasons,
             source,
             source_id: source_id.to_string(),
             received_at: received_at.to_string(),
             processed_at: Some(now.to_string()),
-            fingerprint: None,
+            fingerprint: Some(rejection_fingerprint(source_id, &reasons.join("\n"), body)),
+            reasons,
             excerpt: Some(super::excerpt(body, 200)),
         }
     }
 }
 
-pub fn rejection_key(source: Source, source_id: &str) -> String {
-    format!("{REJECTION_KEY_PREFIX}{}#{source_id}", source.as_str())
+/// What a rejection is about, as 16 hex digits: its source id, reasons and whole body. The same
+/// rejection again has the same fingerprint (stored once); a later, different one (a fixed file
+/// uploaded to the same key, a second body under one messageId) has its own, and is kept too.
+pub fn rejection_fingerprint(source_id: &str, reasons: &str, body: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [source_id, reasons, body] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    let digest = h.finalize();
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The longest source id kept whole in a rejection's key: DynamoDB allows 2,048 bytes in a
+/// partition key. The fingerprint covers the whole source id, so a shortened one stays unique.
+const KEY_SOURCE_ID_BYTES: usize = 1800;
+
+/// A rejection's table key: `rejected#<source>#<source id>#<fingerprint>` (records stored before
+/// fingerprints were added have none: `rejected#<source>#<source id>`).
+pub fn rejection_key(source: Source, source_id: &str, fingerprint: Option<&str>) -> String {
+    let mut cut = source_id.len().min(KEY_SOURCE_ID_BYTES);
+    while !source_id.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    match fingerprint {
+        Some(f) => format!("{REJECTION_KEY_PREFIX}{}#{}#{f}", source.as_str(), &source_id[..cut]),
+        None => format!("{REJECTION_KEY_PREFIX}{}#{}", source.as_str(), &source_id[..cut]),
+    }
 }
 
 impl Order {

@@ -42,8 +42,23 @@ pub fn ctx(function: &str) -> lambda_runtime::Context {
     orderflow::cli::context(function, 128, std::time::Duration::from_secs(30))
 }
 
-/// Every record in the store by key: (status, total, reasons).
+/// Every record in the store by a readable key: the order id, or for a rejection
+/// `rejected#<source>#<source id>` (its table key without the fingerprint). Panics if two
+/// rejections share a source id: use `stored_by_table_key` for those.
 pub async fn stored(store: &dyn OrderStore) -> BTreeMap<String, StoredOrder> {
+    let mut out = BTreeMap::new();
+    for (_, r) in stored_by_table_key(store).await {
+        let key = match r.kind {
+            orderflow::order::RecordKind::Order => r.key(),
+            orderflow::order::RecordKind::Rejection => item::rejection_item_key(r.source, &r.source_id, None),
+        };
+        assert!(out.insert(key.clone(), r).is_none(), "two records read as {key}");
+    }
+    out
+}
+
+/// Every record in the store by its table key.
+pub async fn stored_by_table_key(store: &dyn OrderStore) -> BTreeMap<String, StoredOrder> {
     store
         .scan()
         .await
