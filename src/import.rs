@@ -4,10 +4,13 @@
 //! whatever the object's size.
 
 use crate::config::MAX_BODY_BYTES;
-use crate::order::{ItemInput, ItemsInput, OrderInput, Scalar, Source};
+use crate::order::{OrderInput, Source};
 use crate::processing::{self, Origin, Prepared};
 use std::io::{BufRead, BufReader, Read};
 use tokio::sync::mpsc;
+
+mod csv_file;
+pub use csv_file::CSV_REQUIRED;
 
 /// The file formats an import understands, from the key's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +169,7 @@ fn spawn_reader<R: Read + Send + 'static>(
         let mut sink = ChunkSink::new(deliver);
         let result = match format {
             Format::JsonLines => parse_jsonl(reader, &mut sink),
-            Format::Csv => parse_csv(reader, &mut sink),
+            Format::Csv => csv_file::parse_csv(reader, &mut sink),
         };
         sink.flush();
         result
@@ -259,7 +262,7 @@ impl PreparedChunks {
     }
 }
 
-struct ChunkSink {
+pub(crate) struct ChunkSink {
     deliver: Deliver,
     chunk: Chunk,
     /// The chunk's bytes: its shared text and the text its other units carry.
@@ -278,7 +281,7 @@ impl ChunkSink {
     }
 
     /// Returns false when the receiver has gone (the import stopped).
-    fn push(&mut self, unit: Unit) -> bool {
+    pub(crate) fn push(&mut self, unit: Unit) -> bool {
         let size = match &unit {
             // Its text is in the chunk's text already, counted by `push_json`.
             Unit::Json { .. } => 0,
@@ -329,7 +332,11 @@ impl ChunkSink {
 
 /// Reads one line of at most `max` bytes (without the newline). Longer lines are consumed to
 /// their end and reported by length, never held in memory. `Ok(None)` at end of input.
-fn read_bounded_line<R: BufRead>(r: &mut R, max: usize, out: &mut Vec<u8>) -> std::io::Result<Option<usize>> {
+pub(crate) fn read_bounded_line<R: BufRead>(
+    r: &mut R,
+    max: usize,
+    out: &mut Vec<u8>,
+) -> std::io::Result<Option<usize>> {
     out.clear();
     let mut total = 0usize;
     let mut any = false;
@@ -415,174 +422,6 @@ fn json_line(sink: &mut ChunkSink, line: u64, bytes: &[u8], len: usize) -> bool 
             reason: format!("line is not valid UTF-8: {e}"),
         }),
     }
-}
-
-/// The CSV columns, by position in the header.
-struct Columns {
-    order_id: usize,
-    customer_id: usize,
-    currency: usize,
-    sku: usize,
-    quantity: usize,
-    unit_price: usize,
-    discount_percent: Option<usize>,
-    tax_rate: Option<usize>,
-}
-
-pub const CSV_REQUIRED: [&str; 6] = ["order_id", "customer_id", "currency", "sku", "quantity", "unit_price"];
-
-fn columns(header: &csv::StringRecord) -> Result<Columns, FileError> {
-    let find = |name: &str| header.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name);
-    let missing: Vec<&str> = CSV_REQUIRED.iter().copied().filter(|c| find(c).is_none()).collect();
-    if !missing.is_empty() {
-        return Err(FileError::Invalid(format!(
-            "CSV header is missing column(s) {}; expected {} [,discount_percent,tax_rate]",
-            missing.join(", "),
-            CSV_REQUIRED.join(",")
-        )));
-    }
-    Ok(Columns {
-        order_id: find("order_id").unwrap(),
-        customer_id: find("customer_id").unwrap(),
-        currency: find("currency").unwrap(),
-        sku: find("sku").unwrap(),
-        quantity: find("quantity").unwrap(),
-        unit_price: find("unit_price").unwrap(),
-        discount_percent: find("discount_percent"),
-        tax_rate: find("tax_rate"),
-    })
-}
-
-fn cell(rec: &csv::StringRecord, i: usize) -> Option<Scalar> {
-    rec.get(i).map(str::trim).filter(|s| !s.is_empty()).map(|s| Scalar::Str(s.to_string()))
-}
-
-/// Text of a CSV record for excerpts and hand-off.
-fn row_text(rec: &csv::StringRecord) -> String {
-    rec.iter().collect::<Vec<_>>().join(",")
-}
-
-struct Group {
-    line: u64,
-    input: OrderInput,
-    raw: String,
-    conflicts: Vec<String>,
-}
-
-fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(r);
-    let header = rdr.headers().map_err(|e| FileError::Invalid(format!("CSV header cannot be read: {e}")))?.clone();
-    let cols = columns(&header)?;
-    let width = header.len();
-    let mut current: Option<Group> = None;
-    let mut rec = csv::StringRecord::new();
-    let mut last_line = 1u64;
-    let emit = |g: Group, sink: &mut ChunkSink| -> bool {
-        if g.conflicts.is_empty() {
-            sink.push(Unit::Csv { line: g.line, input: Box::new(g.input), raw: g.raw })
-        } else {
-            sink.push(Unit::Malformed { line: g.line, raw: g.raw, reason: g.conflicts.join("; ") })
-        }
-    };
-    loop {
-        let ok = match rdr.read_record(&mut rec) {
-            Ok(ok) => ok,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(last_line + 1);
-                if let csv::ErrorKind::Io(_) = e.kind() {
-                    return Err(FileError::Read(e.to_string()));
-                }
-                if let Some(g) = current.take() {
-                    if !emit(g, sink) {
-                        return Ok(line);
-                    }
-                }
-                if !sink.push(Unit::Malformed {
-                    line,
-                    raw: String::new(),
-                    reason: format!("CSV row cannot be read: {e}"),
-                }) {
-                    return Ok(line);
-                }
-                last_line = line;
-                continue;
-            }
-        };
-        if !ok {
-            break;
-        }
-        let line = rec.position().map(|p| p.line()).unwrap_or(last_line + 1);
-        last_line = line;
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        if rec.len() != width {
-            if let Some(g) = current.take() {
-                if !emit(g, sink) {
-                    return Ok(line);
-                }
-            }
-            let reason = format!("CSV row has {} fields; the header has {width}", rec.len());
-            if !sink.push(Unit::Malformed { line, raw: row_text(&rec), reason }) {
-                return Ok(line);
-            }
-            continue;
-        }
-        let order_id = rec.get(cols.order_id).unwrap_or("").trim().to_string();
-        let item = ItemInput {
-            sku: cell(&rec, cols.sku),
-            quantity: cell(&rec, cols.quantity),
-            unit_price: cell(&rec, cols.unit_price),
-            not_an_object: None,
-        };
-        let same =
-            matches!(&current, Some(g) if g.input.order_id_text() == Some(order_id.as_str()) && !order_id.is_empty());
-        if same {
-            let g = current.as_mut().expect("checked above");
-            for (name, idx, have) in [
-                ("customer_id", Some(cols.customer_id), &g.input.customer_id),
-                ("currency", Some(cols.currency), &g.input.currency),
-                ("discount_percent", cols.discount_percent, &g.input.discount_percent),
-                ("tax_rate", cols.tax_rate, &g.input.tax_rate),
-            ] {
-                if let Some(i) = idx {
-                    if cell(&rec, i) != *have {
-                        g.conflicts
-                            .push(format!("line {line}: {name} differs from the order's first row (line {})", g.line));
-                    }
-                }
-            }
-            if let Some(ItemsInput::List(items)) = &mut g.input.items {
-                items.push(item);
-            }
-            g.raw.push('\n');
-            g.raw.push_str(&row_text(&rec));
-        } else {
-            if let Some(g) = current.take() {
-                if !emit(g, sink) {
-                    return Ok(line);
-                }
-            }
-            current = Some(Group {
-                line,
-                input: OrderInput {
-                    order_id: cell(&rec, cols.order_id),
-                    customer_id: cell(&rec, cols.customer_id),
-                    currency: cell(&rec, cols.currency),
-                    items: Some(ItemsInput::List(vec![item])),
-                    discount_percent: cols.discount_percent.and_then(|i| cell(&rec, i)),
-                    tax_rate: cols.tax_rate.and_then(|i| cell(&rec, i)),
-                    placed_at: None,
-                },
-                raw: row_text(&rec),
-                conflicts: Vec::new(),
-            });
-        }
-    }
-    if let Some(g) = current.take() {
-        emit(g, sink);
-    }
-    Ok(last_line)
 }
 
 #[cfg(test)]

@@ -251,3 +251,19 @@ async fn messages_without_a_message_id_get_unique_source_ids_that_say_where_they
     assert!(ids[0].starts_with("no-message-id:orderflow-orders:0:"), "{ids:?}");
     assert!(ids[1].starts_with("no-message-id:orderflow-orders:1:"), "{ids:?}");
 }
+
+#[tokio::test]
+async fn an_unclosed_quote_in_row_2_of_a_10000_row_csv_is_reported_and_every_other_row_imported() {
+    let e = env();
+    let mut file = "order_id,customer_id,currency,sku,quantity,unit_price\n".to_string();
+    for n in 1..=10_000 {
+        file.push_str(&if n == 2 { "\"SKU,1,1.00,,\n".to_string() } else { format!("o-{n},c,USD,S,1,1.00\n") });
+    }
+    put(&e, "incoming/quote.csv", file).await;
+    run_s3(&e, s3_event("incoming/quote.csv")).await.unwrap();
+    let r = read_report(&e, "incoming/quote.csv").await;
+    assert_eq!((r.lines, r.orders, r.accepted, r.rejected, r.handed_on), (10_001, 10_000, 9_999, 1, 0));
+    assert_eq!(r.error, None);
+    assert_eq!(r.rejected_lines[0].line, 3);
+    assert!(r.rejected_lines[0].reasons[0].starts_with("unterminated quote"), "{:?}", r.rejected_lines);
+}
