@@ -48,6 +48,48 @@ pub const REPORT_PREFIX: &str = "reports/";
 /// The largest order body accepted: SQS's own message limit.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// The most bytes an import reads from one object, counted after decompression: a gzip bomb
+/// stops here, with a report that says so. Default `DEFAULT_MAX_OBJECT_BYTES` (2 GiB).
+pub const ENV_MAX_OBJECT_BYTES: &str = "ORDERFLOW_MAX_OBJECT_BYTES";
+pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+/// The most lines an import reads from one object. Default `DEFAULT_MAX_OBJECT_LINES` (5 million).
+pub const ENV_MAX_OBJECT_LINES: &str = "ORDERFLOW_MAX_OBJECT_LINES";
+pub const DEFAULT_MAX_OBJECT_LINES: u64 = 5_000_000;
+
+/// Per-object limits of an import (see `ENV_MAX_OBJECT_BYTES`, `ENV_MAX_OBJECT_LINES`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectLimits {
+    pub bytes: u64,
+    pub lines: u64,
+}
+
+impl Default for ObjectLimits {
+    fn default() -> Self {
+        ObjectLimits { bytes: DEFAULT_MAX_OBJECT_BYTES, lines: DEFAULT_MAX_OBJECT_LINES }
+    }
+}
+
+impl ObjectLimits {
+    /// The limits from the environment; an unset, empty or invalid value (not a whole number
+    /// of at least 1) leaves the default, with a warning for an invalid one.
+    pub fn from_env() -> ObjectLimits {
+        let read = |name: &str, default: u64| match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => match v.trim().parse::<u64>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    tracing::warn!(value = %v, "{name} is not a whole number of at least 1; using {default}");
+                    default
+                }
+            },
+            _ => default,
+        };
+        ObjectLimits {
+            bytes: read(ENV_MAX_OBJECT_BYTES, DEFAULT_MAX_OBJECT_BYTES),
+            lines: read(ENV_MAX_OBJECT_LINES, DEFAULT_MAX_OBJECT_LINES),
+        }
+    }
+}
+
 /// Reads an environment variable, falling back to a default when unset or empty.
 pub fn env_or(name: &str, default: &str) -> String {
     match std::env::var(name) {

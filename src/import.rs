@@ -10,6 +10,7 @@ use std::io::{BufRead, BufReader, Read};
 use tokio::sync::mpsc;
 
 mod csv_file;
+mod limits;
 pub use csv_file::CSV_REQUIRED;
 
 /// The file formats an import understands, from the key's extension.
@@ -94,6 +95,7 @@ pub struct PreparedChunk {
 pub struct PrepareWith {
     pub object: String,
     pub received_at: String,
+    pub limits: crate::config::ObjectLimits,
 }
 
 impl PrepareWith {
@@ -133,6 +135,9 @@ pub enum FileError {
     Invalid(String),
     #[error("reading the object failed: {0}")]
     Read(String),
+    /// A per-object limit was reached: the import stopped after `lines` lines (all accounted for).
+    #[error("{reason}")]
+    Limit { lines: u64, reason: String },
 }
 
 /// A chunk ends after this many units...
@@ -150,7 +155,8 @@ pub fn spawn_parser<R: Read + Send + 'static>(
     gzip: bool,
 ) -> (mpsc::Receiver<Chunk>, tokio::task::JoinHandle<Result<u64, FileError>>) {
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
-    (rx, spawn_reader(reader, format, gzip, Box::new(move |chunk| tx.blocking_send(chunk).is_ok())))
+    let limits = crate::config::ObjectLimits::from_env();
+    (rx, spawn_reader(reader, format, gzip, limits, Box::new(move |chunk| tx.blocking_send(chunk).is_ok())))
 }
 
 /// Where the parser hands each finished chunk: false when nobody takes chunks any more.
@@ -160,19 +166,27 @@ fn spawn_reader<R: Read + Send + 'static>(
     reader: R,
     format: Format,
     gzip: bool,
+    limits: crate::config::ObjectLimits,
     deliver: Deliver,
 ) -> tokio::task::JoinHandle<Result<u64, FileError>> {
     tokio::task::spawn_blocking(move || {
         let reader: Box<dyn Read> =
             if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
+        let hit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = limits::Capped { inner: reader, left: limits.bytes, hit: hit.clone() };
         let reader = BufReader::with_capacity(256 * 1024, reader);
         let mut sink = ChunkSink::new(deliver);
         let result = match format {
-            Format::JsonLines => parse_jsonl(reader, &mut sink),
-            Format::Csv => csv_file::parse_csv(reader, &mut sink),
+            Format::JsonLines => parse_jsonl(reader, &mut sink, limits.lines),
+            Format::Csv => csv_file::parse_csv(reader, &mut sink, limits.lines),
         };
         sink.flush();
-        result
+        match result {
+            Ok(lines) if hit.load(std::sync::atomic::Ordering::Relaxed) => {
+                Err(limits::too_many_bytes(limits.bytes, lines))
+            }
+            other => other,
+        }
     })
 }
 
@@ -212,6 +226,7 @@ pub fn spawn_prepared<R: Read + Send + 'static>(
         reader,
         format,
         gzip,
+        with.limits,
         Box::new(move |chunk| {
             let sent = inputs[turn % n].send(chunk).is_ok();
             turn += 1;
@@ -366,11 +381,18 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     memchr::memchr(needle, hay)
 }
 
-fn parse_jsonl<R: BufRead>(mut r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
+fn parse_jsonl<R: BufRead>(mut r: R, sink: &mut ChunkSink, max_lines: u64) -> Result<u64, FileError> {
     let io = |e: std::io::Error| FileError::Read(e.to_string());
     let mut line_no = 0u64;
     let mut buf = Vec::with_capacity(1024);
     loop {
+        if line_no >= max_lines {
+            return if r.fill_buf().map_err(io)?.is_empty() {
+                Ok(line_no)
+            } else {
+                Err(limits::too_many_lines(max_lines))
+            };
+        }
         // Usually the whole line is in the reader's buffer: it is taken from there, uncopied;
         // a line that runs past the buffer is gathered (bounded) in `buf`.
         let available = r.fill_buf().map_err(io)?;
@@ -595,7 +617,11 @@ mod prepared_tests {
     }
 
     fn with() -> PrepareWith {
-        PrepareWith { object: "b/incoming/k.jsonl".into(), received_at: "2026-11-27T00:00:00.000Z".into() }
+        PrepareWith {
+            object: "b/incoming/k.jsonl".into(),
+            received_at: "2026-11-27T00:00:00.000Z".into(),
+            limits: Default::default(),
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

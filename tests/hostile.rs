@@ -267,3 +267,42 @@ async fn an_unclosed_quote_in_row_2_of_a_10000_row_csv_is_reported_and_every_oth
     assert_eq!(r.rejected_lines[0].line, 3);
     assert!(r.rejected_lines[0].reasons[0].starts_with("unterminated quote"), "{:?}", r.rejected_lines);
 }
+
+#[test]
+fn a_gzip_bomb_stops_at_the_object_byte_cap_with_a_report_that_says_so_and_counts_every_line() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let line = order("ord-bomb", "") + "\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    for _ in 0..200_000 {
+        gz.write_all(line.as_bytes()).unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    let incoming = dir.path().join("bucket").join(BUCKET).join("incoming");
+    std::fs::create_dir_all(&incoming).unwrap();
+    std::fs::write(incoming.join("bomb.jsonl.gz"), &bomb).unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, s3_event("incoming/bomb.jsonl.gz").to_string()).unwrap();
+    let cap = 200_000u64;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["invoke", "s3", event.to_str().unwrap(), "--data-dir", dir.path().to_str().unwrap()])
+        .env_remove("ORDERFLOW_DATA_DIR")
+        .env("ORDERFLOW_MAX_OBJECT_BYTES", cap.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let resp: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let error = resp["imports"][0]["error"].as_str().expect("the stop is reported");
+    assert!(error.contains(&format!("larger than {cap} bytes (decompressed)")), "{error}");
+    let report: s3::ImportReport = serde_json::from_slice(
+        &std::fs::read(dir.path().join("bucket").join(BUCKET).join("reports/incoming/bomb.jsonl.gz.report.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let whole = cap / line.len() as u64;
+    assert!(report.lines == whole || report.lines == whole + 1, "{} lines", report.lines);
+    assert_eq!(report.orders, report.lines, "every line read became one record");
+    assert_eq!(report.accepted + report.duplicates + report.rejected + report.handed_on, report.orders);
+    assert_eq!((report.accepted, report.handed_on), (1, 0));
+    assert_eq!(report.error.as_deref(), Some(error));
+}

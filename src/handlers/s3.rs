@@ -333,7 +333,8 @@ pub async fn import_object(
             Ok(reader) => {
                 let sync = tokio_util::io::SyncIoBridge::new(reader);
                 let received_at = now_rfc3339();
-                let with = import::PrepareWith { object: format!("{bucket}/{key}"), received_at };
+                let limits = crate::config::ObjectLimits::from_env();
+                let with = import::PrepareWith { object: format!("{bucket}/{key}"), received_at, limits };
                 let mut chunks = import::spawn_prepared(sync, format, gz, with, prepare_workers());
                 let mut hand_on: Vec<String> = Vec::new();
                 let written = write_chunks(deps, &mut chunks, guard, &mut report, tally, &mut hand_on).await;
@@ -349,6 +350,12 @@ pub async fn import_object(
                         None
                     }
                     Err(FileError::Invalid(reason)) => Some(reason),
+                    // The lines read before the limit are accounted for; the stop is refused as
+                    // the whole file's problem: a retry would stop at the same place.
+                    Err(FileError::Limit { lines, reason }) => {
+                        report.lines = lines;
+                        Some(reason)
+                    }
                     Err(FileError::Read(e)) => return Err(ImportError::Read(e)),
                 }
             }

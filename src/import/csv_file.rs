@@ -82,6 +82,9 @@ struct Records<R> {
     buf: Vec<u8>,
     /// Lines read while a quote was open that turned out not to belong to it: read again.
     replay: VecDeque<Line>,
+    max_lines: u64,
+    /// Set when input was left after `max_lines` lines.
+    over_limit: bool,
 }
 
 fn quotes(text: &str) -> usize {
@@ -89,13 +92,17 @@ fn quotes(text: &str) -> usize {
 }
 
 impl<R: BufRead> Records<R> {
-    fn new(r: R) -> Records<R> {
-        Records { r, line_no: 0, buf: Vec::with_capacity(1024), replay: VecDeque::new() }
+    fn new(r: R, max_lines: u64) -> Records<R> {
+        Records { r, line_no: 0, buf: Vec::with_capacity(1024), replay: VecDeque::new(), max_lines, over_limit: false }
     }
 
     fn next_line(&mut self) -> Result<Option<Line>, FileError> {
         if let Some(line) = self.replay.pop_front() {
             return Ok(Some(line));
+        }
+        if self.line_no >= self.max_lines {
+            self.over_limit = !self.r.fill_buf().map_err(|e| FileError::Read(e.to_string()))?.is_empty();
+            return Ok(None);
         }
         let Some(len) = read_bounded_line(&mut self.r, MAX_BODY_BYTES, &mut self.buf)
             .map_err(|e| FileError::Read(e.to_string()))?
@@ -228,8 +235,8 @@ impl Fields {
     }
 }
 
-pub(super) fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, FileError> {
-    let mut records = Records::new(r);
+pub(super) fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink, max_lines: u64) -> Result<u64, FileError> {
+    let mut records = Records::new(r, max_lines);
     let mut reader = Fields::new();
     let mut header = csv::StringRecord::new();
     loop {
@@ -342,6 +349,9 @@ pub(super) fn parse_csv<R: BufRead>(r: R, sink: &mut ChunkSink) -> Result<u64, F
     }
     if let Some(g) = current.take() {
         emit(g, sink);
+    }
+    if records.over_limit {
+        return Err(super::limits::too_many_lines(max_lines));
     }
     Ok(records.line_no)
 }
