@@ -428,6 +428,12 @@ fn json_line(sink: &mut ChunkSink, line: u64, bytes: &[u8], len: usize) -> bool 
         Some(body) if bytes.len() == len => (body, len - 1),
         _ => (bytes, len),
     };
+    // A UTF-8 byte order mark (editors on Windows write one) is not part of the first order.
+    const BOM: &[u8] = "\u{feff}".as_bytes();
+    let (bytes, len) = match bytes.strip_prefix(BOM) {
+        Some(rest) if line == 1 => (rest, len - BOM.len()),
+        _ => (bytes, len),
+    };
     if len > MAX_BODY_BYTES {
         return sink.push(Unit::Malformed {
             line,
@@ -580,6 +586,15 @@ mod tests {
         assert_eq!(result, Ok(20));
         assert_eq!(chunks.len(), 20, "each ~300 KB lossy copy fills a chunk on its own");
         assert!(chunks.iter().all(|c| matches!(c.units[..], [Unit::Malformed { .. }])));
+    }
+
+    #[tokio::test]
+    async fn a_utf8_bom_at_the_start_of_a_json_lines_file_is_skipped_and_only_there() {
+        let file = "\u{feff}{\"order_id\":\"a\"}\n\u{feff}{\"order_id\":\"b\"}\n";
+        let (chunks, result) = parse(file.as_bytes().to_vec(), Format::JsonLines).await;
+        assert_eq!(result, Ok(2));
+        let got: Vec<&str> = chunks[0].units.iter().map(|u| chunks[0].raw(u)).collect();
+        assert_eq!(got, vec![r#"{"order_id":"a"}"#, "\u{feff}{\"order_id\":\"b\"}"]);
     }
 
     #[tokio::test]

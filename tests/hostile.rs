@@ -306,3 +306,56 @@ fn a_gzip_bomb_stops_at_the_object_byte_cap_with_a_report_that_says_so_and_count
     assert_eq!((report.accepted, report.handed_on), (1, 0));
     assert_eq!(report.error.as_deref(), Some(error));
 }
+
+#[tokio::test]
+async fn a_lone_surrogate_in_one_sqs_record_fails_only_that_record() {
+    let e = env();
+    let good = sqs_event(&[("m-good", &order("ord-good", ""))]);
+    let good_record = good["Records"][0].to_string();
+    // `\ud800` is valid JSON but no Rust string can hold it: written into the event text by hand.
+    let bad_record = good_record.replace("m-good", "m-bad").replace("ord-good", "ord-\\ud800");
+    let text = format!(r#"{{"Records":[{bad_record},{good_record}]}}"#);
+    assert!(
+        serde_json::from_str::<aws_lambda_events::event::sqs::SqsEvent>(&text).is_err(),
+        "the whole event cannot be read"
+    );
+    let ev: sqs::RawSqsEvent = serde_json::from_str(&text).unwrap();
+    let resp = sqs::handle_raw(&e.deps, LambdaEvent::new(ev, ctx(sqs::FUNCTION_NAME))).await.unwrap();
+    assert!(resp.batch_item_failures.is_empty());
+    let s = stored(e.embedded.store.as_ref()).await;
+    assert_eq!(s["ord-good"].status, Status::Accepted);
+    let r = &s["rejected#sqs#m-bad"];
+    assert!(r.reasons[0].starts_with("the SQS record cannot be read"), "{:?}", r.reasons);
+    assert!(r.reasons[0].contains("hex escape"), "serde_json names the lone surrogate: {:?}", r.reasons);
+
+    // The same event through `orderflow invoke sqs`, as the function binary reads it.
+    let file = e.dir.path().join("event.json");
+    std::fs::write(&file, &text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["invoke", "sqs", file.to_str().unwrap(), "--data-dir", e.dir.path().join("cli").to_str().unwrap()])
+        .env_remove("ORDERFLOW_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"batchItemFailures\":[]}\n");
+}
+
+#[tokio::test]
+async fn upload_temp_files_are_never_imported_and_stale_ones_are_removed() {
+    let e = env();
+    let incoming = bucket_dir(&e).join("incoming");
+    let (stale, fresh) = (incoming.join(".upload-stale"), incoming.join(".upload-fresh"));
+    for f in [&stale, &fresh] {
+        std::fs::write(f, order("ord-temp", "") + "\n").unwrap();
+    }
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 3600);
+    std::fs::File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
+    let resp = run_s3(&e, s3_event("incoming/.upload-fresh")).await.unwrap();
+    assert_eq!(resp, json!({ "imports": [] }), "a temp file is not an object to import");
+    assert!(stored(e.embedded.store.as_ref()).await.is_empty());
+    let src = e.dir.path().join("orders.jsonl");
+    std::fs::write(&src, order("ord-up", "") + "\n").unwrap();
+    assert!(upload(&e, &src, "incoming/orders.jsonl").status.success());
+    assert!(!stale.exists(), "a temp file a killed upload left hours ago is removed");
+    assert!(fresh.exists(), "a recent one may be another upload's, in progress");
+}

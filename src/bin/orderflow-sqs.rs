@@ -15,5 +15,5 @@ async fn main() -> Result<(), Error> {
     orderflow::telemetry::init_lambda();
     let deps = Deps::from_aws_env().await;
     let deps = &deps;
-    run(service_fn(move |event| handler::handle(deps, event))).await
+    run(service_fn(move |event| handler::handle_raw(deps, event))).await
 }

@@ -63,7 +63,7 @@ pub async fn invoke(
         Function::Sqs => {
             let ev = serde_json::from_str(event).context("the event is not an SQS event")?;
             let ctx = super::context(sqs::FUNCTION_NAME, memory, timeout);
-            serde_json::to_value(sqs::handle(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?)?
+            serde_json::to_value(sqs::handle_raw(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?)?
         }
         Function::S3 => {
             let ev = serde_json::from_str(event).context("the event is not JSON")?;

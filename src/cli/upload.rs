@@ -3,7 +3,7 @@
 //! SQS for keys under `incoming/`; with `--aws` the bucket's notification configuration does it.
 
 use super::Target;
-use crate::adapters::embedded::{Embedded, SqliteQueue, UPLOADS_QUEUE};
+use crate::adapters::embedded::{Embedded, SqliteQueue, UPLOADS_QUEUE, UPLOAD_TEMP_PREFIX};
 use crate::config::{self, IMPORT_PREFIX};
 use crate::ports::OrderQueue;
 use anyhow::Context as _;
@@ -99,6 +99,9 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 /// no symlink) and returns an ETag-like content hash.
 fn copy_into(e: &Embedded, file: &Path, bucket: &str, key: &str) -> anyhow::Result<String> {
     let mut src = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+    if let Some(cutoff) = std::time::SystemTime::now().checked_sub(STALE_TEMP) {
+        e.bucket.remove_stale(bucket, key, UPLOAD_TEMP_PREFIX, cutoff);
+    }
     let temp = format!("{UPLOAD_TEMP_PREFIX}{}", uuid::Uuid::new_v4());
     let md5 = e
         .bucket
@@ -111,8 +114,8 @@ fn copy_into(e: &Embedded, file: &Path, bucket: &str, key: &str) -> anyhow::Resu
     Ok(format!("{:x}", md5::Digest::finalize(md5)))
 }
 
-/// The name of an upload's temporary file, beside the object until it is renamed into place.
-pub(crate) const UPLOAD_TEMP_PREFIX: &str = ".upload-";
+/// A temporary file older than this in the key's folder was left by a killed upload.
+const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 struct HashingWriter<'a> {
     out: &'a mut std::fs::File,

@@ -307,6 +307,10 @@ pub async fn import_object(
         tracing::info!(bucket, key, "key outside {IMPORT_PREFIX}: ignored");
         return Ok(None);
     }
+    if crate::adapters::embedded::is_temp_key(key) {
+        tracing::info!(bucket, key, "a write's temporary file, not an object: ignored");
+        return Ok(None);
+    }
     let mut report = ImportReport {
         bucket: bucket.to_string(),
         key: key.to_string(),

@@ -20,6 +20,63 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatc
     response
 }
 
+/// An SQS event read record by record: each record's text is kept as it arrived, so that one
+/// record serde cannot read (a lone surrogate in its body: JSON allows the escape, Rust strings
+/// cannot hold it) fails only itself, not the whole batch.
+#[derive(Debug, serde::Deserialize)]
+pub struct RawSqsEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<Box<serde_json::value::RawValue>>,
+}
+
+/// The Lambda handler, as the function binary and `orderflow invoke` run it: a record that
+/// cannot be read as an SQS message is stored as a rejection (keyed by its messageId when that
+/// much can be read) and acknowledged — retrying the same bytes cannot help. The others are
+/// handled as by `handle`.
+pub async fn handle_raw(deps: &Deps, event: LambdaEvent<RawSqsEvent>) -> Result<SqsBatchResponse, Error> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        #[serde(rename = "messageId")]
+        message_id: Option<String>,
+    }
+    let meter = start_meter(&event.context, FUNCTION_NAME);
+    let guard = DeadlineGuard::from_deadline_ms(event.context.deadline);
+    let mut messages = Vec::with_capacity(event.payload.records.len());
+    let (mut tally, mut retry) = (Tally::default(), Vec::new());
+    for (index, raw) in event.payload.records.iter().enumerate() {
+        match serde_json::from_str::<SqsMessage>(raw.get()) {
+            Ok(m) => messages.push(m),
+            Err(e) => {
+                let mut m = SqsMessage::default();
+                m.message_id = serde_json::from_str::<IdOnly>(raw.get()).ok().and_then(|i| i.message_id);
+                let sid = source_id(&m, index);
+                let reason = format!("the SQS record cannot be read: {e}");
+                tracing::warn!(source_id = %sid, reason, "SQS record refused");
+                let origin = Origin { source: Source::Sqs, source_id: &sid, received_at: &now_rfc3339() };
+                let out = deps.processor.reject(None, None, vec![reason], raw.get(), origin).await;
+                tally.add(&out);
+                if out.outcome.is_retry() {
+                    // The rejection could not be stored: the record must come back.
+                    retry.push(m.message_id);
+                }
+            }
+        }
+    }
+    let (response, handled) = process(deps, &messages, guard).await;
+    tally.merge(&handled);
+    deps.metrics.emit(&meter.finish(tally));
+    let mut response = response?;
+    for id in retry {
+        let Some(id) = id else {
+            return Err("a record to retry has no messageId; failing the whole batch".into());
+        };
+        let mut f = BatchItemFailure::default();
+        f.item_identifier = id;
+        response.batch_item_failures.push(f);
+    }
+    Ok(response)
+}
+
 /// The message's FIFO group, if it came from a FIFO queue.
 pub fn fifo_group(m: &SqsMessage) -> Option<&str> {
     m.attributes.get("MessageGroupId").map(String::as_str)

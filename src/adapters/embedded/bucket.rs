@@ -17,6 +17,18 @@ pub fn key_stays_inside(key: &str) -> bool {
         && Path::new(key).components().all(|c| matches!(c, Component::Normal(_)))
 }
 
+/// Whether a key names a temporary file of a write in progress (or one a killed writer left):
+/// `.upload-<uuid>` (`orderflow upload`) or `.<name>.tmp-<uuid>` (`put`). Never an object to import.
+pub fn is_temp_key(key: &str) -> bool {
+    let name = key.rsplit('/').next().unwrap_or(key);
+    name.starts_with(UPLOAD_TEMP_PREFIX) || (name.starts_with('.') && name.contains(PUT_TEMP_MARK))
+}
+
+/// The name of an upload's temporary file, beside the object until it is renamed into place.
+pub const UPLOAD_TEMP_PREFIX: &str = ".upload-";
+/// Marks the temporary file of a `put`: `.<name>.tmp-<uuid>`.
+const PUT_TEMP_MARK: &str = ".tmp-";
+
 #[derive(Clone)]
 pub struct FolderBucket {
     root: PathBuf,
@@ -96,7 +108,7 @@ impl ObjectStore for FolderBucket {
         let (me, bucket, key) = (self.clone(), bucket.to_string(), key.to_string());
         tokio::task::spawn_blocking(move || {
             let name = key.rsplit('/').next().unwrap_or_default();
-            let temp = format!(".{name}.tmp-{}", uuid::Uuid::new_v4());
+            let temp = format!(".{name}{PUT_TEMP_MARK}{}", uuid::Uuid::new_v4());
             me.write(&bucket, &key, &temp, |f| std::io::Write::write_all(f, &body))
         })
         .await

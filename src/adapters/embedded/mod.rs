@@ -6,7 +6,7 @@ mod jail;
 mod sqlite;
 pub mod stream;
 
-pub use bucket::{key_stays_inside, FolderBucket};
+pub use bucket::{is_temp_key, key_stays_inside, FolderBucket, UPLOAD_TEMP_PREFIX};
 pub use sqlite::{
     Change, EmbeddedStream, Outgoing, SqliteQueue, SqliteStore, EMBEDDED_SHARD, ORDERS_QUEUE, STREAM_FAILURES_QUEUE,
     UPLOADS_QUEUE,
