@@ -359,3 +359,11 @@ async fn upload_temp_files_are_never_imported_and_stale_ones_are_removed() {
     assert!(!stale.exists(), "a temp file a killed upload left hours ago is removed");
     assert!(fresh.exists(), "a recent one may be another upload's, in progress");
 }
+
+#[tokio::test]
+async fn a_key_whose_slashes_arrive_percent_encoded_is_still_imported() {
+    let e = env();
+    put(&e, "incoming/slash one.jsonl", order("ord-slash", "") + "\n").await;
+    let resp = run_s3(&e, s3_event("incoming%2Fslash+one.jsonl")).await.unwrap();
+    assert_eq!(resp["imports"][0]["accepted"], 1, "{resp}");
+}

@@ -265,15 +265,15 @@ async fn import_notified(
     request_id: &str,
     tally: &mut Tally,
 ) -> Result<Option<ImportReport>, ImportError> {
-    // The prefix is plain ASCII: the same encoded or decoded.
-    if !raw_key.starts_with(IMPORT_PREFIX) {
-        tracing::info!(bucket, raw_key, "key outside {IMPORT_PREFIX}: ignored");
-        return Ok(None);
-    }
     let reason = match decode_key_strict(raw_key) {
         Ok(key) => return import_object(deps, bucket, &key, guard, request_id, tally).await,
         Err(reason) => reason,
     };
+    // Some senders encode the `/` too (`incoming%2F...`): the prefix is checked decoded.
+    if !decode_key(raw_key).starts_with(IMPORT_PREFIX) {
+        tracing::info!(bucket, raw_key, "key outside {IMPORT_PREFIX}: ignored");
+        return Ok(None);
+    }
     let started_at = now_rfc3339();
     let sid = format!("{bucket}/{raw_key}:0");
     let origin = Origin { source: Source::S3, source_id: &sid, received_at: &started_at };
