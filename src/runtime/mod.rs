@@ -12,7 +12,7 @@ pub use progress::Summary;
 
 use crate::handlers::{self, Deps};
 use crate::metering::{EmfObserver, EmfSink, InvocationCost};
-use crate::ports::{CheckpointStore, OrderQueue, QueueSource, SourceError, StreamSource};
+use crate::ports::{CheckpointStore, OrderQueue, QueueSource, SourceError, StreamFilter, StreamSource};
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::sqs::SqsMessage;
 use futures::FutureExt;
@@ -539,13 +539,14 @@ async fn stream_step(
         state.loaded = true;
     }
     let limit = state.limit.unwrap_or(s.stream_batch_size).clamp(1, 10_000);
-    let read = source.read(shard, state.checkpoint.as_deref(), limit).await?;
-    let Some(last) = read.last().map(seq_of) else {
+    let filter = if s.stream_filter { StreamFilter::PendingInserts } else { StreamFilter::All };
+    let page = source.read_page(shard, state.checkpoint.as_deref(), limit, filter).await?;
+    let Some(last) = page.last else {
         return Ok(false);
     };
-    let batch: Vec<&EventRecord> =
-        read.iter().filter(|r| !s.stream_filter || handlers::stream::is_pending_insert(r)).collect();
-    let filtered = read.len() - batch.len();
+    let read = page.records;
+    let batch: Vec<&EventRecord> = read.iter().collect();
+    let filtered = page.scanned - batch.len();
     let mut new_checkpoint = Some(last.clone());
     let mut error = None;
     let mut cost = None;
@@ -622,7 +623,7 @@ async fn stream_step(
     }
     shared.progress.stream_batch(
         handlers::stream::FUNCTION_NAME,
-        read.len(),
+        page.scanned,
         filtered,
         failed_count,
         state.checkpoint.as_deref(),
