@@ -310,11 +310,7 @@ pub trait StreamSource: Send + Sync {
         limit: usize,
         filter: StreamFilter,
     ) -> Result<StreamPage, SourceError> {
-        let read = self.read(shard, after, limit).await?;
-        let scanned = read.len();
-        let last = read.last().and_then(|r| r.change.sequence_number.clone());
-        let records = read.into_iter().filter(|r| filter.passes(r)).collect();
-        Ok(StreamPage { records, last, scanned })
+        Ok(StreamPage::filtered(self.read(shard, after, limit).await?, filter))
     }
 }
 
@@ -347,6 +343,16 @@ pub struct StreamPage {
     pub last: Option<String>,
     /// How many records the read went over, passed over ones included.
     pub scanned: usize,
+}
+
+impl StreamPage {
+    /// The page of records `read` from a shard, filtered here.
+    pub fn filtered(read: Vec<aws_lambda_events::event::dynamodb::EventRecord>, filter: StreamFilter) -> StreamPage {
+        let scanned = read.len();
+        let last = read.last().and_then(|r| r.change.sequence_number.clone());
+        let records = read.into_iter().filter(|r| filter.passes(r)).collect();
+        StreamPage { records, last, scanned }
+    }
 }
 
 /// Where the stream consumer keeps its position per shard, so a restart resumes where it left.

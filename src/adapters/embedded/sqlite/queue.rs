@@ -430,9 +430,7 @@ impl StreamSource for EmbeddedStream {
         filter: StreamFilter,
     ) -> Result<StreamPage, SourceError> {
         if filter == StreamFilter::All {
-            let read = self.read(shard, after, limit).await?;
-            let last = read.last().and_then(|r| r.change.sequence_number.clone());
-            return Ok(StreamPage { scanned: read.len(), last, records: read });
+            return Ok(StreamPage::filtered(self.read(shard, after, limit).await?, filter));
         }
         let after = Self::after(shard, after)?;
         let (changes, last, scanned) = self
