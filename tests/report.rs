@@ -167,3 +167,47 @@ fn a_report_over_synthetic_lines_reconciles_every_invocation() {
     let again = report_of_lines(Pricing::default(), text.lines());
     assert_eq!(again, r);
 }
+
+/// The EMF line of one invocation that handled `records` (customer id or none), as the meter
+/// writes it.
+fn emf_of(request_id: &str, records: &[Option<&str>]) -> String {
+    use orderflow::processing::{Outcome, RecordOutcome};
+    let mut tally = orderflow::metering::Tally::default();
+    for c in records {
+        tally.add(&RecordOutcome { outcome: Outcome::Accepted, order_id: None, customer_id: c.map(str::to_string) });
+    }
+    let cost = orderflow::metering::meter::cost_of(
+        request_id.into(),
+        "orderflow-sqs".into(),
+        false,
+        128,
+        orderflow::metering::Arch::X86_64,
+        std::time::Duration::from_millis(20),
+        None,
+        tally,
+    );
+    orderflow::metering::emf::emf_line(&cost, "Orderflow", 1_795_651_200_000)
+}
+
+#[test]
+fn a_customer_called_unknown_keeps_its_own_row_apart_from_records_without_a_customer() {
+    let lines = [emf_of("a", &[Some("unknown"), None, None]), emf_of("b", &[Some("unknown")])];
+    let r = report_of_lines(Pricing::default(), lines.iter().map(String::as_str));
+    let rows: Vec<(&str, u64)> = r.customers.iter().map(|c| (c.customer.as_str(), c.records)).collect();
+    assert_eq!(rows, vec![(orderflow::metering::meter::UNKNOWN_CUSTOMER, 2), ("unknown", 2)]);
+    assert!(orderflow::order::CustomerId::parse(orderflow::metering::meter::UNKNOWN_CUSTOMER).is_err());
+    assert!(orderflow::order::CustomerId::parse(UNATTRIBUTED).is_err());
+    assert_eq!(r.attributed_usd, r.total.total_usd);
+}
+
+#[test]
+fn the_customer_table_counts_records_and_the_function_table_both_records_and_orders() {
+    let out = run(&["report", TAIL], None);
+    let customer_header = out.lines().skip_while(|l| !l.starts_with("Cost per customer")).nth(2).unwrap();
+    assert!(customer_header.contains("records") && !customer_header.contains("orders"), "{customer_header}");
+    let function_header = out.lines().skip_while(|l| !l.starts_with("Cost per function")).nth(2).unwrap();
+    assert!(function_header.contains("records") && function_header.contains("orders"), "{function_header}");
+    let v = json_report(&[TAIL]);
+    assert!(v["report"]["customers"][0]["records"].is_u64());
+    assert!(v["report"]["functions"][0]["records"].is_u64() && v["report"]["functions"][0]["orders"].is_u64());
+}

@@ -4,8 +4,9 @@
 
 mod chart;
 
+use crate::metering::meter::UNKNOWN_CUSTOMER;
 use crate::metering::pricing::{cents, Pricing};
-use crate::metering::report::{Aggregator, Projection, Report};
+use crate::metering::report::{Aggregator, Projection, Report, UNATTRIBUTED};
 use anyhow::Context as _;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
 use rust_decimal::Decimal;
@@ -160,6 +161,7 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
                     "function",
                     "invocations",
                     "cold starts",
+                    "records",
                     "orders",
                     "billed GB-s",
                     "compute $",
@@ -173,6 +175,7 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
                         f.function.clone(),
                         f.invocations.to_string(),
                         f.cold_starts.to_string(),
+                        f.records.to_string(),
                         f.orders.to_string(),
                         f.gb_seconds.normalize().to_string(),
                         usd(f.compute_usd),
@@ -186,7 +189,7 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
                 out.push_str(&format!("Cost per function ({}, USD)\n{t}\n", r.region));
             }
             By::Customer => {
-                let mut t = new_table(&["customer", "orders", "Lambda $", "SQS/S3/DynamoDB $", "total $"]);
+                let mut t = new_table(&["customer", "records", "Lambda $", "SQS/S3/DynamoDB $", "total $"]);
                 for c in &r.customers {
                     t.add_row([
                         c.customer.clone(),
@@ -225,6 +228,9 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
             }
         }
     }
+    out.push_str(&format!(
+        "records: every record handled (accepted, duplicate, rejected, retried, ignored); orders: accepted orders. Records without a customer id: {UNKNOWN_CUSTOMER}; invocations with no customer's records: {UNATTRIBUTED}.\n"
+    ));
     let l = &r.lines;
     out.push_str(&format!(
         "Lines: {} read — {} EMF, {} REPORT (text), {} REPORT (JSON); skipped {} from other programs, {} malformed.\n",
