@@ -86,24 +86,55 @@ pub struct Estimate {
     pub usd_per_invocation: Option<Decimal>,
 }
 
-/// Billed ms of a run of `ms` (decimal): rounded up, at least 1.
+/// Billed ms of a run of `ms` (decimal, checked to be 0-1,800,000): rounded up, at least 1.
 fn billed(ms: Decimal) -> u64 {
     use rust_decimal::prelude::ToPrimitive;
-    ms.max(Decimal::ZERO).ceil().to_u64().unwrap_or(u64::MAX).max(1)
+    ms.max(Decimal::ZERO).ceil().to_u64().expect("a checked duration fits u64").max(1)
 }
 
-/// Prices the month the arguments describe.
-pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
+/// Lambda's limits the arguments must fall within: anything outside is impossible input.
+const MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=10_240;
+const EPHEMERAL_MB: std::ops::RangeInclusive<u32> = 512..=10_240;
+/// The 15-minute timeout, in ms.
+const MAX_DURATION_MS: Decimal = Decimal::from_parts(900_000, 0, 0, false, 0);
+
+/// Refuses what Lambda cannot run, naming the flag and the limit.
+fn check(a: &Args) -> anyhow::Result<()> {
+    anyhow::ensure!(MEMORY_MB.contains(&a.memory), "--memory must be 128-10240 MB, Lambda's range (got {})", a.memory);
+    anyhow::ensure!(
+        EPHEMERAL_MB.contains(&a.ephemeral_mb),
+        "--ephemeral-mb must be 512-10240 MB, Lambda's range (got {})",
+        a.ephemeral_mb
+    );
+    for (flag, ms) in [("--duration-ms", a.duration_ms), ("--init-ms", a.init_ms)] {
+        anyhow::ensure!(!ms.is_sign_negative() || ms.is_zero(), "{flag} must not be negative (got {ms})");
+        anyhow::ensure!(
+            ms <= MAX_DURATION_MS,
+            "{flag} must be at most 900000 ms, Lambda's 15-minute timeout (got {ms})"
+        );
+    }
     anyhow::ensure!(a.cold_starts <= a.invocations, "--cold-starts cannot exceed --invocations");
-    anyhow::ensure!(a.memory > 0, "--memory must be positive");
+    Ok(())
+}
+
+/// Prices the month the arguments describe. Within Lambda's limits ([`check`]) a month of up
+/// to `u64::MAX` invocations stays far inside Decimal's range; the products are checked all
+/// the same.
+pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
+    check(a)?;
     let arch = Arch::from(a.arch);
     let warm_ms = billed(a.duration_ms);
     let cold_ms = billed(a.duration_ms + a.init_ms);
     let warm = Decimal::from(a.invocations - a.cold_starts);
     let cold = Decimal::from(a.cold_starts);
-    let gbs = warm * gb_seconds(warm_ms, a.memory) + cold * gb_seconds(cold_ms, a.memory);
-    let eph = warm * pricing.lambda.ephemeral_gb_seconds(warm_ms, a.ephemeral_mb)
-        + cold * pricing.lambda.ephemeral_gb_seconds(cold_ms, a.ephemeral_mb);
+    let too_large = || anyhow::anyhow!("the month is too large to price exactly");
+    let times = |n: Decimal, x: Decimal| n.checked_mul(x).ok_or_else(too_large);
+    let gbs = times(warm, gb_seconds(warm_ms, a.memory))?
+        .checked_add(times(cold, gb_seconds(cold_ms, a.memory))?)
+        .ok_or_else(too_large)?;
+    let eph = times(warm, pricing.lambda.ephemeral_gb_seconds(warm_ms, a.ephemeral_mb))?
+        .checked_add(times(cold, pricing.lambda.ephemeral_gb_seconds(cold_ms, a.ephemeral_mb))?)
+        .ok_or_else(too_large)?;
     let usage = MonthlyUsage {
         requests: Decimal::from(a.invocations),
         gb_seconds_x86_64: if arch == Arch::X86_64 { gbs } else { Decimal::ZERO },

@@ -82,6 +82,15 @@ impl Default for View {
 const READ_BLOCK_BYTES: usize = 1 << 19;
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if let Some(s) = a.server_monthly_usd {
+        anyhow::ensure!(!s.is_sign_negative(), "--server-monthly-usd must not be negative (got {s})");
+    }
+    if let Some(w) = a.window_days {
+        anyhow::ensure!(
+            w * Decimal::from(1440) >= Decimal::ONE,
+            "--window-days must be at least one minute (1/1440 of a day; got {w})"
+        );
+    }
     let pricing = Pricing::load(a.pricing.as_deref()).context("loading prices")?;
     let mut agg = Aggregator::new(pricing.clone());
     let stdin = a.files.is_empty() || a.files.iter().any(|f| f.as_os_str() == "-");
@@ -99,6 +108,9 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         agg.read_parallel(std::io::stdin(), workers, READ_BLOCK_BYTES).context("reading stdin")?;
     }
     let report = agg.finish();
+    if let Some(w) = implausible_warning(&report) {
+        eprintln!("warning: {w}");
+    }
     let view = View {
         by: if a.by.is_empty() { View::default().by } else { a.by.clone() },
         format: a.format,
@@ -124,6 +136,15 @@ pub fn render(r: &Report, pricing: &Pricing, view: &View) -> anyhow::Result<Stri
             s
         }
         Format::Csv => csv(r, view)?,
+    })
+}
+
+/// What the implausible lines were, when there were some.
+fn implausible_warning(r: &Report) -> Option<String> {
+    let l = &r.lines;
+    (l.implausible > 0).then(|| {
+        let reasons: Vec<String> = l.implausible_reasons.iter().map(|(why, n)| format!("{why}: {n}")).collect();
+        format!("{} implausible lines left out of the totals ({})", l.implausible, reasons.join("; "))
     })
 }
 
@@ -243,6 +264,9 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
         opt_usd(r.total.usd_per_order),
         usd(r.attributed_usd)
     ));
+    if let Some(w) = implausible_warning(r) {
+        out.push_str(&format!("Warning: {w}.\n"));
+    }
     let rc = &r.reconciliation;
     if rc.matched > 0 {
         out.push_str(&format!(
@@ -293,13 +317,31 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
                         "Break-even: at {n} orders/day a fixed server of {} USD/month becomes cheaper.\n",
                         b.server_monthly_usd.normalize()
                     )),
-                    None => out.push_str("Break-even: no orders observed, so no volume to compare with the server.\n"),
+                    None if r.total.orders == 0 => {
+                        out.push_str("Break-even: no orders observed, so no volume to compare with the server.\n")
+                    }
+                    None => out.push_str(&format!(
+                        "Break-even: none up to 2^50 orders/day: the server of {} USD/month stays dearer.\n",
+                        b.server_monthly_usd.normalize()
+                    )),
                 }
             }
         }
         None => out.push_str("No projection: the logs span under a minute (give --window-days).\n"),
     }
     out
+}
+
+/// A text cell read from logs, safe to open in a spreadsheet: one starting with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return gets a single quote in front, as OWASP recommends against
+/// CSV injection (<https://owasp.org/www-community/attacks/CSV_Injection>). Our own numbers
+/// are written as they are.
+pub(crate) fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
 }
 
 fn csv(r: &Report, view: &View) -> anyhow::Result<String> {
@@ -328,7 +370,7 @@ fn csv(r: &Report, view: &View) -> anyhow::Result<String> {
                 for f in r.functions.iter().chain(std::iter::once(&r.total)) {
                     w.write_record([
                         "function".into(),
-                        f.function.clone(),
+                        cell(&f.function),
                         f.invocations.to_string(),
                         f.cold_starts.to_string(),
                         f.records.to_string(),
@@ -348,7 +390,7 @@ fn csv(r: &Report, view: &View) -> anyhow::Result<String> {
                 for c in &r.customers {
                     w.write_record([
                         "customer".into(),
-                        c.customer.clone(),
+                        cell(&c.customer),
                         e(),
                         e(),
                         c.records.to_string(),
@@ -368,7 +410,7 @@ fn csv(r: &Report, view: &View) -> anyhow::Result<String> {
                 for d in &r.days {
                     w.write_record([
                         "day".into(),
-                        d.day.clone(),
+                        cell(&d.day),
                         d.invocations.to_string(),
                         e(),
                         e(),

@@ -417,6 +417,10 @@ impl LambdaPricing {
     }
 }
 
+/// The largest price a pricing file may give (per unit, million or thousand): far above any
+/// real one, and low enough that a month's volume times it stays inside Decimal's range.
+pub const MAX_PRICE: Decimal = Decimal::from_parts(1000, 0, 0, false, 0);
+
 impl Pricing {
     /// Reads a pricing file; anything it leaves out keeps its us-east-1 default.
     pub fn from_file(path: &Path) -> Result<Pricing, PricingError> {
@@ -448,6 +452,9 @@ impl Pricing {
                 if t.gb_second.is_sign_negative() {
                     return Err(PricingError::Invalid(format!("lambda.{name}: a negative price")));
                 }
+                if t.gb_second > MAX_PRICE {
+                    return Err(PricingError::Invalid(format!("lambda.{name}: a price above {MAX_PRICE} USD")));
+                }
                 match (t.up_to_gb_seconds, i + 1 == tiers.len()) {
                     (None, true) => {}
                     (None, false) => {
@@ -470,15 +477,17 @@ impl Pricing {
         let prices = [
             self.lambda.request_per_million,
             self.lambda.ephemeral_gb_second,
-            self.lambda.free_gb_seconds,
             self.sqs.request_per_million,
             self.s3.get_per_thousand,
             self.s3.put_per_thousand,
             self.dynamodb.write_request_unit_per_million,
             self.dynamodb.read_request_unit_per_million,
         ];
-        if prices.iter().any(|p| p.is_sign_negative()) {
+        if prices.iter().any(|p| p.is_sign_negative()) || self.lambda.free_gb_seconds.is_sign_negative() {
             return Err(PricingError::Invalid("prices must not be negative".into()));
+        }
+        if prices.iter().any(|p| *p > MAX_PRICE) {
+            return Err(PricingError::Invalid(format!("prices above {MAX_PRICE} USD are refused as implausible")));
         }
         Ok(())
     }

@@ -15,6 +15,7 @@
 
 use super::logparse::{parse_line, EmfRecord, Line, ReportRecord};
 use super::meter::Arch;
+use super::plausible;
 use super::pricing::{self, gb_seconds, LambdaBill, MonthlyUsage, Pricing, ServiceUsage, UnitPrices};
 use super::split_by_weight;
 use rust_decimal::Decimal;
@@ -44,6 +45,12 @@ pub struct LineCounts {
     pub other: u64,
     /// Lines that looked like ours but were broken (truncated, garbage, too long), skipped.
     pub malformed: u64,
+    /// Our lines or Lambda's that claim what Lambda cannot do (a billed duration past its
+    /// 15-minute limit, counts that do not add up...), left out of the totals
+    /// ([`super::plausible`]); counted in `emf`/`report_*` too.
+    pub implausible: u64,
+    /// How many implausible lines for each reason.
+    pub implausible_reasons: BTreeMap<String, u64>,
 }
 
 /// How our billed-duration estimates compared with what Lambda billed.
@@ -404,6 +411,9 @@ impl Aggregator {
         match line {
             Line::Emf(prefix, e) => {
                 self.lines.emf += 1;
+                if let Some(why) = plausible::emf_problem(&e).or_else(|| self.too_many_lines()) {
+                    return self.implausible(why);
+                }
                 self.see_time(e.timestamp_ms);
                 let function = self.functions.id(&e.function);
                 if let Some(stream) = prefix.stream {
@@ -419,12 +429,26 @@ impl Aggregator {
                 } else {
                     self.lines.report_text += 1;
                 }
+                if let Some(why) = plausible::report_problem(&record).or_else(|| self.too_many_lines()) {
+                    return self.implausible(why);
+                }
                 self.see_time(record.timestamp_ms);
                 self.on_report(prefix.stream, record);
             }
             Line::Other => self.lines.other += 1,
             Line::Malformed => self.lines.malformed += 1,
         }
+    }
+
+    fn implausible(&mut self, why: &'static str) {
+        self.lines.implausible += 1;
+        *self.lines.implausible_reasons.entry(why.to_string()).or_default() += 1;
+    }
+
+    /// Past [`plausible::MAX_FOLDED_LINES`] lines the totals could overflow: refuse the rest.
+    fn too_many_lines(&self) -> Option<&'static str> {
+        let folded = self.lines.emf + self.lines.report_text + self.lines.report_json - self.lines.implausible;
+        (folded > plausible::MAX_FOLDED_LINES).then_some("more lines than one report can sum exactly")
     }
 
     fn see_time(&mut self, ts: Option<i64>) {
@@ -457,7 +481,10 @@ impl Aggregator {
         self.add_gb_seconds(e.arch, gbs);
         let lambda_usd = compute + request;
         // The EMF line's own parts when they are still the truth, else split again.
-        let parts: Vec<(u32, Decimal)> = if lambda.is_none() && lambda_usd == e.cost_usd {
+        let parts: Vec<(u32, Decimal)> = if lambda.is_none()
+            && lambda_usd == e.cost_usd
+            && plausible::parts_sum_to(e.customers.iter().map(|c| c.cost_usd), lambda_usd)
+        {
             weights.iter().zip(&e.customers).map(|((id, _), c)| (*id, c.cost_usd)).collect()
         } else {
             split_by_weight(lambda_usd, &weights)
@@ -1169,6 +1196,9 @@ pub struct BreakEven {
 
 const MONTH_DAYS: Decimal = Decimal::from_parts(30, 0, 0, false, 0);
 const MS_PER_DAY: Decimal = Decimal::from_parts(86_400_000, 0, 0, false, 0);
+const MINUTES_PER_DAY: Decimal = Decimal::from_parts(1_440, 0, 0, false, 0);
+/// 10^20.
+const MAX_MONTHLY_VOLUME: Decimal = Decimal::from_parts(1_661_992_960, 1_808_227_885, 5, false, 0);
 
 impl Report {
     /// The span between the first and last timestamp, in days (`None` if under a minute).
@@ -1176,7 +1206,9 @@ impl Report {
         let (Some(a), Some(b)) = (self.first_timestamp_ms, self.last_timestamp_ms) else {
             return None;
         };
-        (b - a >= 60_000).then(|| Decimal::from(b - a) / MS_PER_DAY)
+        // Timestamps are read from logs: any two i64 differ by less than 2^64 in i128.
+        let span = i128::from(b) - i128::from(a);
+        (span >= 60_000).then(|| Decimal::from(span) / MS_PER_DAY)
     }
 
     /// Carries the observed rate to a 30-day month over `window_days` (default: the span of the
@@ -1188,7 +1220,9 @@ impl Report {
         free_tier: bool,
         server_monthly_usd: Option<Decimal>,
     ) -> Option<Projection> {
-        let window = window_days.or_else(|| self.observed_days()).filter(|w| *w > Decimal::ZERO)?;
+        // At least a minute: the factor to a month stays below 43,200, so with every line
+        // bounded ([`plausible`]) no product below can overflow.
+        let window = window_days.or_else(|| self.observed_days()).filter(|w| *w * MINUTES_PER_DAY >= Decimal::ONE)?;
         let factor = MONTH_DAYS / window;
         let usage = MonthlyUsage {
             requests: Decimal::from(self.total.invocations) * factor,
@@ -1221,20 +1255,27 @@ impl Report {
         if self.total.orders == 0 {
             return None;
         }
-        let per_month = orders_per_day * MONTH_DAYS / Decimal::from(self.total.orders);
+        let per_month = orders_per_day.checked_mul(MONTH_DAYS)? / Decimal::from(self.total.orders);
+        // Volumes beyond 10^20 (GB-s, requests) are past any price list's tiers and past what
+        // Decimal can multiply by a price exactly: no month to price.
+        let scaled = |x: Decimal| x.checked_mul(per_month).filter(|v| *v <= MAX_MONTHLY_VOLUME);
         let usage = MonthlyUsage {
-            requests: Decimal::from(self.total.invocations) * per_month,
-            gb_seconds_x86_64: self.gb_seconds_x86_64 * per_month,
-            gb_seconds_arm64: self.gb_seconds_arm64 * per_month,
+            requests: scaled(Decimal::from(self.total.invocations))?,
+            gb_seconds_x86_64: scaled(self.gb_seconds_x86_64)?,
+            gb_seconds_arm64: scaled(self.gb_seconds_arm64)?,
             ephemeral_gb_seconds: Decimal::ZERO,
         };
-        Some(pricing.lambda.monthly(&usage, free_tier).total_usd + self.total.services_usd * per_month)
+        let services = scaled(self.total.services_usd)?;
+        pricing.lambda.monthly(&usage, free_tier).total_usd.checked_add(services)
     }
 
     /// The least whole number of orders per day at which the month costs more than the server.
     pub fn break_even(&self, pricing: &Pricing, free_tier: bool, server_monthly_usd: Decimal) -> Option<u64> {
+        if self.total.orders == 0 {
+            return None;
+        }
+        // A month too large to price exactly ends the search: no break-even below it.
         let cost = |n: u64| self.monthly_at(pricing, free_tier, Decimal::from(n));
-        cost(0)?;
         let (mut lo, mut hi) = (0u64, 1u64);
         while cost(hi)? <= server_monthly_usd {
             lo = hi;
