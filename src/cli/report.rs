@@ -188,6 +188,7 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
                     "compute $",
                     "request $",
                     "SQS/S3/DynamoDB $",
+                    "observability $",
                     "total $",
                     "$ per order",
                 ]);
@@ -202,6 +203,7 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
                         usd(f.compute_usd),
                         usd(f.request_usd),
                         usd(f.services_usd),
+                        usd(f.observability_usd),
                         usd(f.total_usd),
                         opt_usd(f.usd_per_order),
                     ]);
@@ -210,13 +212,15 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
                 out.push_str(&format!("Cost per function ({}, USD)\n{t}\n", r.region));
             }
             By::Customer => {
-                let mut t = new_table(&["customer", "records", "Lambda $", "SQS/S3/DynamoDB $", "total $"]);
+                let mut t =
+                    new_table(&["customer", "records", "Lambda $", "SQS/S3/DynamoDB $", "observability $", "total $"]);
                 for c in &r.customers {
                     t.add_row([
                         c.customer.clone(),
                         c.records.to_string(),
                         usd(c.lambda_usd),
                         usd(c.services_usd),
+                        usd(c.observability_usd),
                         usd(c.total_usd),
                     ]);
                 }
@@ -226,14 +230,22 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
                     records.to_string(),
                     String::new(),
                     String::new(),
+                    String::new(),
                     usd(r.attributed_usd),
                 ]);
                 right_align(&mut t, 1);
                 out.push_str(&format!("Cost per customer (USD)\n{t}\n"));
             }
             By::Day => {
-                let mut t =
-                    new_table(&["day (UTC)", "invocations", "orders", "Lambda $", "SQS/S3/DynamoDB $", "total $"]);
+                let mut t = new_table(&[
+                    "day (UTC)",
+                    "invocations",
+                    "orders",
+                    "Lambda $",
+                    "SQS/S3/DynamoDB $",
+                    "observability $",
+                    "total $",
+                ]);
                 for d in &r.days {
                     t.add_row([
                         d.day.clone(),
@@ -241,6 +253,7 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
                         d.orders.to_string(),
                         usd(d.lambda_usd),
                         usd(d.services_usd),
+                        usd(d.observability_usd),
                         usd(d.total_usd),
                     ]);
                 }
@@ -254,8 +267,12 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
     ));
     let l = &r.lines;
     out.push_str(&format!(
-        "Lines: {} read — {} EMF, {} REPORT (text), {} REPORT (JSON); skipped {} from other programs, {} malformed.\n",
-        l.total, l.emf, l.report_text, l.report_json, l.other, l.malformed
+        "Lines: {} read ({} bytes) — {} EMF, {} REPORT (text), {} REPORT (JSON); skipped {} from other programs, {} malformed.\n",
+        l.total, l.bytes, l.emf, l.report_text, l.report_json, l.other, l.malformed
+    ));
+    out.push_str(&format!(
+        "Observability: the invocations logged {} bytes (EMF lines as read, Lambda's START/END/REPORT lines at their size); {} custom metrics.\n",
+        r.total.log_bytes, r.custom_metrics
     ));
     out.push_str(&format!(
         "Total {} USD for {} orders ({} USD per order); attributed to customers {} USD.\n",
@@ -290,7 +307,7 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
     match projection {
         Some(p) => {
             out.push_str(&format!(
-                "Projected to a 30-day month (observed over {} days, {} orders/day, free tier {}): {} requests, {} GB-s → Lambda {} + services {} = {} USD/month (≈ {}).\n",
+                "Projected to a 30-day month (observed over {} days, {} orders/day, free tier {}): {} requests, {} GB-s → Lambda {} + services {} + observability {} = {} USD/month (≈ {}).\n",
                 p.window_days.round_dp(3).normalize(),
                 p.orders_per_day.round_dp(1).normalize(),
                 if p.free_tier { "on" } else { "off" },
@@ -298,8 +315,21 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
                 (p.usage.gb_seconds_x86_64 + p.usage.gb_seconds_arm64).round_dp(1).normalize(),
                 usd(p.lambda.total_usd),
                 usd(p.services_usd),
+                usd(p.observability.total_usd),
                 usd(p.total_usd),
                 cents(p.total_usd),
+            ));
+            let o = &p.observability;
+            out.push_str(&format!(
+                "  observability: {} GB of log lines (ingestion {} + storage {}), {} custom metrics ({}), {} X-Ray traces ({}) = {} USD/month\n",
+                o.log_gb.round_dp(3).normalize(),
+                usd(o.ingestion_usd),
+                usd(o.storage_usd),
+                r.custom_metrics,
+                usd(o.metrics_usd),
+                o.traces.round_dp(0),
+                usd(o.traces_usd),
+                usd(o.total_usd),
             ));
             for t in &p.lambda.tiers {
                 out.push_str(&format!(
@@ -361,6 +391,8 @@ fn csv(r: &Report, view: &View) -> anyhow::Result<String> {
         "services_usd",
         "total_usd",
         "usd_per_order",
+        "log_bytes",
+        "observability_usd",
     ])?;
     let s = |d: Decimal| d.normalize().to_string();
     let e = String::new;
@@ -383,6 +415,8 @@ fn csv(r: &Report, view: &View) -> anyhow::Result<String> {
                         s(f.services_usd),
                         s(f.total_usd),
                         f.usd_per_order.map_or_else(e, s),
+                        f.log_bytes.to_string(),
+                        s(f.observability_usd),
                     ])?;
                 }
             }
@@ -403,6 +437,8 @@ fn csv(r: &Report, view: &View) -> anyhow::Result<String> {
                         s(c.services_usd),
                         s(c.total_usd),
                         e(),
+                        e(),
+                        s(c.observability_usd),
                     ])?;
                 }
             }
@@ -423,6 +459,8 @@ fn csv(r: &Report, view: &View) -> anyhow::Result<String> {
                         s(d.services_usd),
                         s(d.total_usd),
                         e(),
+                        e(),
+                        s(d.observability_usd),
                     ])?;
                 }
             }

@@ -4,6 +4,7 @@
 pub mod emf;
 pub mod logparse;
 pub mod meter;
+pub mod observability;
 pub(crate) mod plausible;
 pub mod pricing;
 pub mod report;

@@ -17,6 +17,7 @@
 //!   units (4 KB strongly consistent): <https://aws.amazon.com/dynamodb/pricing/on-demand/>
 
 use super::meter::Arch;
+use super::observability::ObservabilityPricing;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -54,7 +55,7 @@ pub enum PricingError {
 
 /// Prices are written as strings in the pricing file ("0.0000166667"): a TOML float is binary
 /// floating point, and money never goes through one.
-mod exact {
+pub(crate) mod exact {
     use rust_decimal::Decimal;
     use serde::{Deserialize, Deserializer, Serializer};
     use std::str::FromStr;
@@ -193,6 +194,8 @@ pub struct Pricing {
     pub sqs: SqsPricing,
     pub s3: S3Pricing,
     pub dynamodb: DynamoDbPricing,
+    /// CloudWatch Logs, custom metrics and X-Ray ([`super::observability`]).
+    pub observability: ObservabilityPricing,
 }
 
 impl Default for Pricing {
@@ -203,6 +206,7 @@ impl Default for Pricing {
             sqs: SqsPricing::default(),
             s3: S3Pricing::default(),
             dynamodb: DynamoDbPricing::default(),
+            observability: ObservabilityPricing::default(),
         }
     }
 }
@@ -489,7 +493,7 @@ impl Pricing {
         if prices.iter().any(|p| *p > MAX_PRICE) {
             return Err(PricingError::Invalid(format!("prices above {MAX_PRICE} USD are refused as implausible")));
         }
-        Ok(())
+        self.observability.validate().map_err(PricingError::Invalid)
     }
 
     /// What the service usage costs, exactly.

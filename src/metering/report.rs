@@ -15,6 +15,7 @@
 
 use super::logparse::{parse_line, EmfRecord, Line, ReportRecord};
 use super::meter::Arch;
+use super::observability::{self, ObservabilityBill, ObservabilityUsage};
 use super::plausible;
 use super::pricing::{self, gb_seconds, LambdaBill, MonthlyUsage, Pricing, ServiceUsage, UnitPrices};
 use super::split_by_weight;
@@ -51,6 +52,9 @@ pub struct LineCounts {
     pub implausible: u64,
     /// How many implausible lines for each reason.
     pub implausible_reasons: BTreeMap<String, u64>,
+    /// Bytes read, newlines included: for bare log lines, what CloudWatch Logs ingested (output
+    /// of `aws logs tail` also has its timestamp and stream prefix, which CloudWatch does not bill).
+    pub bytes: u64,
 }
 
 /// How our billed-duration estimates compared with what Lambda billed.
@@ -94,6 +98,12 @@ pub struct FunctionRow {
     pub request_usd: Decimal,
     /// SQS, S3 and DynamoDB, estimated from the invocation's counts ([`service_usage`]).
     pub services_usd: Decimal,
+    /// Bytes the invocations logged: each EMF line as read, Lambda's START/END/REPORT lines at
+    /// their size ([`observability::platform_line_bytes`]).
+    pub log_bytes: u64,
+    /// Those bytes' CloudWatch Logs ingestion at the first tier's price (the projection applies
+    /// the tiers, storage, custom metrics and X-Ray).
+    pub observability_usd: Decimal,
     pub total_usd: Decimal,
     pub usd_per_order: Option<Decimal>,
     pub services: ServiceUsage,
@@ -106,6 +116,7 @@ pub struct CustomerRow {
     pub records: u64,
     pub lambda_usd: Decimal,
     pub services_usd: Decimal,
+    pub observability_usd: Decimal,
     pub total_usd: Decimal,
 }
 
@@ -117,6 +128,7 @@ pub struct DayRow {
     pub orders: u64,
     pub lambda_usd: Decimal,
     pub services_usd: Decimal,
+    pub observability_usd: Decimal,
     pub total_usd: Decimal,
 }
 
@@ -137,7 +149,14 @@ pub struct Report {
     pub last_timestamp_ms: Option<i64>,
     pub gb_seconds_x86_64: Decimal,
     pub gb_seconds_arm64: Decimal,
+    /// Distinct CloudWatch custom metrics our EMF lines created: each metric name per
+    /// FunctionName value (InitDuration only for functions that had a cold start).
+    pub custom_metrics: u64,
 }
+
+/// The metrics every EMF line declares (Duration, BilledDuration, Records, Accepted,
+/// Duplicates, Rejected, Retried, Cost), InitDuration besides on a cold start.
+const EMF_METRICS: u64 = 8;
 
 /// What one invocation of our functions used of SQS, S3 and DynamoDB, estimated from its counts
 /// (the EMF line has no payload sizes: messages are taken as ≤ 64 KiB and items as ≤ 1 KB):
@@ -241,6 +260,9 @@ impl Interner {
 struct FnAgg {
     arch: Option<Arch>,
     row: FunctionRow,
+    /// An EMF line was seen (its metrics exist), one of a cold start (InitDuration too).
+    emf: bool,
+    cold_emf: bool,
 }
 
 #[derive(Default, Clone)]
@@ -248,6 +270,7 @@ struct CustAgg {
     records: u64,
     lambda: Decimal,
     services: Decimal,
+    observability: Decimal,
 }
 
 #[derive(Default, Clone)]
@@ -256,7 +279,11 @@ struct DayAgg {
     orders: u64,
     lambda: Decimal,
     services: Decimal,
+    observability: Decimal,
 }
+
+/// An invocation's amounts: Lambda, the services around it, observability.
+type Amounts = [Decimal; 3];
 
 /// An EMF line already counted, waiting for Lambda's REPORT line.
 struct PendingEmf {
@@ -306,6 +333,7 @@ pub struct Aggregator {
     first_ms: Option<i64>,
     last_ms: Option<i64>,
     chunk_reqs: u64,
+    log_byte: Decimal,
 }
 
 impl Aggregator {
@@ -315,6 +343,7 @@ impl Aggregator {
 
     pub fn with_pending_limit(pricing: Pricing, pending_limit: usize) -> Aggregator {
         let chunk_reqs = pricing::sqs_requests_for(1, pricing.sqs.chunk_bytes);
+        let log_byte = pricing.observability.first_tier_per_byte();
         Aggregator {
             unit: pricing.unit_prices(),
             gb_seconds_x86_64: Decimal::ZERO,
@@ -335,6 +364,7 @@ impl Aggregator {
             first_ms: None,
             last_ms: None,
             chunk_reqs,
+            log_byte,
         }
     }
 
@@ -352,7 +382,7 @@ impl Aggregator {
                 if too_long {
                     self.count_too_long();
                 } else if !partial.is_empty() {
-                    self.feed_bytes(&partial);
+                    self.feed_line_bytes(&partial);
                 }
                 return Ok(());
             }
@@ -361,13 +391,13 @@ impl Aggregator {
                 None => (buf.len(), None),
             };
             match line_end {
-                Some(i) if partial.is_empty() && !too_long => self.feed_bytes(&buf[..i]),
+                Some(i) if partial.is_empty() && !too_long => self.feed_line_bytes(&buf[..i]),
                 Some(i) => {
                     if too_long || partial.len() + i > MAX_LINE_BYTES {
                         self.count_too_long();
                     } else {
                         partial.extend_from_slice(&buf[..i]);
-                        self.feed_bytes(&partial);
+                        self.feed_line_bytes(&partial);
                     }
                     partial.clear();
                     too_long = false;
@@ -381,6 +411,7 @@ impl Aggregator {
                     }
                 }
             }
+            self.lines.bytes += used as u64;
             r.consume(used);
         }
     }
@@ -390,9 +421,19 @@ impl Aggregator {
         self.lines.malformed += 1;
     }
 
+    /// Reads one line (without its newline), as bytes.
     pub fn feed_bytes(&mut self, line: &[u8]) {
+        self.lines.bytes += line.len() as u64 + 1;
+        self.feed_line_bytes(line);
+    }
+
+    /// A line of [`Aggregator::read`], whose bytes it counts itself.
+    fn feed_line_bytes(&mut self, line: &[u8]) {
         match std::str::from_utf8(line) {
-            Ok(s) => self.feed(s),
+            Ok(s) => {
+                self.lines.total += 1;
+                self.feed_line(parse_line(s));
+            }
             Err(_) => {
                 self.lines.total += 1;
                 self.lines.other += 1;
@@ -402,6 +443,7 @@ impl Aggregator {
 
     /// Reads one line (without its newline).
     pub fn feed(&mut self, line: &str) {
+        self.lines.bytes += line.len() as u64 + 1;
         self.lines.total += 1;
         self.feed_line(parse_line(line));
     }
@@ -494,6 +536,10 @@ impl Aggregator {
         let usage = service_usage(&e.function, &counts, self.chunk_reqs);
         let services = self.unit.services_usd(&usage);
         let service_parts = split_by_weight(services, &weights);
+        let log_bytes =
+            e.line_bytes + 1 + observability::platform_line_bytes(&e.request_id, billed_ms, memory_mb, cold_start);
+        let observability = Decimal::from(log_bytes) * self.log_byte;
+        let observability_parts = split_by_weight(observability, &weights);
 
         let f = &mut self.fn_aggs_entry(function).row;
         f.invocations += 1;
@@ -506,15 +552,26 @@ impl Aggregator {
         f.request_usd += request;
         f.services_usd += services;
         f.services.add(&usage);
+        f.log_bytes += log_bytes;
+        f.observability_usd += observability;
         let agg = &mut self.fn_aggs[function as usize];
         agg.arch = Some(e.arch);
+        agg.emf = true;
+        agg.cold_emf |= e.cold_start;
 
-        self.attribute(&weights, &parts, &service_parts, lambda_usd, services);
+        let amounts: Vec<Amounts> = parts
+            .iter()
+            .zip(&service_parts)
+            .zip(&observability_parts)
+            .map(|(((_, l), (_, s)), (_, o))| [*l, *s, *o])
+            .collect();
+        self.attribute(&weights, &amounts, [lambda_usd, services, observability]);
         let d = self.days.entry(day).or_default();
         d.invocations += 1;
         d.orders += e.accepted;
         d.lambda += lambda_usd;
         d.services += services;
+        d.observability += observability;
 
         match lambda {
             Some(r) => {
@@ -569,26 +626,21 @@ impl Aggregator {
 
     /// Adds the parts to their customers; an invocation without customers (or whose customers
     /// all have weight 0) goes to [`UNATTRIBUTED`] whole.
-    fn attribute(
-        &mut self,
-        weights: &[(u32, u64)],
-        lambda: &[(u32, Decimal)],
-        services: &[(u32, Decimal)],
-        lambda_total: Decimal,
-        services_total: Decimal,
-    ) {
+    fn attribute(&mut self, weights: &[(u32, u64)], parts: &[Amounts], totals: Amounts) {
         if weights.iter().all(|(_, w)| *w == 0) {
             let id = self.customers.id(UNATTRIBUTED);
             let c = self.cust(id);
-            c.lambda += lambda_total;
-            c.services += services_total;
+            c.lambda += totals[0];
+            c.services += totals[1];
+            c.observability += totals[2];
             return;
         }
-        for ((id, records), ((_, l), (_, s))) in weights.iter().zip(lambda.iter().zip(services)) {
+        for ((id, records), [l, s, o]) in weights.iter().zip(parts) {
             let c = self.cust(*id);
             c.records += records;
             c.lambda += *l;
             c.services += *s;
+            c.observability += *o;
         }
     }
 
@@ -707,6 +759,7 @@ impl Aggregator {
         }
         let mut functions: Vec<FunctionRow> = Vec::new();
         let mut total = FunctionRow { function: "total".into(), ..Default::default() };
+        let mut custom_metrics = 0;
         for (i, agg) in self.fn_aggs.into_iter().enumerate() {
             let mut row = agg.row;
             if row.invocations == 0 {
@@ -714,7 +767,10 @@ impl Aggregator {
             }
             row.function = self.functions.names[i].clone();
             row.arch = agg.arch;
-            row.total_usd = row.compute_usd + row.request_usd + row.services_usd;
+            row.total_usd = row.compute_usd + row.request_usd + row.services_usd + row.observability_usd;
+            if agg.emf {
+                custom_metrics += EMF_METRICS + u64::from(agg.cold_emf);
+            }
             row.usd_per_order = per(row.total_usd, row.orders);
             total.invocations += row.invocations;
             total.cold_starts += row.cold_starts;
@@ -725,11 +781,13 @@ impl Aggregator {
             total.compute_usd += row.compute_usd;
             total.request_usd += row.request_usd;
             total.services_usd += row.services_usd;
+            total.log_bytes += row.log_bytes;
+            total.observability_usd += row.observability_usd;
             total.services.add(&row.services);
             functions.push(row);
         }
         functions.sort_by(|a, b| a.function.cmp(&b.function));
-        total.total_usd = total.compute_usd + total.request_usd + total.services_usd;
+        total.total_usd = total.compute_usd + total.request_usd + total.services_usd + total.observability_usd;
         total.usd_per_order = per(total.total_usd, total.orders);
         let mut customers: Vec<CustomerRow> = self
             .cust_aggs
@@ -740,7 +798,8 @@ impl Aggregator {
                 records: c.records,
                 lambda_usd: c.lambda,
                 services_usd: c.services,
-                total_usd: c.lambda + c.services,
+                observability_usd: c.observability,
+                total_usd: c.lambda + c.services + c.observability,
             })
             .filter(|c| c.records > 0 || !c.total_usd.is_zero())
             .collect();
@@ -755,7 +814,8 @@ impl Aggregator {
                 orders: d.orders,
                 lambda_usd: d.lambda,
                 services_usd: d.services,
-                total_usd: d.lambda + d.services,
+                observability_usd: d.observability,
+                total_usd: d.lambda + d.services + d.observability,
             })
             .collect();
         Report {
@@ -771,6 +831,7 @@ impl Aggregator {
             last_timestamp_ms: self.last_ms,
             gb_seconds_x86_64: self.gb_seconds_x86_64,
             gb_seconds_arm64: self.gb_seconds_arm64,
+            custom_metrics,
         }
     }
 }
@@ -823,6 +884,7 @@ mod ahead {
         cost_usd: Decimal,
         counts: [u64; 6],
         customers: (u32, u32),
+        line_bytes: u64,
     }
 
     struct ReportItem {
@@ -914,6 +976,7 @@ mod ahead {
                     cost_usd: e.cost_usd,
                     counts: [e.records, e.accepted, e.duplicates, e.rejected, e.retried, e.ignored],
                     customers: (mark as u32, customers.len() as u32),
+                    line_bytes: e.line_bytes,
                 }))
             })(),
             Line::Report { prefix, record: r, json } => (|| {
@@ -969,10 +1032,11 @@ mod ahead {
 
     /// Reads `r` into blocks of whole lines of about `size` bytes; a line longer than
     /// [`MAX_LINE_BYTES`] becomes a `too_long` block of its own, without being kept.
-    fn cut<R: Read>(mut r: R, size: usize, out: &[SyncSender<Block>], spare: &Receiver<Block>) -> std::io::Result<()> {
+    fn cut<R: Read>(mut r: R, size: usize, out: &[SyncSender<Block>], spare: &Receiver<Block>) -> std::io::Result<u64> {
         let mut carry: Vec<u8> = Vec::new();
         let mut skipping = false;
         let mut n = 0usize;
+        let mut read = 0u64;
         let send = |n: &mut usize, b: Block| -> bool {
             let ok = out[*n % out.len()].send(b).is_ok();
             *n += 1;
@@ -997,6 +1061,7 @@ mod ahead {
             // Exactly: `read_to_end` would double a full buffer.
             buf.reserve_exact(size);
             let got = (&mut r).take(size as u64).read_to_end(buf)?;
+            read += got as u64;
             let eof = got < size;
             if skipping {
                 // The rest of a line too long to keep: drop it up to its newline.
@@ -1011,22 +1076,22 @@ mod ahead {
                 block.recycle();
                 block.too_long = true;
                 if !send(&mut n, block) || (eof && carry.is_empty()) {
-                    return Ok(());
+                    return Ok(read);
                 }
                 continue;
             }
             if eof {
                 if !buf.is_empty() && !send(&mut n, block) {
-                    return Ok(());
+                    return Ok(read);
                 }
-                return Ok(());
+                return Ok(read);
             }
             match memchr::memrchr(b'\n', &buf[old..]).map(|i| old + i) {
                 Some(i) => {
                     carry.extend_from_slice(&buf[i + 1..]);
                     buf.truncate(i + 1);
                     if !send(&mut n, block) {
-                        return Ok(());
+                        return Ok(read);
                     }
                 }
                 None if buf.len() > MAX_LINE_BYTES => skipping = true,
@@ -1072,7 +1137,9 @@ mod ahead {
                     n += 1;
                 }
                 drop(from_workers);
-                reader.join().expect("the reader thread does not panic")
+                let read = reader.join().expect("the reader thread does not panic")?;
+                self.lines.bytes += read;
+                Ok(())
             })
         }
 
@@ -1139,6 +1206,7 @@ mod ahead {
                 retried,
                 ignored,
                 customers,
+                line_bytes: e.line_bytes,
             },
         ))
     }
@@ -1181,6 +1249,8 @@ pub struct Projection {
     pub usage: MonthlyUsage,
     pub lambda: LambdaBill,
     pub services_usd: Decimal,
+    /// Logs (tiered ingestion, storage), the custom metrics seen, X-Ray traces.
+    pub observability: ObservabilityBill,
     pub total_usd: Decimal,
     pub free_tier: bool,
     pub break_even: Option<BreakEven>,
@@ -1232,7 +1302,15 @@ impl Report {
         };
         let lambda = pricing.lambda.monthly(&usage, free_tier);
         let services_usd = self.total.services_usd * factor;
-        let total_usd = lambda.total_usd + services_usd;
+        let observability = pricing.observability.monthly(
+            &ObservabilityUsage {
+                log_bytes: Decimal::from(self.total.log_bytes) * factor,
+                custom_metrics: self.custom_metrics,
+                requests: usage.requests,
+            },
+            free_tier,
+        );
+        let total_usd = lambda.total_usd + services_usd + observability.total_usd;
         let orders_per_day = Decimal::from(self.total.orders) / window;
         let break_even = server_monthly_usd.map(|server| BreakEven {
             server_monthly_usd: server,
@@ -1244,6 +1322,7 @@ impl Report {
             usage,
             lambda,
             services_usd,
+            observability,
             total_usd,
             free_tier,
             break_even,
@@ -1266,7 +1345,16 @@ impl Report {
             ephemeral_gb_seconds: Decimal::ZERO,
         };
         let services = scaled(self.total.services_usd)?;
-        pricing.lambda.monthly(&usage, free_tier).total_usd.checked_add(services)
+        // The custom metrics are a fixed monthly charge; logs and traces grow with the orders.
+        let observability = pricing.observability.monthly(
+            &ObservabilityUsage {
+                log_bytes: scaled(Decimal::from(self.total.log_bytes))?,
+                custom_metrics: self.custom_metrics,
+                requests: usage.requests,
+            },
+            free_tier,
+        );
+        pricing.lambda.monthly(&usage, free_tier).total_usd.checked_add(services)?.checked_add(observability.total_usd)
     }
 
     /// The least whole number of orders per day at which the month costs more than the server.
