@@ -2,6 +2,7 @@
 //! day, reconciled with Lambda's REPORT lines, projected to a month, compared with a fixed
 //! server — as a table, JSON or CSV, with an optional SVG chart.
 
+mod baseline;
 mod chart;
 
 use crate::metering::meter::UNKNOWN_CUSTOMER;
@@ -54,6 +55,14 @@ pub struct Args {
     /// A TOML pricing file (other regions, future prices); us-east-1 when absent.
     #[arg(long, env = "ORDERFLOW_PRICING")]
     pub pricing: Option<PathBuf>,
+    /// A report saved earlier with `--format json`: compare each function's cost per order and
+    /// billed ms per order with it, and exit 1 naming the functions that got dearer than
+    /// --max-increase (a cost-regression check for CI).
+    #[arg(long, value_name = "BASE.json")]
+    pub baseline: Option<PathBuf>,
+    /// The increase --baseline allows, in percent (`5%` or `5`).
+    #[arg(long, value_name = "PERCENT", default_value = "5%", value_parser = baseline::parse_percent)]
+    pub max_increase: Decimal,
 }
 
 /// What to show.
@@ -122,6 +131,18 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         chart::write_svg(path, &report).with_context(|| format!("writing the chart {}", path.display()))?;
     }
     print!("{}", render(&report, &pricing, &view)?);
+    if let Some(path) = &a.baseline {
+        let c = baseline::check(path, &report, a.max_increase)?;
+        let text = baseline::render(&c, path, a.max_increase);
+        // JSON and CSV on stdout stay machine-readable: the check goes to stderr there.
+        match view.format {
+            Format::Table => print!("{text}"),
+            Format::Json | Format::Csv => eprint!("{text}"),
+        }
+        if !c.failed().is_empty() {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
