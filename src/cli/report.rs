@@ -60,6 +60,14 @@ pub struct Args {
     /// --max-increase (a cost-regression check for CI).
     #[arg(long, value_name = "BASE.json")]
     pub baseline: Option<PathBuf>,
+    /// Lambda Managed Instances in the projection: the EC2 instance type (default: the pricing
+    /// file's, m7g.large).
+    #[arg(long, value_name = "T")]
+    pub instance_type: Option<String>,
+    /// Lambda Managed Instances in the projection: how many instances (default 3, Lambda's
+    /// default for AZ resiliency).
+    #[arg(long, value_name = "N")]
+    pub instances: Option<u32>,
     /// The increase --baseline allows, in percent (`5%` or `5`).
     #[arg(long, value_name = "PERCENT", default_value = "5%", value_parser = baseline::parse_percent)]
     pub max_increase: Decimal,
@@ -73,6 +81,9 @@ pub struct View {
     pub free_tier: bool,
     pub server_monthly_usd: Option<Decimal>,
     pub window_days: Option<Decimal>,
+    /// Managed Instances in the projection (the pricing file's defaults when `None`).
+    pub instance_type: Option<String>,
+    pub instances: Option<u32>,
 }
 
 impl Default for View {
@@ -83,6 +94,8 @@ impl Default for View {
             free_tier: false,
             server_monthly_usd: None,
             window_days: None,
+            instance_type: None,
+            instances: None,
         }
     }
 }
@@ -101,6 +114,14 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let pricing = Pricing::load(a.pricing.as_deref()).context("loading prices")?;
+    if let Some(t) = &a.instance_type {
+        anyhow::ensure!(
+            pricing.managed_instances.instances.contains_key(t),
+            "--instance-type {t:?} is not in the price list (known: {})",
+            pricing.managed_instances.known()
+        );
+    }
+    anyhow::ensure!(a.instances != Some(0), "--instances must be at least 1");
     let mut agg = Aggregator::new(pricing.clone());
     let stdin = a.files.is_empty() || a.files.iter().any(|f| f.as_os_str() == "-");
     // Lines are parsed on worker threads in blocks and folded here in their order: the same
@@ -126,6 +147,8 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         free_tier: a.free_tier,
         server_monthly_usd: a.server_monthly_usd,
         window_days: a.window_days,
+        instance_type: a.instance_type.clone(),
+        instances: a.instances,
     };
     if let Some(path) = &a.svg {
         chart::write_svg(path, &report).with_context(|| format!("writing the chart {}", path.display()))?;
@@ -149,10 +172,39 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 /// The report in the view's format.
 pub fn render(r: &Report, pricing: &Pricing, view: &View) -> anyhow::Result<String> {
     let projection = r.project(pricing, view.window_days, view.free_tier, view.server_monthly_usd);
+    let alternatives = projection.as_ref().and_then(|p| {
+        let mi = &pricing.managed_instances;
+        let t = view.instance_type.as_deref().unwrap_or(&mi.default_instance_type);
+        let n = view.instances.unwrap_or(mi.default_instances);
+        r.alternatives(pricing, view.free_tier, p.orders_per_day, t, n, view.server_monthly_usd).ok()
+    });
     Ok(match view.format {
-        Format::Table => table(r, projection.as_ref(), view),
+        Format::Table => {
+            let mut t = table(r, projection.as_ref(), view);
+            if let Some(a) = &alternatives {
+                t.push_str(&format!(
+                    "Side by side at {} orders/day: on-demand Lambda {} · Managed Instances ({} × {}: instances {} + fee {} + requests {}) {}{} USD/month.\n",
+                    a.orders_per_day.round_dp(1).normalize(),
+                    usd(a.on_demand_usd),
+                    a.managed.instances,
+                    a.managed.instance_type,
+                    usd(a.managed.instances_usd),
+                    usd(a.managed.management_fee_usd),
+                    usd(a.managed.request_usd),
+                    usd(a.managed_usd),
+                    a.server_usd.map_or_else(String::new, |s| format!(" · server {}", usd(s))),
+                ));
+                for line in crate::metering::alternatives::sentences(a) {
+                    t.push_str(&line);
+                    t.push('\n');
+                }
+            }
+            t
+        }
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(&serde_json::json!({ "report": r, "projection": projection }))?;
+            let mut s = serde_json::to_string_pretty(
+                &serde_json::json!({ "report": r, "projection": projection, "alternatives": alternatives }),
+            )?;
             s.push('\n');
             s
         }
@@ -343,7 +395,7 @@ fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
             let o = &p.observability;
             out.push_str(&format!(
                 "  observability: {} GB of log lines (ingestion {} + storage {}), {} custom metrics ({}), {} X-Ray traces ({}) = {} USD/month\n",
-                o.log_gb.round_dp(3).normalize(),
+                o.log_gb.round_dp(6).normalize(),
                 usd(o.ingestion_usd),
                 usd(o.storage_usd),
                 r.custom_metrics,

@@ -16,6 +16,7 @@
 //!   units (1 KB each; failed conditional writes consume them too), $0.125 per million read request
 //!   units (4 KB strongly consistent): <https://aws.amazon.com/dynamodb/pricing/on-demand/>
 
+use super::managed::ManagedInstancesPricing;
 use super::meter::Arch;
 use super::observability::ObservabilityPricing;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -196,6 +197,8 @@ pub struct Pricing {
     pub dynamodb: DynamoDbPricing,
     /// CloudWatch Logs, custom metrics and X-Ray ([`super::observability`]).
     pub observability: ObservabilityPricing,
+    /// Lambda Managed Instances ([`super::managed`]).
+    pub managed_instances: ManagedInstancesPricing,
 }
 
 impl Default for Pricing {
@@ -207,6 +210,7 @@ impl Default for Pricing {
             s3: S3Pricing::default(),
             dynamodb: DynamoDbPricing::default(),
             observability: ObservabilityPricing::default(),
+            managed_instances: ManagedInstancesPricing::default(),
         }
     }
 }
@@ -493,7 +497,8 @@ impl Pricing {
         if prices.iter().any(|p| *p > MAX_PRICE) {
             return Err(PricingError::Invalid(format!("prices above {MAX_PRICE} USD are refused as implausible")));
         }
-        self.observability.validate().map_err(PricingError::Invalid)
+        self.observability.validate().map_err(PricingError::Invalid)?;
+        self.managed_instances.validate().map_err(PricingError::Invalid)
     }
 
     /// What the service usage costs, exactly.

@@ -1240,6 +1240,14 @@ fn day_name(day: i64) -> String {
         .map_or_else(|| "unknown".into(), |t| t.format("%Y-%m-%d").to_string())
 }
 
+/// A month at some volume: Lambda's usage, and the costs that do not depend on how it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthAt {
+    pub usage: MonthlyUsage,
+    pub services_usd: Decimal,
+    pub observability_usd: Decimal,
+}
+
 /// The observed rate carried to a 30-day month, and where a fixed server becomes cheaper.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Projection {
@@ -1331,6 +1339,19 @@ impl Report {
 
     /// What a month costs at `orders_per_day`, each order using what the observed ones did.
     pub fn monthly_at(&self, pricing: &Pricing, free_tier: bool, orders_per_day: Decimal) -> Option<Decimal> {
+        let m = self.month_at(pricing, free_tier, orders_per_day)?;
+        pricing
+            .lambda
+            .monthly(&m.usage, free_tier)
+            .total_usd
+            .checked_add(m.services_usd)?
+            .checked_add(m.observability_usd)
+    }
+
+    /// What a month at `orders_per_day` uses of Lambda, and what the services around it and its
+    /// observability cost (the same whichever way the functions run); `None` when nothing was
+    /// ordered or the month is too large to price exactly.
+    pub fn month_at(&self, pricing: &Pricing, free_tier: bool, orders_per_day: Decimal) -> Option<MonthAt> {
         if self.total.orders == 0 {
             return None;
         }
@@ -1344,7 +1365,7 @@ impl Report {
             gb_seconds_arm64: scaled(self.gb_seconds_arm64)?,
             ephemeral_gb_seconds: Decimal::ZERO,
         };
-        let services = scaled(self.total.services_usd)?;
+        let services_usd = scaled(self.total.services_usd)?;
         // The custom metrics are a fixed monthly charge; logs and traces grow with the orders.
         let observability = pricing.observability.monthly(
             &ObservabilityUsage {
@@ -1354,7 +1375,7 @@ impl Report {
             },
             free_tier,
         );
-        pricing.lambda.monthly(&usage, free_tier).total_usd.checked_add(services)?.checked_add(observability.total_usd)
+        Some(MonthAt { usage, services_usd, observability_usd: observability.total_usd })
     }
 
     /// The least whole number of orders per day at which the month costs more than the server.
