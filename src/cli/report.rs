@@ -4,6 +4,8 @@
 
 mod baseline;
 mod chart;
+mod html;
+mod svg;
 
 use crate::metering::meter::UNKNOWN_CUSTOMER;
 use crate::metering::pricing::{cents, Pricing};
@@ -43,6 +45,9 @@ pub struct Args {
     /// Also write an SVG chart of the cost by function and by customer.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML page (tables and charts, no network).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Apply Lambda's monthly free tier in the projection to a month.
     #[arg(long)]
     pub free_tier: bool,
@@ -153,6 +158,9 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &a.svg {
         chart::write_svg(path, &report).with_context(|| format!("writing the chart {}", path.display()))?;
     }
+    if let Some(path) = &a.html {
+        write_html(path, &report, &pricing, &view)?;
+    }
     print!("{}", render(&report, &pricing, &view)?);
     if let Some(path) = &a.baseline {
         let c = baseline::check(path, &report, a.max_increase)?;
@@ -172,12 +180,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 /// The report in the view's format.
 pub fn render(r: &Report, pricing: &Pricing, view: &View) -> anyhow::Result<String> {
     let projection = r.project(pricing, view.window_days, view.free_tier, view.server_monthly_usd);
-    let alternatives = projection.as_ref().and_then(|p| {
-        let mi = &pricing.managed_instances;
-        let t = view.instance_type.as_deref().unwrap_or(&mi.default_instance_type);
-        let n = view.instances.unwrap_or(mi.default_instances);
-        r.alternatives(pricing, view.free_tier, p.orders_per_day, t, n, view.server_monthly_usd).ok()
-    });
+    let alternatives = alternatives(r, pricing, view, projection.as_ref());
     Ok(match view.format {
         Format::Table => {
             let mut t = table(r, projection.as_ref(), view);
@@ -210,6 +213,25 @@ pub fn render(r: &Report, pricing: &Pricing, view: &View) -> anyhow::Result<Stri
         }
         Format::Csv => csv(r, view)?,
     })
+}
+
+/// On-demand Lambda, Managed Instances and the server at the projection's rate.
+fn alternatives(
+    r: &Report,
+    pricing: &Pricing,
+    view: &View,
+    projection: Option<&Projection>,
+) -> Option<crate::metering::alternatives::Alternatives> {
+    let p = projection?;
+    let mi = &pricing.managed_instances;
+    let t = view.instance_type.as_deref().unwrap_or(&mi.default_instance_type);
+    let n = view.instances.unwrap_or(mi.default_instances);
+    r.alternatives(pricing, view.free_tier, p.orders_per_day, t, n, view.server_monthly_usd).ok()
+}
+
+/// Writes the report as a self-contained HTML page (for `--html` and the demo).
+pub fn write_html(path: &std::path::Path, r: &Report, pricing: &Pricing, view: &View) -> anyhow::Result<()> {
+    html::write_html(path, r, pricing, view).with_context(|| format!("writing the page {}", path.display()))
 }
 
 /// What the implausible lines were, when there were some.
