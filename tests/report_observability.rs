@@ -124,3 +124,20 @@ fn the_table_shows_an_observability_column_per_function_and_customer() {
     }
     assert!(text.contains("custom metrics"), "{text}");
 }
+
+#[test]
+fn a_report_line_without_its_emf_line_still_counts_lambdas_own_lines() {
+    let id = "0b0b0b0b-1111-4222-8333-444444444444";
+    let text = format!(
+        "START RequestId: {id} Version: $LATEST\nEND RequestId: {id}\nREPORT RequestId: {id}\tDuration: 41.20 ms\tBilled Duration: 42 ms\tMemory Size: 128 MB\tMax Memory Used: 19 MB\t\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report-only.log");
+    std::fs::write(&path, &text).unwrap();
+    let v = json_report(&[path.to_str().unwrap()]);
+    let r = &v["report"];
+    assert_eq!(r["reconciliation"]["report_only"], 1);
+    assert_eq!(r["total"]["log_bytes"].as_u64().unwrap(), text.len() as u64);
+    let customers: Decimal = r["customers"].as_array().unwrap().iter().map(|c| dec(&c["total_usd"])).sum();
+    assert_eq!(customers, dec(&r["total"]["total_usd"]));
+}

@@ -298,6 +298,8 @@ struct PendingEmf {
 
 /// A REPORT line waiting for its EMF line.
 struct PendingReport {
+    /// The request id, for the size of Lambda's lines when no EMF line comes.
+    request_id: String,
     stream: Option<String>,
     timestamp_ms: Option<i64>,
     billed_ms: u64,
@@ -658,6 +660,7 @@ impl Aggregator {
 
     fn wait_report(&mut self, stream: Option<&str>, r: ReportRecord<'_>) {
         let p = PendingReport {
+            request_id: r.request_id.to_string(),
             stream: stream.map(str::to_string),
             timestamp_ms: r.timestamp_ms,
             billed_ms: r.billed_ms,
@@ -705,6 +708,9 @@ impl Aggregator {
         let gbs = gb_seconds(r.billed_ms, r.memory_mb);
         let compute = gbs * self.unit.gb_second(arch);
         let request = self.unit.request;
+        // Lambda's START/END/REPORT lines were logged all the same (no EMF line to add).
+        let log_bytes = observability::platform_line_bytes(&r.request_id, r.billed_ms, r.memory_mb, r.cold_start);
+        let observability = Decimal::from(log_bytes) * self.log_byte;
         self.add_gb_seconds(arch, gbs);
         let f = &mut self.fn_aggs_entry(function).row;
         f.invocations += 1;
@@ -713,12 +719,17 @@ impl Aggregator {
         f.gb_seconds += gbs;
         f.compute_usd += compute;
         f.request_usd += request;
+        f.log_bytes += log_bytes;
+        f.observability_usd += observability;
         let id = self.customers.id(UNATTRIBUTED);
-        self.cust(id).lambda += compute + request;
+        let c = self.cust(id);
+        c.lambda += compute + request;
+        c.observability += observability;
         let day = r.timestamp_ms.map_or(NO_DAY, |t| t.div_euclid(86_400_000));
         let d = self.days.entry(day).or_default();
         d.invocations += 1;
         d.lambda += compute + request;
+        d.observability += observability;
     }
 
     fn wait(&mut self, request_id: String, p: Pending) {
