@@ -167,3 +167,154 @@ fn a_report_over_synthetic_lines_reconciles_every_invocation() {
     let again = report_of_lines(Pricing::default(), text.lines());
     assert_eq!(again, r);
 }
+
+/// The EMF line of one invocation that handled `records` (customer id or none), as the meter
+/// writes it.
+fn emf_of(request_id: &str, records: &[Option<&str>]) -> String {
+    use orderflow::processing::{Outcome, RecordOutcome};
+    let mut tally = orderflow::metering::Tally::default();
+    for c in records {
+        tally.add(&RecordOutcome { outcome: Outcome::Accepted, order_id: None, customer_id: c.map(str::to_string) });
+    }
+    let cost = orderflow::metering::meter::cost_of(
+        request_id.into(),
+        "orderflow-sqs".into(),
+        false,
+        128,
+        orderflow::metering::Arch::X86_64,
+        std::time::Duration::from_millis(20),
+        None,
+        tally,
+    );
+    orderflow::metering::emf::emf_line(&cost, "Orderflow", 1_795_651_200_000)
+}
+
+#[test]
+fn a_customer_called_unknown_keeps_its_own_row_apart_from_records_without_a_customer() {
+    let lines = [emf_of("a", &[Some("unknown"), None, None]), emf_of("b", &[Some("unknown")])];
+    let r = report_of_lines(Pricing::default(), lines.iter().map(String::as_str));
+    let rows: Vec<(&str, u64)> = r.customers.iter().map(|c| (c.customer.as_str(), c.records)).collect();
+    assert_eq!(rows, vec![(orderflow::metering::meter::UNKNOWN_CUSTOMER, 2), ("unknown", 2)]);
+    assert!(orderflow::order::CustomerId::parse(orderflow::metering::meter::UNKNOWN_CUSTOMER).is_err());
+    assert!(orderflow::order::CustomerId::parse(UNATTRIBUTED).is_err());
+    assert_eq!(r.attributed_usd, r.total.total_usd);
+}
+
+#[test]
+fn the_customer_table_counts_records_and_the_function_table_both_records_and_orders() {
+    let out = run(&["report", TAIL], None);
+    let customer_header = out.lines().skip_while(|l| !l.starts_with("Cost per customer")).nth(2).unwrap();
+    assert!(customer_header.contains("records") && !customer_header.contains("orders"), "{customer_header}");
+    let function_header = out.lines().skip_while(|l| !l.starts_with("Cost per function")).nth(2).unwrap();
+    assert!(function_header.contains("records") && function_header.contains("orders"), "{function_header}");
+    let v = json_report(&[TAIL]);
+    assert!(v["report"]["customers"][0]["records"].is_u64());
+    assert!(v["report"]["functions"][0]["records"].is_u64() && v["report"]["functions"][0]["orders"].is_u64());
+}
+
+/// Runs the binary and returns its exit code, stdout and stderr, whatever the exit code.
+fn run_status(args: &[&str], stdin: &[u8]) -> (Option<i32>, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("ORDERFLOW_LOG", "error")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+/// `line` with its `"billed_ms":N` replaced by `billed_ms`.
+fn with_billed_ms(line: &str, billed_ms: &str) -> String {
+    let at = line.find(r#""billed_ms":"#).unwrap() + r#""billed_ms":"#.len();
+    let end = at + line[at..].find(',').unwrap();
+    format!("{}{billed_ms}{}", &line[..at], &line[end..])
+}
+
+#[test]
+fn four_emf_lines_billing_i64_max_ms_are_reported_as_implausible_with_a_warning_not_wrapped() {
+    let input: String =
+        (0..4).map(|i| with_billed_ms(&emf_of(&format!("r{i}"), &[Some("c")]), &i64::MAX.to_string()) + "\n").collect();
+    let (code, out, err) = run_status(&["report", "--format", "json"], input.as_bytes());
+    assert_eq!(code, Some(0), "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["report"]["lines"]["implausible"], 4);
+    assert_eq!(v["report"]["total"]["billed_ms"], 0);
+    assert!(err.contains("warning: 4 implausible lines"), "{err}");
+    assert!(err.contains("15-minute"), "{err}");
+    let (_, table, _) = run_status(&["report"], input.as_bytes());
+    assert!(table.contains("Warning: 4 implausible lines"), "{table}");
+}
+
+#[test]
+fn csv_cells_from_the_logs_that_a_spreadsheet_would_run_as_formulas_get_a_quote_in_front() {
+    let mut input = String::new();
+    for (i, customer) in ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "plain"].iter().enumerate()
+    {
+        let line = emf_of(&format!("r{i}"), &[Some("PLACEHOLDER")]);
+        let name = serde_json::to_string(customer).unwrap();
+        input.push_str(&line.replace("\"PLACEHOLDER\"", &name));
+        input.push('\n');
+    }
+    let function = emf_of("f", &[Some("c")]).replace("\"orderflow-sqs\"", "\"=cmd|' /C calc'!A0\"");
+    input.push_str(&function);
+    let out = run_status(&["report", "--format", "csv", "--by", "function", "--by", "customer"], input.as_bytes()).1;
+    let mut reader = ::csv::Reader::from_reader(out.as_bytes());
+    let keys: Vec<String> = reader.records().map(|r| r.unwrap()[1].to_string()).collect();
+    for expected in
+        ["'=cmd|' /C calc'!A0", "'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "plain"]
+    {
+        assert!(keys.iter().any(|k| k == expected), "{expected:?} not in {keys:?}");
+    }
+    assert!(!keys.iter().any(|k| k.starts_with(['=', '+', '-', '@', '\t', '\r'])), "{keys:?}");
+}
+
+#[test]
+fn the_cost_calculator_refuses_impossible_input_with_a_clear_error_and_never_panics() {
+    let base = ["cost", "--memory", "1024", "--invocations", "1000"];
+    for (extra, needle) in [
+        (&["--duration-ms=-5"][..], "--duration-ms must not be negative"),
+        (&["--duration-ms", "1000000000000000000"][..], "15-minute"),
+        (&["--duration-ms", "100000000000000000000000000"][..], "15-minute"),
+        (&["--duration-ms", "10", "--init-ms=-1"][..], "--init-ms must not be negative"),
+        (&["--duration-ms", "10", "--ephemeral-mb", "100"][..], "--ephemeral-mb must be 512-10240"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let (code, _, err) = run_status(&args, b"");
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let (code, _, err) = run_status(&["cost", "--memory", "64", "--duration-ms", "1", "--invocations", "1"], b"");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("--memory must be 128-10240"), "{err}");
+    let (code, _, err) =
+        run_status(&["cost", "--memory", "128", "--duration-ms", "1e18", "--invocations", "1e15"], b"");
+    assert!(code == Some(1) || code == Some(2), "{code:?} {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn the_cost_calculator_prices_u64_max_invocations_at_lambdas_limits_exactly() {
+    let max = u64::MAX.to_string();
+    let args = ["cost", "--memory", "10240", "--duration-ms", "900000", "--invocations", &max, "--format", "json"];
+    let (code, out, err) = run_status(&args, b"");
+    assert_eq!(code, Some(0), "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let gbs = dec(&v["usage"]["gb_seconds_x86_64"]);
+    assert_eq!(gbs, Decimal::from(u64::MAX) * Decimal::from(9_000u32));
+    assert_eq!(dec(&v["usage"]["requests"]), Decimal::from(u64::MAX));
+}
+
+#[test]
+fn the_report_refuses_a_negative_server_price_and_a_window_under_a_minute() {
+    let (code, _, err) = run_status(&["report", "--server-monthly-usd=-1", TAIL], b"");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("--server-monthly-usd must not be negative"), "{err}");
+    let (code, _, err) = run_status(&["report", "--window-days", "0.0001", TAIL], b"");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("--window-days must be at least one minute"), "{err}");
+}
