@@ -54,6 +54,9 @@ impl Default for ManagedInstancesPricing {
     fn default() -> Self {
         let it =
             |hourly: u64, scale, vcpus, memory_gib| InstanceType { hourly_usd: dec(hourly, scale), vcpus, memory_gib };
+        // us-east-1 Linux on-demand prices per hour (m7g.large $0.0816, as listed in June 2026:
+        // factualminds.com/blog/amazon-ec2-on-demand-pricing-instance-families-2026); override
+        // them in the pricing file for another region or date.
         let instances = [
             // General purpose, Graviton3 and Graviton4 (arm64).
             ("m7g.large", it(816, 4, 2, 8)),

@@ -3,6 +3,12 @@
 //! with and without Init Duration, Lambda's JSON log format, garbage, truncated and foreign
 //! lines).
 
+// The report's other checks, in this one test binary (each binary links the whole crate).
+mod baseline;
+mod html;
+mod managed;
+mod observability;
+
 use orderflow::metering::report::{report_of_lines, UNATTRIBUTED};
 use orderflow::metering::{pricing::Pricing, report::Aggregator};
 use rust_decimal::Decimal;
