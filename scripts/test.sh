@@ -33,6 +33,15 @@ done
 export ORDERFLOW_TEST_MOTO_ENDPOINT="http://127.0.0.1:$PORT"
 echo "moto_server on $ORDERFLOW_TEST_MOTO_ENDPOINT"
 
+# The HTML report's browser test (tests/report/html.rs, scripts/browser_check.py) needs Debian's
+# Chromium and its chromedriver.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y --no-install-recommends chromium chromium-driver
+fi
+
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked

@@ -301,6 +301,62 @@ pub trait StreamSource: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<aws_lambda_events::event::dynamodb::EventRecord>, SourceError>;
+
+    /// Up to `limit` records of `shard` after `after` that pass `filter`, the way Lambda filters
+    /// a mapping's records before it batches them: records that do not pass are passed over,
+    /// and `last` says how far the read went (the checkpoint once the page is handled). The
+    /// default reads `limit` records and filters them here; a source that can filter where the
+    /// records are kept does it there and reads on past the records it passes over.
+    async fn read_page(
+        &self,
+        shard: &str,
+        after: Option<&str>,
+        limit: usize,
+        filter: StreamFilter,
+    ) -> Result<StreamPage, SourceError> {
+        Ok(StreamPage::filtered(self.read(shard, after, limit).await?, filter))
+    }
+}
+
+/// Which stream records reach the function: the event source mapping's filter criteria.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFilter {
+    /// Every record.
+    All,
+    /// INSERTs of PENDING items only (infra/'s filter criteria for `orderflow-stream`).
+    PendingInserts,
+}
+
+impl StreamFilter {
+    pub fn passes(self, r: &aws_lambda_events::event::dynamodb::EventRecord) -> bool {
+        match self {
+            StreamFilter::All => true,
+            StreamFilter::PendingInserts => {
+                r.event_name == "INSERT" && crate::item::status_of(&r.change.new_image) == Some(Status::Pending)
+            }
+        }
+    }
+}
+
+/// What one filtered read of a shard gave.
+#[derive(Debug, Clone, Default)]
+pub struct StreamPage {
+    /// The records that passed the filter, oldest first.
+    pub records: Vec<aws_lambda_events::event::dynamodb::EventRecord>,
+    /// The sequence number of the last record read, passed over or not (`None`: nothing new).
+    pub last: Option<String>,
+    /// How many records the read went over, passed over ones included.
+    pub scanned: usize,
+}
+
+impl StreamPage {
+    /// The page of records `read` from a shard, filtered here.
+    pub fn filtered(read: Vec<aws_lambda_events::event::dynamodb::EventRecord>, filter: StreamFilter) -> StreamPage {
+        let scanned = read.len();
+        let last = read.last().and_then(|r| r.change.sequence_number.clone());
+        let records = read.into_iter().filter(|r| filter.passes(r)).collect();
+        StreamPage { records, last, scanned }
+    }
 }
 
 /// Where the stream consumer keeps its position per shard, so a restart resumes where it left.

@@ -7,12 +7,12 @@ mod common;
 
 use common::{Fault, FaultInjectingStore};
 use orderflow::adapters::embedded::{
-    Embedded, EmbeddedStream, Outgoing, SqliteQueue, ORDERS_QUEUE, STREAM_FAILURES_QUEUE, UPLOADS_QUEUE,
+    Embedded, EmbeddedStream, Outgoing, SqliteQueue, EMBEDDED_SHARD, ORDERS_QUEUE, STREAM_FAILURES_QUEUE, UPLOADS_QUEUE,
 };
 use orderflow::handlers::Deps;
 use orderflow::item;
 use orderflow::order::{OrderInput, Status};
-use orderflow::ports::{OrderQueue, OrderStore};
+use orderflow::ports::{CheckpointStore, OrderQueue, OrderStore, StreamSource};
 use orderflow::runtime::{self, Channels, Settings, Summary};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -232,7 +232,45 @@ async fn a_stream_batch_with_one_failing_record_is_retried_from_that_record_only
 }
 
 #[tokio::test]
-async fn a_stream_record_that_exhausts_its_retries_goes_to_the_on_failure_queue_and_the_rest_are_processed() {
+async fn a_stream_batch_that_exhausts_its_retries_goes_to_the_on_failure_queue_and_is_skipped_as_on_lambda() {
+    let env = common::env();
+    let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["p2"], Fault::Transient);
+    let mut deps = env.deps.clone();
+    deps.processor = orderflow::processing::Processor::new(store.clone());
+    insert_pending(&env.embedded, &["p1", "p2", "p3", "p4"]).await;
+    let seq = orderflow::adapters::embedded::stream::sequence_number;
+
+    let summary = drain(&env.embedded, deps, settings()).await;
+
+    // 1 try + 2 retries of the batch from p2 on; then the shard moves past it.
+    assert_eq!(records_per_invocation(&env.emf, "orderflow-stream"), vec![4, 3, 3]);
+    assert_eq!(summary.sent_to_on_failure, 3);
+    let failures = SqliteQueue::new(env.embedded.store.clone(), STREAM_FAILURES_QUEUE).bodies().await.unwrap();
+    assert_eq!(failures.len(), 1, "one message for the batch: {failures:?}");
+    let info: serde_json::Value = serde_json::from_str(&failures[0]).unwrap();
+    assert_eq!(info["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(info["requestContext"]["approximateInvokeCount"], 3);
+    assert_eq!(info["DDBStreamBatchInfo"]["startSequenceNumber"], seq(2).as_str());
+    assert_eq!(info["DDBStreamBatchInfo"]["endSequenceNumber"], seq(4).as_str());
+    assert_eq!(info["DDBStreamBatchInfo"]["batchSize"], 3);
+    let statuses = statuses(env.embedded.store.as_ref()).await;
+    assert_eq!(statuses["p1"], "ACCEPTED");
+    for skipped in ["p2", "p3", "p4"] {
+        assert_eq!(
+            statuses[skipped], "PENDING",
+            "{skipped}: skipped with its batch, its metadata in the on-failure queue"
+        );
+    }
+    let stream = EmbeddedStream::new(env.embedded.store.clone(), "orderflow-orders");
+    let checkpoint = env.embedded.store.load(stream.arn(), EMBEDDED_SHARD).await.unwrap();
+    // Past the skipped batch, and past p1's MODIFY record after it (filtered out).
+    let last = env.embedded.store.last_change_seq().await.unwrap();
+    assert_eq!(last, 5);
+    assert_eq!(checkpoint.as_deref(), Some(seq(last).as_str()), "the checkpoint is past the skipped batch");
+}
+
+#[tokio::test]
+async fn with_on_failure_record_only_just_the_failing_record_goes_to_the_on_failure_queue_and_the_rest_are_processed() {
     let env = common::env();
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["p2"], Fault::Transient);
     let mut deps = env.deps.clone();
@@ -240,7 +278,7 @@ async fn a_stream_record_that_exhausts_its_retries_goes_to_the_on_failure_queue_
     insert_pending(&env.embedded, &["p1", "p2", "p3"]).await;
     let seq_of_p2 = orderflow::adapters::embedded::stream::sequence_number(2);
 
-    let summary = drain(&env.embedded, deps, settings()).await;
+    let summary = drain(&env.embedded, deps, Settings { on_failure_record_only: true, ..settings() }).await;
 
     // 1 try + 2 retries of p2, then p3 on its own.
     assert_eq!(records_per_invocation(&env.emf, "orderflow-stream"), vec![3, 2, 2, 1]);

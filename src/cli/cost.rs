@@ -2,6 +2,7 @@
 //! exactly with the pricing model: requests, compute through the duration tiers, ephemeral
 //! storage, optionally the free tier and cold starts.
 
+use crate::metering::managed::ManagedBill;
 use crate::metering::meter::Arch;
 use crate::metering::pricing::{cents, gb_seconds, LambdaBill, MonthlyUsage, Pricing};
 use anyhow::Context as _;
@@ -35,14 +36,32 @@ pub enum Format {
     Json,
 }
 
+/// How the functions run.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Lambda's default: per request and GB-second.
+    #[default]
+    OnDemand,
+    /// Lambda Managed Instances: EC2 instances, a management fee, per request; no GB-seconds.
+    ManagedInstances,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Memory size of the function in MB.
+    /// Memory size of the function in MB (on-demand; with managed-instances, for the comparison).
     #[arg(long, value_name = "MB")]
-    pub memory: u32,
+    pub memory: Option<u32>,
     /// Duration of one invocation in ms (billed rounded up to the next ms).
     #[arg(long, value_name = "D")]
-    pub duration_ms: Decimal,
+    pub duration_ms: Option<Decimal>,
+    #[arg(long, value_enum, default_value_t)]
+    pub mode: Mode,
+    /// Managed Instances: the EC2 instance type (one of the pricing file's).
+    #[arg(long, value_name = "T")]
+    pub instance_type: Option<String>,
+    /// Managed Instances: how many instances run all month (default: the pricing file's, 3).
+    #[arg(long, value_name = "N")]
+    pub instances: Option<u32>,
     /// Invocations in the month.
     #[arg(long, value_name = "N")]
     pub invocations: u64,
@@ -86,24 +105,58 @@ pub struct Estimate {
     pub usd_per_invocation: Option<Decimal>,
 }
 
-/// Billed ms of a run of `ms` (decimal): rounded up, at least 1.
+/// Billed ms of a run of `ms` (decimal, checked to be 0-1,800,000): rounded up, at least 1.
 fn billed(ms: Decimal) -> u64 {
     use rust_decimal::prelude::ToPrimitive;
-    ms.max(Decimal::ZERO).ceil().to_u64().unwrap_or(u64::MAX).max(1)
+    ms.max(Decimal::ZERO).ceil().to_u64().expect("a checked duration fits u64").max(1)
 }
 
-/// Prices the month the arguments describe.
-pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
+/// Lambda's limits the arguments must fall within: anything outside is impossible input.
+const MEMORY_MB: std::ops::RangeInclusive<u32> = 128..=10_240;
+const EPHEMERAL_MB: std::ops::RangeInclusive<u32> = 512..=10_240;
+/// The 15-minute timeout, in ms.
+const MAX_DURATION_MS: Decimal = Decimal::from_parts(900_000, 0, 0, false, 0);
+
+/// Refuses what Lambda cannot run, naming the flag and the limit.
+fn check(a: &Args) -> anyhow::Result<()> {
+    let memory = a.memory.context("--memory is needed to price on-demand Lambda")?;
+    anyhow::ensure!(MEMORY_MB.contains(&memory), "--memory must be 128-10240 MB, Lambda's range (got {memory})");
+    anyhow::ensure!(
+        EPHEMERAL_MB.contains(&a.ephemeral_mb),
+        "--ephemeral-mb must be 512-10240 MB, Lambda's range (got {})",
+        a.ephemeral_mb
+    );
+    let duration = a.duration_ms.context("--duration-ms is needed to price on-demand Lambda")?;
+    for (flag, ms) in [("--duration-ms", duration), ("--init-ms", a.init_ms)] {
+        anyhow::ensure!(!ms.is_sign_negative() || ms.is_zero(), "{flag} must not be negative (got {ms})");
+        anyhow::ensure!(
+            ms <= MAX_DURATION_MS,
+            "{flag} must be at most 900000 ms, Lambda's 15-minute timeout (got {ms})"
+        );
+    }
     anyhow::ensure!(a.cold_starts <= a.invocations, "--cold-starts cannot exceed --invocations");
-    anyhow::ensure!(a.memory > 0, "--memory must be positive");
+    Ok(())
+}
+
+/// Prices the month the arguments describe. Within Lambda's limits ([`check`]) a month of up
+/// to `u64::MAX` invocations stays far inside Decimal's range; the products are checked all
+/// the same.
+pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
+    check(a)?;
+    let (memory, duration) = (a.memory.unwrap_or_default(), a.duration_ms.unwrap_or_default());
     let arch = Arch::from(a.arch);
-    let warm_ms = billed(a.duration_ms);
-    let cold_ms = billed(a.duration_ms + a.init_ms);
+    let warm_ms = billed(duration);
+    let cold_ms = billed(duration + a.init_ms);
     let warm = Decimal::from(a.invocations - a.cold_starts);
     let cold = Decimal::from(a.cold_starts);
-    let gbs = warm * gb_seconds(warm_ms, a.memory) + cold * gb_seconds(cold_ms, a.memory);
-    let eph = warm * pricing.lambda.ephemeral_gb_seconds(warm_ms, a.ephemeral_mb)
-        + cold * pricing.lambda.ephemeral_gb_seconds(cold_ms, a.ephemeral_mb);
+    let too_large = || anyhow::anyhow!("the month is too large to price exactly");
+    let times = |n: Decimal, x: Decimal| n.checked_mul(x).ok_or_else(too_large);
+    let gbs = times(warm, gb_seconds(warm_ms, memory))?
+        .checked_add(times(cold, gb_seconds(cold_ms, memory))?)
+        .ok_or_else(too_large)?;
+    let eph = times(warm, pricing.lambda.ephemeral_gb_seconds(warm_ms, a.ephemeral_mb))?
+        .checked_add(times(cold, pricing.lambda.ephemeral_gb_seconds(cold_ms, a.ephemeral_mb))?)
+        .ok_or_else(too_large)?;
     let usage = MonthlyUsage {
         requests: Decimal::from(a.invocations),
         gb_seconds_x86_64: if arch == Arch::X86_64 { gbs } else { Decimal::ZERO },
@@ -114,7 +167,7 @@ pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
     Ok(Estimate {
         region: pricing.region.clone(),
         arch,
-        memory_mb: a.memory,
+        memory_mb: memory,
         invocations: a.invocations,
         cold_starts: a.cold_starts,
         billed_ms_warm: warm_ms,
@@ -129,8 +182,90 @@ pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
     })
 }
 
+/// Managed Instances for the month, beside on-demand Lambda when memory and duration are given.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ManagedEstimate {
+    pub region: String,
+    pub invocations: u64,
+    pub managed: ManagedBill,
+    pub total_cents: Decimal,
+    pub on_demand: Option<Estimate>,
+    /// The least invocations a month at which Managed Instances cost less than on-demand.
+    pub break_even_invocations: Option<u64>,
+}
+
+/// Prices the month on Managed Instances.
+pub fn managed_estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<ManagedEstimate> {
+    use rust_decimal::prelude::ToPrimitive;
+    let mi = &pricing.managed_instances;
+    let instance_type = a.instance_type.clone().unwrap_or_else(|| mi.default_instance_type.clone());
+    let instances = a.instances.unwrap_or(mi.default_instances);
+    anyhow::ensure!(instances > 0, "--instances must be at least 1");
+    let managed = mi.monthly(&instance_type, instances, Decimal::from(a.invocations)).map_err(anyhow::Error::msg)?;
+    let on_demand = match (a.memory, a.duration_ms) {
+        (Some(_), Some(_)) => Some(estimate(a, pricing)?),
+        _ => None,
+    };
+    let break_even_invocations = on_demand.as_ref().and_then(|e| {
+        // Per invocation, on-demand adds its GB-seconds and request; Managed Instances only the
+        // request: the fixed part divided by the difference (first duration tier, no free tier).
+        let warm = gb_seconds(e.billed_ms_warm, e.memory_mb) * pricing.lambda.gb_second(e.arch) + e.request_price;
+        let diff = warm - mi.request_per_million / Decimal::from(1_000_000);
+        (diff > Decimal::ZERO).then(|| (managed.fixed_usd / diff).floor().to_u64()).flatten().map(|n| n + 1)
+    });
+    Ok(ManagedEstimate {
+        region: pricing.region.clone(),
+        invocations: a.invocations,
+        total_cents: cents(managed.total_usd),
+        managed,
+        on_demand,
+        break_even_invocations,
+    })
+}
+
+fn render_managed(m: &ManagedEstimate) -> String {
+    let b = &m.managed;
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["item", "quantity", "unit price (USD)", "USD"]);
+    t.add_row([
+        format!("{} × {} ({} h)", b.instances, b.instance_type, b.hours),
+        format!("{} instance-hours", b.instances * b.hours),
+        n(b.hourly_usd),
+        n(b.instances_usd),
+    ]);
+    t.add_row(["management fee".to_string(), String::new(), String::new(), n(b.management_fee_usd)]);
+    t.add_row(["requests".to_string(), n(b.requests), String::new(), n(b.request_usd)]);
+    t.add_row(["total".to_string(), String::new(), String::new(), format!("{} (≈ {})", n(b.total_usd), m.total_cents)]);
+    for col in [1, 2, 3] {
+        if let Some(c) = t.column_mut(col) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let mut out = format!("What-if: {} invocations on Lambda Managed Instances — {}\n{t}", m.invocations, m.region);
+    if let Some(e) = &m.on_demand {
+        out.push_str(&format!("\nOn-demand Lambda for the same month: {} USD.", n(e.bill.total_usd)));
+        match m.break_even_invocations {
+            Some(k) => out.push_str(&format!(
+                "\nFrom {k} invocations a month Managed Instances on {} × {} are cheaper than on-demand.",
+                b.instances, b.instance_type
+            )),
+            None => out.push_str("\nManaged Instances are never cheaper than on-demand for these invocations."),
+        }
+    }
+    out
+}
+
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let pricing = Pricing::load(a.pricing.as_deref()).context("loading prices")?;
+    if a.mode == Mode::ManagedInstances {
+        let m = managed_estimate(&a, &pricing)?;
+        match a.format {
+            Format::Table => println!("{}", render_managed(&m)),
+            Format::Json => println!("{}", serde_json::to_string_pretty(&m)?),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let e = estimate(&a, &pricing)?;
     match a.format {
         Format::Table => println!("{}", render(&e)),
@@ -216,8 +351,11 @@ mod tests {
 
     fn args(memory: u32, ms: &str, n: u64) -> Args {
         Args {
-            memory,
-            duration_ms: Decimal::from_str(ms).unwrap(),
+            memory: Some(memory),
+            duration_ms: Some(Decimal::from_str(ms).unwrap()),
+            mode: Mode::OnDemand,
+            instance_type: None,
+            instances: None,
             invocations: n,
             arch: ArchArg::X86_64,
             free_tier: true,

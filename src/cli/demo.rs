@@ -101,6 +101,9 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let report = crate::metering::report::report_of_lines(pricing.clone(), lines.iter().map(String::as_str));
     let view = super::report::View::default();
     println!("\n{}", super::report::render(&report, &pricing, &view)?);
+    let page = a.data.data_dir.join("report.html");
+    super::report::write_html(&page, &report, &pricing, &view)?;
+    println!("\nThe report as a page (self-contained HTML): {}", page.display());
     println!("\nRun it again: every order is acknowledged as a duplicate, nothing is written twice.");
     Ok(ExitCode::SUCCESS)
 }

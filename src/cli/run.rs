@@ -43,6 +43,11 @@ pub struct Args {
     /// Do not split a stream batch in two when the handler fails as a whole.
     #[arg(long)]
     no_bisect: bool,
+    /// When a stream batch with a failed record exhausts its retries, send only that record to
+    /// the on-failure queue and process the records behind it. NOT what Lambda does: Lambda
+    /// sends the batch from that record to its end and skips it (the default here too).
+    #[arg(long)]
+    stream_on_failure_record_only: bool,
     /// Memory size (MB) the invocations are metered at (default: AWS_LAMBDA_FUNCTION_MEMORY_SIZE or 128).
     #[arg(long)]
     memory: Option<u32>,
@@ -76,6 +81,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         drain: a.drain,
         stream_max_retries: a.stream_max_retries,
         bisect_on_error: !a.no_bisect,
+        on_failure_record_only: a.stream_on_failure_record_only,
         progress: !a.quiet,
         ..Settings::default()
     };

@@ -5,9 +5,9 @@
 
 use super::{start_meter, Deps};
 use crate::batch::{self, DeadlineGuard};
-use crate::item::{self, Item};
+use crate::item::Item;
 use crate::metering::Tally;
-use crate::order::{Source, Status};
+use crate::order::Source;
 use crate::processing::{now_rfc3339, Origin, Outcome, RecordOutcome};
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -26,7 +26,7 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Event>) -> Result<DynamoDbEv
 
 /// Whether a stream record is an order to process: an INSERT whose new image is PENDING.
 pub fn is_pending_insert(r: &EventRecord) -> bool {
-    r.event_name == "INSERT" && item::status_of(&r.change.new_image) == Some(Status::Pending)
+    crate::ports::StreamFilter::PendingInserts.passes(r)
 }
 
 pub async fn process(

@@ -85,6 +85,9 @@ pub struct EmfRecord<'a> {
     pub retried: u64,
     pub ignored: u64,
     pub customers: Vec<CustomerPart<'a>>,
+    /// The length of the line's JSON message in bytes (what CloudWatch Logs ingests of it,
+    /// without its newline).
+    pub line_bytes: u64,
 }
 
 /// Lambda's REPORT line: what Lambda billed for one invocation.
@@ -332,6 +335,7 @@ fn parse_emf<'a>(json: &'a str, prefix: Prefix<'a>) -> Option<EmfRecord<'a>> {
         retried: e.retried,
         ignored: e.ignored,
         customers,
+        line_bytes: json.len() as u64,
     })
 }
 
@@ -986,6 +990,7 @@ mod tests {
             retried: e.retried,
             ignored: e.ignored,
             customers,
+            line_bytes: json.len() as u64,
         })
     }
 

@@ -90,8 +90,11 @@ pub struct Tally {
     pub customers: BTreeMap<String, u64>,
 }
 
-/// The customer key for records whose customer is unknown (e.g. malformed bodies).
-pub const UNKNOWN_CUSTOMER: &str = "unknown";
+/// The customer key for records whose customer is unknown (e.g. malformed bodies). Customer ids
+/// are 1–64 of `[A-Za-z0-9._:-]`, so no valid id can take this label (parentheses and a space):
+/// a customer literally called `unknown` keeps its own row. Logs written before this label
+/// carry `unknown` for both, which no reader can tell apart.
+pub const UNKNOWN_CUSTOMER: &str = "(no customer)";
 
 impl Tally {
     pub fn add(&mut self, r: &RecordOutcome) {

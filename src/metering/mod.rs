@@ -1,9 +1,13 @@
 //! Pay-per-use accounting: what each invocation costs, split exactly across the customers whose
 //! records it handled, written as one CloudWatch EMF line per invocation.
 
+pub mod alternatives;
 pub mod emf;
 pub mod logparse;
+pub mod managed;
 pub mod meter;
+pub mod observability;
+pub(crate) mod plausible;
 pub mod pricing;
 pub mod report;
 pub mod split;

@@ -16,7 +16,9 @@
 //!   units (1 KB each; failed conditional writes consume them too), $0.125 per million read request
 //!   units (4 KB strongly consistent): <https://aws.amazon.com/dynamodb/pricing/on-demand/>
 
+use super::managed::ManagedInstancesPricing;
 use super::meter::Arch;
+use super::observability::ObservabilityPricing;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -54,7 +56,7 @@ pub enum PricingError {
 
 /// Prices are written as strings in the pricing file ("0.0000166667"): a TOML float is binary
 /// floating point, and money never goes through one.
-mod exact {
+pub(crate) mod exact {
     use rust_decimal::Decimal;
     use serde::{Deserialize, Deserializer, Serializer};
     use std::str::FromStr;
@@ -193,6 +195,10 @@ pub struct Pricing {
     pub sqs: SqsPricing,
     pub s3: S3Pricing,
     pub dynamodb: DynamoDbPricing,
+    /// CloudWatch Logs, custom metrics and X-Ray ([`super::observability`]).
+    pub observability: ObservabilityPricing,
+    /// Lambda Managed Instances ([`super::managed`]).
+    pub managed_instances: ManagedInstancesPricing,
 }
 
 impl Default for Pricing {
@@ -203,6 +209,8 @@ impl Default for Pricing {
             sqs: SqsPricing::default(),
             s3: S3Pricing::default(),
             dynamodb: DynamoDbPricing::default(),
+            observability: ObservabilityPricing::default(),
+            managed_instances: ManagedInstancesPricing::default(),
         }
     }
 }
@@ -417,6 +425,10 @@ impl LambdaPricing {
     }
 }
 
+/// The largest price a pricing file may give (per unit, million or thousand): far above any
+/// real one, and low enough that a month's volume times it stays inside Decimal's range.
+pub const MAX_PRICE: Decimal = Decimal::from_parts(1000, 0, 0, false, 0);
+
 impl Pricing {
     /// Reads a pricing file; anything it leaves out keeps its us-east-1 default.
     pub fn from_file(path: &Path) -> Result<Pricing, PricingError> {
@@ -448,6 +460,9 @@ impl Pricing {
                 if t.gb_second.is_sign_negative() {
                     return Err(PricingError::Invalid(format!("lambda.{name}: a negative price")));
                 }
+                if t.gb_second > MAX_PRICE {
+                    return Err(PricingError::Invalid(format!("lambda.{name}: a price above {MAX_PRICE} USD")));
+                }
                 match (t.up_to_gb_seconds, i + 1 == tiers.len()) {
                     (None, true) => {}
                     (None, false) => {
@@ -470,17 +485,20 @@ impl Pricing {
         let prices = [
             self.lambda.request_per_million,
             self.lambda.ephemeral_gb_second,
-            self.lambda.free_gb_seconds,
             self.sqs.request_per_million,
             self.s3.get_per_thousand,
             self.s3.put_per_thousand,
             self.dynamodb.write_request_unit_per_million,
             self.dynamodb.read_request_unit_per_million,
         ];
-        if prices.iter().any(|p| p.is_sign_negative()) {
+        if prices.iter().any(|p| p.is_sign_negative()) || self.lambda.free_gb_seconds.is_sign_negative() {
             return Err(PricingError::Invalid("prices must not be negative".into()));
         }
-        Ok(())
+        if prices.iter().any(|p| *p > MAX_PRICE) {
+            return Err(PricingError::Invalid(format!("prices above {MAX_PRICE} USD are refused as implausible")));
+        }
+        self.observability.validate().map_err(PricingError::Invalid)?;
+        self.managed_instances.validate().map_err(PricingError::Invalid)
     }
 
     /// What the service usage costs, exactly.

@@ -15,6 +15,8 @@
 
 use super::logparse::{parse_line, EmfRecord, Line, ReportRecord};
 use super::meter::Arch;
+use super::observability::{self, ObservabilityBill, ObservabilityUsage};
+use super::plausible;
 use super::pricing::{self, gb_seconds, LambdaBill, MonthlyUsage, Pricing, ServiceUsage, UnitPrices};
 use super::split_by_weight;
 use rust_decimal::Decimal;
@@ -44,6 +46,15 @@ pub struct LineCounts {
     pub other: u64,
     /// Lines that looked like ours but were broken (truncated, garbage, too long), skipped.
     pub malformed: u64,
+    /// Our lines or Lambda's that claim what Lambda cannot do (a billed duration past its
+    /// 15-minute limit, counts that do not add up...), left out of the totals
+    /// ([`super::plausible`]); counted in `emf`/`report_*` too.
+    pub implausible: u64,
+    /// How many implausible lines for each reason.
+    pub implausible_reasons: BTreeMap<String, u64>,
+    /// Bytes read, newlines included: for bare log lines, what CloudWatch Logs ingested (output
+    /// of `aws logs tail` also has its timestamp and stream prefix, which CloudWatch does not bill).
+    pub bytes: u64,
 }
 
 /// How our billed-duration estimates compared with what Lambda billed.
@@ -87,6 +98,12 @@ pub struct FunctionRow {
     pub request_usd: Decimal,
     /// SQS, S3 and DynamoDB, estimated from the invocation's counts ([`service_usage`]).
     pub services_usd: Decimal,
+    /// Bytes the invocations logged: each EMF line as read, Lambda's START/END/REPORT lines at
+    /// their size ([`observability::platform_line_bytes`]).
+    pub log_bytes: u64,
+    /// Those bytes' CloudWatch Logs ingestion at the first tier's price (the projection applies
+    /// the tiers, storage, custom metrics and X-Ray).
+    pub observability_usd: Decimal,
     pub total_usd: Decimal,
     pub usd_per_order: Option<Decimal>,
     pub services: ServiceUsage,
@@ -99,6 +116,7 @@ pub struct CustomerRow {
     pub records: u64,
     pub lambda_usd: Decimal,
     pub services_usd: Decimal,
+    pub observability_usd: Decimal,
     pub total_usd: Decimal,
 }
 
@@ -110,6 +128,7 @@ pub struct DayRow {
     pub orders: u64,
     pub lambda_usd: Decimal,
     pub services_usd: Decimal,
+    pub observability_usd: Decimal,
     pub total_usd: Decimal,
 }
 
@@ -130,7 +149,14 @@ pub struct Report {
     pub last_timestamp_ms: Option<i64>,
     pub gb_seconds_x86_64: Decimal,
     pub gb_seconds_arm64: Decimal,
+    /// Distinct CloudWatch custom metrics our EMF lines created: each metric name per
+    /// FunctionName value (InitDuration only for functions that had a cold start).
+    pub custom_metrics: u64,
 }
+
+/// The metrics every EMF line declares (Duration, BilledDuration, Records, Accepted,
+/// Duplicates, Rejected, Retried, Cost), InitDuration besides on a cold start.
+const EMF_METRICS: u64 = 8;
 
 /// What one invocation of our functions used of SQS, S3 and DynamoDB, estimated from its counts
 /// (the EMF line has no payload sizes: messages are taken as ≤ 64 KiB and items as ≤ 1 KB):
@@ -234,6 +260,9 @@ impl Interner {
 struct FnAgg {
     arch: Option<Arch>,
     row: FunctionRow,
+    /// An EMF line was seen (its metrics exist), one of a cold start (InitDuration too).
+    emf: bool,
+    cold_emf: bool,
 }
 
 #[derive(Default, Clone)]
@@ -241,6 +270,7 @@ struct CustAgg {
     records: u64,
     lambda: Decimal,
     services: Decimal,
+    observability: Decimal,
 }
 
 #[derive(Default, Clone)]
@@ -249,7 +279,11 @@ struct DayAgg {
     orders: u64,
     lambda: Decimal,
     services: Decimal,
+    observability: Decimal,
 }
+
+/// An invocation's amounts: Lambda, the services around it, observability.
+type Amounts = [Decimal; 3];
 
 /// An EMF line already counted, waiting for Lambda's REPORT line.
 struct PendingEmf {
@@ -264,6 +298,8 @@ struct PendingEmf {
 
 /// A REPORT line waiting for its EMF line.
 struct PendingReport {
+    /// The request id, for the size of Lambda's lines when no EMF line comes.
+    request_id: String,
     stream: Option<String>,
     timestamp_ms: Option<i64>,
     billed_ms: u64,
@@ -299,6 +335,7 @@ pub struct Aggregator {
     first_ms: Option<i64>,
     last_ms: Option<i64>,
     chunk_reqs: u64,
+    log_byte: Decimal,
 }
 
 impl Aggregator {
@@ -308,6 +345,7 @@ impl Aggregator {
 
     pub fn with_pending_limit(pricing: Pricing, pending_limit: usize) -> Aggregator {
         let chunk_reqs = pricing::sqs_requests_for(1, pricing.sqs.chunk_bytes);
+        let log_byte = pricing.observability.first_tier_per_byte();
         Aggregator {
             unit: pricing.unit_prices(),
             gb_seconds_x86_64: Decimal::ZERO,
@@ -328,6 +366,7 @@ impl Aggregator {
             first_ms: None,
             last_ms: None,
             chunk_reqs,
+            log_byte,
         }
     }
 
@@ -345,7 +384,7 @@ impl Aggregator {
                 if too_long {
                     self.count_too_long();
                 } else if !partial.is_empty() {
-                    self.feed_bytes(&partial);
+                    self.feed_line_bytes(&partial);
                 }
                 return Ok(());
             }
@@ -354,13 +393,13 @@ impl Aggregator {
                 None => (buf.len(), None),
             };
             match line_end {
-                Some(i) if partial.is_empty() && !too_long => self.feed_bytes(&buf[..i]),
+                Some(i) if partial.is_empty() && !too_long => self.feed_line_bytes(&buf[..i]),
                 Some(i) => {
                     if too_long || partial.len() + i > MAX_LINE_BYTES {
                         self.count_too_long();
                     } else {
                         partial.extend_from_slice(&buf[..i]);
-                        self.feed_bytes(&partial);
+                        self.feed_line_bytes(&partial);
                     }
                     partial.clear();
                     too_long = false;
@@ -374,6 +413,7 @@ impl Aggregator {
                     }
                 }
             }
+            self.lines.bytes += used as u64;
             r.consume(used);
         }
     }
@@ -383,9 +423,19 @@ impl Aggregator {
         self.lines.malformed += 1;
     }
 
+    /// Reads one line (without its newline), as bytes.
     pub fn feed_bytes(&mut self, line: &[u8]) {
+        self.lines.bytes += line.len() as u64 + 1;
+        self.feed_line_bytes(line);
+    }
+
+    /// A line of [`Aggregator::read`], whose bytes it counts itself.
+    fn feed_line_bytes(&mut self, line: &[u8]) {
         match std::str::from_utf8(line) {
-            Ok(s) => self.feed(s),
+            Ok(s) => {
+                self.lines.total += 1;
+                self.feed_line(parse_line(s));
+            }
             Err(_) => {
                 self.lines.total += 1;
                 self.lines.other += 1;
@@ -395,6 +445,7 @@ impl Aggregator {
 
     /// Reads one line (without its newline).
     pub fn feed(&mut self, line: &str) {
+        self.lines.bytes += line.len() as u64 + 1;
         self.lines.total += 1;
         self.feed_line(parse_line(line));
     }
@@ -404,6 +455,9 @@ impl Aggregator {
         match line {
             Line::Emf(prefix, e) => {
                 self.lines.emf += 1;
+                if let Some(why) = plausible::emf_problem(&e).or_else(|| self.too_many_lines()) {
+                    return self.implausible(why);
+                }
                 self.see_time(e.timestamp_ms);
                 let function = self.functions.id(&e.function);
                 if let Some(stream) = prefix.stream {
@@ -419,12 +473,26 @@ impl Aggregator {
                 } else {
                     self.lines.report_text += 1;
                 }
+                if let Some(why) = plausible::report_problem(&record).or_else(|| self.too_many_lines()) {
+                    return self.implausible(why);
+                }
                 self.see_time(record.timestamp_ms);
                 self.on_report(prefix.stream, record);
             }
             Line::Other => self.lines.other += 1,
             Line::Malformed => self.lines.malformed += 1,
         }
+    }
+
+    fn implausible(&mut self, why: &'static str) {
+        self.lines.implausible += 1;
+        *self.lines.implausible_reasons.entry(why.to_string()).or_default() += 1;
+    }
+
+    /// Past [`plausible::MAX_FOLDED_LINES`] lines the totals could overflow: refuse the rest.
+    fn too_many_lines(&self) -> Option<&'static str> {
+        let folded = self.lines.emf + self.lines.report_text + self.lines.report_json - self.lines.implausible;
+        (folded > plausible::MAX_FOLDED_LINES).then_some("more lines than one report can sum exactly")
     }
 
     fn see_time(&mut self, ts: Option<i64>) {
@@ -457,7 +525,10 @@ impl Aggregator {
         self.add_gb_seconds(e.arch, gbs);
         let lambda_usd = compute + request;
         // The EMF line's own parts when they are still the truth, else split again.
-        let parts: Vec<(u32, Decimal)> = if lambda.is_none() && lambda_usd == e.cost_usd {
+        let parts: Vec<(u32, Decimal)> = if lambda.is_none()
+            && lambda_usd == e.cost_usd
+            && plausible::parts_sum_to(e.customers.iter().map(|c| c.cost_usd), lambda_usd)
+        {
             weights.iter().zip(&e.customers).map(|((id, _), c)| (*id, c.cost_usd)).collect()
         } else {
             split_by_weight(lambda_usd, &weights)
@@ -467,6 +538,10 @@ impl Aggregator {
         let usage = service_usage(&e.function, &counts, self.chunk_reqs);
         let services = self.unit.services_usd(&usage);
         let service_parts = split_by_weight(services, &weights);
+        let log_bytes =
+            e.line_bytes + 1 + observability::platform_line_bytes(&e.request_id, billed_ms, memory_mb, cold_start);
+        let observability = Decimal::from(log_bytes) * self.log_byte;
+        let observability_parts = split_by_weight(observability, &weights);
 
         let f = &mut self.fn_aggs_entry(function).row;
         f.invocations += 1;
@@ -479,15 +554,26 @@ impl Aggregator {
         f.request_usd += request;
         f.services_usd += services;
         f.services.add(&usage);
+        f.log_bytes += log_bytes;
+        f.observability_usd += observability;
         let agg = &mut self.fn_aggs[function as usize];
         agg.arch = Some(e.arch);
+        agg.emf = true;
+        agg.cold_emf |= e.cold_start;
 
-        self.attribute(&weights, &parts, &service_parts, lambda_usd, services);
+        let amounts: Vec<Amounts> = parts
+            .iter()
+            .zip(&service_parts)
+            .zip(&observability_parts)
+            .map(|(((_, l), (_, s)), (_, o))| [*l, *s, *o])
+            .collect();
+        self.attribute(&weights, &amounts, [lambda_usd, services, observability]);
         let d = self.days.entry(day).or_default();
         d.invocations += 1;
         d.orders += e.accepted;
         d.lambda += lambda_usd;
         d.services += services;
+        d.observability += observability;
 
         match lambda {
             Some(r) => {
@@ -542,26 +628,21 @@ impl Aggregator {
 
     /// Adds the parts to their customers; an invocation without customers (or whose customers
     /// all have weight 0) goes to [`UNATTRIBUTED`] whole.
-    fn attribute(
-        &mut self,
-        weights: &[(u32, u64)],
-        lambda: &[(u32, Decimal)],
-        services: &[(u32, Decimal)],
-        lambda_total: Decimal,
-        services_total: Decimal,
-    ) {
+    fn attribute(&mut self, weights: &[(u32, u64)], parts: &[Amounts], totals: Amounts) {
         if weights.iter().all(|(_, w)| *w == 0) {
             let id = self.customers.id(UNATTRIBUTED);
             let c = self.cust(id);
-            c.lambda += lambda_total;
-            c.services += services_total;
+            c.lambda += totals[0];
+            c.services += totals[1];
+            c.observability += totals[2];
             return;
         }
-        for ((id, records), ((_, l), (_, s))) in weights.iter().zip(lambda.iter().zip(services)) {
+        for ((id, records), [l, s, o]) in weights.iter().zip(parts) {
             let c = self.cust(*id);
             c.records += records;
             c.lambda += *l;
             c.services += *s;
+            c.observability += *o;
         }
     }
 
@@ -579,6 +660,7 @@ impl Aggregator {
 
     fn wait_report(&mut self, stream: Option<&str>, r: ReportRecord<'_>) {
         let p = PendingReport {
+            request_id: r.request_id.to_string(),
             stream: stream.map(str::to_string),
             timestamp_ms: r.timestamp_ms,
             billed_ms: r.billed_ms,
@@ -626,6 +708,9 @@ impl Aggregator {
         let gbs = gb_seconds(r.billed_ms, r.memory_mb);
         let compute = gbs * self.unit.gb_second(arch);
         let request = self.unit.request;
+        // Lambda's START/END/REPORT lines were logged all the same (no EMF line to add).
+        let log_bytes = observability::platform_line_bytes(&r.request_id, r.billed_ms, r.memory_mb, r.cold_start);
+        let observability = Decimal::from(log_bytes) * self.log_byte;
         self.add_gb_seconds(arch, gbs);
         let f = &mut self.fn_aggs_entry(function).row;
         f.invocations += 1;
@@ -634,12 +719,17 @@ impl Aggregator {
         f.gb_seconds += gbs;
         f.compute_usd += compute;
         f.request_usd += request;
+        f.log_bytes += log_bytes;
+        f.observability_usd += observability;
         let id = self.customers.id(UNATTRIBUTED);
-        self.cust(id).lambda += compute + request;
+        let c = self.cust(id);
+        c.lambda += compute + request;
+        c.observability += observability;
         let day = r.timestamp_ms.map_or(NO_DAY, |t| t.div_euclid(86_400_000));
         let d = self.days.entry(day).or_default();
         d.invocations += 1;
         d.lambda += compute + request;
+        d.observability += observability;
     }
 
     fn wait(&mut self, request_id: String, p: Pending) {
@@ -680,6 +770,7 @@ impl Aggregator {
         }
         let mut functions: Vec<FunctionRow> = Vec::new();
         let mut total = FunctionRow { function: "total".into(), ..Default::default() };
+        let mut custom_metrics = 0;
         for (i, agg) in self.fn_aggs.into_iter().enumerate() {
             let mut row = agg.row;
             if row.invocations == 0 {
@@ -687,7 +778,10 @@ impl Aggregator {
             }
             row.function = self.functions.names[i].clone();
             row.arch = agg.arch;
-            row.total_usd = row.compute_usd + row.request_usd + row.services_usd;
+            row.total_usd = row.compute_usd + row.request_usd + row.services_usd + row.observability_usd;
+            if agg.emf {
+                custom_metrics += EMF_METRICS + u64::from(agg.cold_emf);
+            }
             row.usd_per_order = per(row.total_usd, row.orders);
             total.invocations += row.invocations;
             total.cold_starts += row.cold_starts;
@@ -698,11 +792,13 @@ impl Aggregator {
             total.compute_usd += row.compute_usd;
             total.request_usd += row.request_usd;
             total.services_usd += row.services_usd;
+            total.log_bytes += row.log_bytes;
+            total.observability_usd += row.observability_usd;
             total.services.add(&row.services);
             functions.push(row);
         }
         functions.sort_by(|a, b| a.function.cmp(&b.function));
-        total.total_usd = total.compute_usd + total.request_usd + total.services_usd;
+        total.total_usd = total.compute_usd + total.request_usd + total.services_usd + total.observability_usd;
         total.usd_per_order = per(total.total_usd, total.orders);
         let mut customers: Vec<CustomerRow> = self
             .cust_aggs
@@ -713,7 +809,8 @@ impl Aggregator {
                 records: c.records,
                 lambda_usd: c.lambda,
                 services_usd: c.services,
-                total_usd: c.lambda + c.services,
+                observability_usd: c.observability,
+                total_usd: c.lambda + c.services + c.observability,
             })
             .filter(|c| c.records > 0 || !c.total_usd.is_zero())
             .collect();
@@ -728,7 +825,8 @@ impl Aggregator {
                 orders: d.orders,
                 lambda_usd: d.lambda,
                 services_usd: d.services,
-                total_usd: d.lambda + d.services,
+                observability_usd: d.observability,
+                total_usd: d.lambda + d.services + d.observability,
             })
             .collect();
         Report {
@@ -744,6 +842,7 @@ impl Aggregator {
             last_timestamp_ms: self.last_ms,
             gb_seconds_x86_64: self.gb_seconds_x86_64,
             gb_seconds_arm64: self.gb_seconds_arm64,
+            custom_metrics,
         }
     }
 }
@@ -796,6 +895,7 @@ mod ahead {
         cost_usd: Decimal,
         counts: [u64; 6],
         customers: (u32, u32),
+        line_bytes: u64,
     }
 
     struct ReportItem {
@@ -887,6 +987,7 @@ mod ahead {
                     cost_usd: e.cost_usd,
                     counts: [e.records, e.accepted, e.duplicates, e.rejected, e.retried, e.ignored],
                     customers: (mark as u32, customers.len() as u32),
+                    line_bytes: e.line_bytes,
                 }))
             })(),
             Line::Report { prefix, record: r, json } => (|| {
@@ -942,10 +1043,11 @@ mod ahead {
 
     /// Reads `r` into blocks of whole lines of about `size` bytes; a line longer than
     /// [`MAX_LINE_BYTES`] becomes a `too_long` block of its own, without being kept.
-    fn cut<R: Read>(mut r: R, size: usize, out: &[SyncSender<Block>], spare: &Receiver<Block>) -> std::io::Result<()> {
+    fn cut<R: Read>(mut r: R, size: usize, out: &[SyncSender<Block>], spare: &Receiver<Block>) -> std::io::Result<u64> {
         let mut carry: Vec<u8> = Vec::new();
         let mut skipping = false;
         let mut n = 0usize;
+        let mut read = 0u64;
         let send = |n: &mut usize, b: Block| -> bool {
             let ok = out[*n % out.len()].send(b).is_ok();
             *n += 1;
@@ -970,6 +1072,7 @@ mod ahead {
             // Exactly: `read_to_end` would double a full buffer.
             buf.reserve_exact(size);
             let got = (&mut r).take(size as u64).read_to_end(buf)?;
+            read += got as u64;
             let eof = got < size;
             if skipping {
                 // The rest of a line too long to keep: drop it up to its newline.
@@ -984,22 +1087,22 @@ mod ahead {
                 block.recycle();
                 block.too_long = true;
                 if !send(&mut n, block) || (eof && carry.is_empty()) {
-                    return Ok(());
+                    return Ok(read);
                 }
                 continue;
             }
             if eof {
                 if !buf.is_empty() && !send(&mut n, block) {
-                    return Ok(());
+                    return Ok(read);
                 }
-                return Ok(());
+                return Ok(read);
             }
             match memchr::memrchr(b'\n', &buf[old..]).map(|i| old + i) {
                 Some(i) => {
                     carry.extend_from_slice(&buf[i + 1..]);
                     buf.truncate(i + 1);
                     if !send(&mut n, block) {
-                        return Ok(());
+                        return Ok(read);
                     }
                 }
                 None if buf.len() > MAX_LINE_BYTES => skipping = true,
@@ -1045,7 +1148,9 @@ mod ahead {
                     n += 1;
                 }
                 drop(from_workers);
-                reader.join().expect("the reader thread does not panic")
+                let read = reader.join().expect("the reader thread does not panic")?;
+                self.lines.bytes += read;
+                Ok(())
             })
         }
 
@@ -1112,6 +1217,7 @@ mod ahead {
                 retried,
                 ignored,
                 customers,
+                line_bytes: e.line_bytes,
             },
         ))
     }
@@ -1145,6 +1251,14 @@ fn day_name(day: i64) -> String {
         .map_or_else(|| "unknown".into(), |t| t.format("%Y-%m-%d").to_string())
 }
 
+/// A month at some volume: Lambda's usage, and the costs that do not depend on how it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthAt {
+    pub usage: MonthlyUsage,
+    pub services_usd: Decimal,
+    pub observability_usd: Decimal,
+}
+
 /// The observed rate carried to a 30-day month, and where a fixed server becomes cheaper.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Projection {
@@ -1154,6 +1268,8 @@ pub struct Projection {
     pub usage: MonthlyUsage,
     pub lambda: LambdaBill,
     pub services_usd: Decimal,
+    /// Logs (tiered ingestion, storage), the custom metrics seen, X-Ray traces.
+    pub observability: ObservabilityBill,
     pub total_usd: Decimal,
     pub free_tier: bool,
     pub break_even: Option<BreakEven>,
@@ -1169,6 +1285,9 @@ pub struct BreakEven {
 
 const MONTH_DAYS: Decimal = Decimal::from_parts(30, 0, 0, false, 0);
 const MS_PER_DAY: Decimal = Decimal::from_parts(86_400_000, 0, 0, false, 0);
+const MINUTES_PER_DAY: Decimal = Decimal::from_parts(1_440, 0, 0, false, 0);
+/// 10^20.
+const MAX_MONTHLY_VOLUME: Decimal = Decimal::from_parts(1_661_992_960, 1_808_227_885, 5, false, 0);
 
 impl Report {
     /// The span between the first and last timestamp, in days (`None` if under a minute).
@@ -1176,7 +1295,9 @@ impl Report {
         let (Some(a), Some(b)) = (self.first_timestamp_ms, self.last_timestamp_ms) else {
             return None;
         };
-        (b - a >= 60_000).then(|| Decimal::from(b - a) / MS_PER_DAY)
+        // Timestamps are read from logs: any two i64 differ by less than 2^64 in i128.
+        let span = i128::from(b) - i128::from(a);
+        (span >= 60_000).then(|| Decimal::from(span) / MS_PER_DAY)
     }
 
     /// Carries the observed rate to a 30-day month over `window_days` (default: the span of the
@@ -1188,7 +1309,9 @@ impl Report {
         free_tier: bool,
         server_monthly_usd: Option<Decimal>,
     ) -> Option<Projection> {
-        let window = window_days.or_else(|| self.observed_days()).filter(|w| *w > Decimal::ZERO)?;
+        // At least a minute: the factor to a month stays below 43,200, so with every line
+        // bounded ([`plausible`]) no product below can overflow.
+        let window = window_days.or_else(|| self.observed_days()).filter(|w| *w * MINUTES_PER_DAY >= Decimal::ONE)?;
         let factor = MONTH_DAYS / window;
         let usage = MonthlyUsage {
             requests: Decimal::from(self.total.invocations) * factor,
@@ -1198,7 +1321,15 @@ impl Report {
         };
         let lambda = pricing.lambda.monthly(&usage, free_tier);
         let services_usd = self.total.services_usd * factor;
-        let total_usd = lambda.total_usd + services_usd;
+        let observability = pricing.observability.monthly(
+            &ObservabilityUsage {
+                log_bytes: Decimal::from(self.total.log_bytes) * factor,
+                custom_metrics: self.custom_metrics,
+                requests: usage.requests,
+            },
+            free_tier,
+        );
+        let total_usd = lambda.total_usd + services_usd + observability.total_usd;
         let orders_per_day = Decimal::from(self.total.orders) / window;
         let break_even = server_monthly_usd.map(|server| BreakEven {
             server_monthly_usd: server,
@@ -1210,6 +1341,7 @@ impl Report {
             usage,
             lambda,
             services_usd,
+            observability,
             total_usd,
             free_tier,
             break_even,
@@ -1218,23 +1350,52 @@ impl Report {
 
     /// What a month costs at `orders_per_day`, each order using what the observed ones did.
     pub fn monthly_at(&self, pricing: &Pricing, free_tier: bool, orders_per_day: Decimal) -> Option<Decimal> {
+        let m = self.month_at(pricing, free_tier, orders_per_day)?;
+        pricing
+            .lambda
+            .monthly(&m.usage, free_tier)
+            .total_usd
+            .checked_add(m.services_usd)?
+            .checked_add(m.observability_usd)
+    }
+
+    /// What a month at `orders_per_day` uses of Lambda, and what the services around it and its
+    /// observability cost (the same whichever way the functions run); `None` when nothing was
+    /// ordered or the month is too large to price exactly.
+    pub fn month_at(&self, pricing: &Pricing, free_tier: bool, orders_per_day: Decimal) -> Option<MonthAt> {
         if self.total.orders == 0 {
             return None;
         }
-        let per_month = orders_per_day * MONTH_DAYS / Decimal::from(self.total.orders);
+        let per_month = orders_per_day.checked_mul(MONTH_DAYS)? / Decimal::from(self.total.orders);
+        // Volumes beyond 10^20 (GB-s, requests) are past any price list's tiers and past what
+        // Decimal can multiply by a price exactly: no month to price.
+        let scaled = |x: Decimal| x.checked_mul(per_month).filter(|v| *v <= MAX_MONTHLY_VOLUME);
         let usage = MonthlyUsage {
-            requests: Decimal::from(self.total.invocations) * per_month,
-            gb_seconds_x86_64: self.gb_seconds_x86_64 * per_month,
-            gb_seconds_arm64: self.gb_seconds_arm64 * per_month,
+            requests: scaled(Decimal::from(self.total.invocations))?,
+            gb_seconds_x86_64: scaled(self.gb_seconds_x86_64)?,
+            gb_seconds_arm64: scaled(self.gb_seconds_arm64)?,
             ephemeral_gb_seconds: Decimal::ZERO,
         };
-        Some(pricing.lambda.monthly(&usage, free_tier).total_usd + self.total.services_usd * per_month)
+        let services_usd = scaled(self.total.services_usd)?;
+        // The custom metrics are a fixed monthly charge; logs and traces grow with the orders.
+        let observability = pricing.observability.monthly(
+            &ObservabilityUsage {
+                log_bytes: scaled(Decimal::from(self.total.log_bytes))?,
+                custom_metrics: self.custom_metrics,
+                requests: usage.requests,
+            },
+            free_tier,
+        );
+        Some(MonthAt { usage, services_usd, observability_usd: observability.total_usd })
     }
 
     /// The least whole number of orders per day at which the month costs more than the server.
     pub fn break_even(&self, pricing: &Pricing, free_tier: bool, server_monthly_usd: Decimal) -> Option<u64> {
+        if self.total.orders == 0 {
+            return None;
+        }
+        // A month too large to price exactly ends the search: no break-even below it.
         let cost = |n: u64| self.monthly_at(pricing, free_tier, Decimal::from(n));
-        cost(0)?;
         let (mut lo, mut hi) = (0u64, 1u64);
         while cost(hi)? <= server_monthly_usd {
             lo = hi;

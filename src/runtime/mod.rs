@@ -12,7 +12,7 @@ pub use progress::Summary;
 
 use crate::handlers::{self, Deps};
 use crate::metering::{EmfObserver, EmfSink, InvocationCost};
-use crate::ports::{CheckpointStore, OrderQueue, QueueSource, SourceError, StreamSource};
+use crate::ports::{CheckpointStore, OrderQueue, QueueSource, SourceError, StreamFilter, StreamSource};
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::sqs::SqsMessage;
 use futures::FutureExt;
@@ -55,6 +55,10 @@ pub struct Settings {
     pub stream_max_retries: u32,
     /// On a handler error, split a stream batch in two before retrying.
     pub bisect_on_error: bool,
+    /// When a partially failed stream batch exhausts its retries, send only the record that kept
+    /// failing to the on-failure queue and go on processing the records behind it. Not what
+    /// Lambda does: Lambda sends the batch (that record to the batch's end) and skips it.
+    pub on_failure_record_only: bool,
     /// Only INSERTs of PENDING items reach the stream handler (infra/'s filter criteria).
     pub stream_filter: bool,
     /// A human progress line per batch on stderr.
@@ -79,6 +83,7 @@ impl Default for Settings {
             memory_mb: crate::metering::meter::memory_from_env(),
             stream_max_retries: 5,
             bisect_on_error: true,
+            on_failure_record_only: false,
             stream_filter: true,
             progress: true,
         }
@@ -539,13 +544,14 @@ async fn stream_step(
         state.loaded = true;
     }
     let limit = state.limit.unwrap_or(s.stream_batch_size).clamp(1, 10_000);
-    let read = source.read(shard, state.checkpoint.as_deref(), limit).await?;
-    let Some(last) = read.last().map(seq_of) else {
+    let filter = if s.stream_filter { StreamFilter::PendingInserts } else { StreamFilter::All };
+    let page = source.read_page(shard, state.checkpoint.as_deref(), limit, filter).await?;
+    let Some(last) = page.last else {
         return Ok(false);
     };
-    let batch: Vec<&EventRecord> =
-        read.iter().filter(|r| !s.stream_filter || handlers::stream::is_pending_insert(r)).collect();
-    let filtered = read.len() - batch.len();
+    let read = page.records;
+    let batch: Vec<&EventRecord> = read.iter().collect();
+    let filtered = page.scanned - batch.len();
     let mut new_checkpoint = Some(last.clone());
     let mut error = None;
     let mut cost = None;
@@ -578,12 +584,21 @@ async fn stream_step(
                     Some((seq, n)) if *seq == lowest => n + 1,
                     _ => 1,
                 };
-                if attempts > s.stream_max_retries {
-                    // Only the record that kept failing goes to the on-failure queue; the records
-                    // behind it (reported only because they come after it) are still processed.
+                if attempts > s.stream_max_retries && s.on_failure_record_only {
+                    // Not what Lambda does (see `Settings::on_failure_record_only`): only the
+                    // record that kept failing goes to the on-failure queue.
                     let poison: Vec<&EventRecord> = batch.iter().copied().filter(|r| seq_of(r) == lowest).collect();
                     send_to_on_failure(shared, source, on_failure, shard, &poison, attempts, None).await?;
                     new_checkpoint = Some(lowest);
+                    state.failing = None;
+                } else if attempts > s.stream_max_retries {
+                    // As Lambda: the batch, from the record that kept failing to its end, goes to
+                    // the on-failure destination and the shard moves on past it, unprocessed.
+                    let skipped: Vec<&EventRecord> =
+                        batch.iter().copied().filter(|r| seq_cmp(&seq_of(r), &lowest).is_ge()).collect();
+                    send_to_on_failure(shared, source, on_failure, shard, &skipped, attempts, None).await?;
+                    warn_skipped(shard, &skipped);
+                    new_checkpoint = Some(last.clone());
                     state.failing = None;
                 } else {
                     state.failing = Some((lowest, attempts));
@@ -622,7 +637,7 @@ async fn stream_step(
     }
     shared.progress.stream_batch(
         handlers::stream::FUNCTION_NAME,
-        read.len(),
+        page.scanned,
         filtered,
         failed_count,
         state.checkpoint.as_deref(),
@@ -635,6 +650,26 @@ async fn stream_step(
         tokio::time::sleep(Duration::from_millis(50u64 << attempts.min(5))).await;
     }
     Ok(true)
+}
+
+/// Names every record a shard moved past without processing it.
+fn warn_skipped(shard: &str, records: &[&EventRecord]) {
+    let names: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let key = r.change.keys.get(crate::item::KEY).and_then(|v| match v {
+                serde_dynamo::AttributeValue::S(k) => Some(k.as_str()),
+                _ => None,
+            });
+            format!("{} ({})", seq_of(r), key.unwrap_or("?"))
+        })
+        .collect();
+    tracing::warn!(
+        shard,
+        records = names.len(),
+        skipped = names.join(", "),
+        "stream records skipped after their batch exhausted its retries (as Lambda does): not processed"
+    );
 }
 
 /// Sends a failed batch's metadata to the on-failure queue, in the shape Lambda's on-failure

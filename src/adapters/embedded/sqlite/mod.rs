@@ -40,7 +40,9 @@ CREATE TABLE IF NOT EXISTS changes (
 CREATE TABLE IF NOT EXISTS queue_messages (
     seq           INTEGER PRIMARY KEY AUTOINCREMENT,
     queue         TEXT NOT NULL,
-    message_id    TEXT NOT NULL UNIQUE,
+    -- Not UNIQUE (v4 UUIDs are): a unique index on random keys made every send and delete
+    -- write a random leaf page. Deletes find the row by seq, carried in the receipt handle.
+    message_id    TEXT NOT NULL,
     body          TEXT NOT NULL,
     group_id      TEXT,
     sent_ms       INTEGER NOT NULL,
@@ -288,23 +290,53 @@ impl SqliteStore {
                      WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2",
                 )
                 .map_err(transient)?;
-            let mut rows = stmt.query(params![after_seq, limit as i64]).map_err(transient)?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next().map_err(transient)? {
-                let text = |i| r.get_ref(i).map_err(transient).map(|v| v.as_str_or_null().ok().flatten());
-                let (old, new) = (text(3)?, text(4)?);
-                let size = new.or(old).map_or(0, str::len);
-                let change = Change {
-                    seq: r.get(0).map_err(transient)?,
-                    event_name: r.get(1).map_err(transient)?,
-                    order_id: r.get(2).map_err(transient)?,
-                    old_image: old.map(from_json).transpose()?,
-                    new_image: new.map(from_json).transpose()?,
-                    created_ms: r.get(5).map_err(transient)?,
-                };
-                out.push((change, size));
-            }
-            Ok(out)
+            let rows = stmt.query(params![after_seq, limit as i64]).map_err(transient)?;
+            changes_of(rows)
+        })
+        .await
+    }
+
+    /// The INSERT records of PENDING items among the next `window` change records after
+    /// `after_seq` (at most `limit` of them), found in SQL without decoding the others, with
+    /// the seq the read went up to and how many records it went over.
+    async fn read_pending_inserts(
+        &self,
+        after_seq: i64,
+        limit: usize,
+        window: usize,
+    ) -> Result<(Vec<(Change, usize)>, Option<i64>, usize), StoreError> {
+        self.read(move |c| {
+            // The window's end: the window-th record after `after_seq`, or the last there is.
+            let end: Option<i64> = c
+                .prepare_cached(
+                    "SELECT COALESCE(
+                        (SELECT seq FROM changes WHERE seq > ?1 ORDER BY seq LIMIT 1 OFFSET ?2),
+                        (SELECT MAX(seq) FROM changes WHERE seq > ?1))",
+                )
+                .and_then(|mut st| st.query_row(params![after_seq, window as i64 - 1], |r| r.get(0)))
+                .map_err(transient)?;
+            let Some(end) = end else { return Ok((Vec::new(), None, 0)) };
+            // An INSERT record whose image is NULL is the row itself, unmodified since: the
+            // row's status column is the image's status.
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT c.seq, c.event_name, c.order_id, c.old_image, COALESCE(c.new_image, o.item), c.created_ms
+                     FROM changes c LEFT JOIN orders o ON c.new_image IS NULL AND o.order_id = c.order_id
+                     WHERE c.seq > ?1 AND c.seq <= ?2 AND c.event_name = 'INSERT'
+                       AND (CASE WHEN c.new_image IS NULL THEN o.status
+                                 ELSE json_extract(c.new_image, '$.status.S') END) = 'PENDING'
+                     ORDER BY c.seq LIMIT ?3",
+                )
+                .map_err(transient)?;
+            let rows = stmt.query(params![after_seq, end, limit as i64]).map_err(transient)?;
+            let found = changes_of(rows)?;
+            // A full page ends at its last record; the records after it are read next time.
+            let last = if found.len() == limit { found.last().map_or(end, |(ch, _)| ch.seq) } else { end };
+            let scanned: i64 = c
+                .prepare_cached("SELECT COUNT(*) FROM changes WHERE seq > ?1 AND seq <= ?2")
+                .and_then(|mut st| st.query_row(params![after_seq, last], |r| r.get(0)))
+                .map_err(transient)?;
+            Ok((found, Some(last), scanned as usize))
         })
         .await
     }
@@ -348,6 +380,27 @@ impl SqliteStore {
         append_change(c, "MODIFY", &p.key, Some(&before), Some(&after), now)?;
         Ok(CompleteOutcome::Completed)
     }
+}
+
+/// Change records from rows of (seq, event_name, order_id, old image, new image, created_ms),
+/// each with the size of its new (else old) image's text.
+fn changes_of(mut rows: rusqlite::Rows<'_>) -> Result<Vec<(Change, usize)>, StoreError> {
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(transient)? {
+        let text = |i| r.get_ref(i).map_err(transient).map(|v| v.as_str_or_null().ok().flatten());
+        let (old, new) = (text(3)?, text(4)?);
+        let size = new.or(old).map_or(0, str::len);
+        let change = Change {
+            seq: r.get(0).map_err(transient)?,
+            event_name: r.get(1).map_err(transient)?,
+            order_id: r.get(2).map_err(transient)?,
+            old_image: old.map(from_json).transpose()?,
+            new_image: new.map(from_json).transpose()?,
+            created_ms: r.get(5).map_err(transient)?,
+        };
+        out.push((change, size));
+    }
+    Ok(out)
 }
 
 fn status_text(it: &Item) -> Option<&'static str> {

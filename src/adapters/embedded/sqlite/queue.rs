@@ -118,16 +118,19 @@ impl SqliteQueue {
                 let rows = stmt.query_map(params![name, now], |r| r.get::<_, String>(0)).map_err(transient)?;
                 rows.collect::<Result<_, _>>().map_err(transient)?
             };
+            // Messages in flight are skipped inside SQLite: only visible rows are decoded.
             let mut stmt = tx
                 .prepare_cached(
-                    "SELECT seq, message_id, body, group_id, sent_ms, receive_count, first_receive_ms, dedup_id, visible_ms
-                     FROM queue_messages WHERE queue = ?1 AND seq > ?2 ORDER BY seq LIMIT 64",
+                    "SELECT seq, message_id, body, group_id, sent_ms, receive_count, first_receive_ms, dedup_id
+                     FROM queue_messages WHERE queue = ?1 AND seq > ?2 AND visible_ms <= ?3 ORDER BY seq LIMIT ?4",
                 )
                 .map_err(transient)?;
             let mut after = 0i64;
             'scan: loop {
                 let rows: Vec<Received> = stmt
-                    .query_map(params![name, after], |r| {
+                    // As many as are still wanted: messages of busy groups are skipped, and
+                    // the next page reads on after them.
+                    .query_map(params![name, after, now, (max - out.len()) as i64], |r| {
                         Ok(Received {
                             seq: r.get(0)?,
                             message_id: r.get(1)?,
@@ -137,7 +140,6 @@ impl SqliteQueue {
                             receive_count: r.get(5)?,
                             first_receive_ms: r.get(6)?,
                             dedup_id: r.get(7)?,
-                            visible_ms: r.get(8)?,
                         })
                     })
                     .map_err(transient)?
@@ -148,9 +150,6 @@ impl SqliteQueue {
                 }
                 for mut m in rows {
                     after = m.seq;
-                    if m.visible_ms > now {
-                        continue;
-                    }
                     if let Some(g) = &m.group_id {
                         if busy.contains(g) {
                             continue;
@@ -222,13 +221,14 @@ impl SqliteQueue {
 
     fn delete_now(c: &Connection, name: &str, receipt_handles: &[String]) -> Result<(), StoreError> {
         let mut stmt = c
-            .prepare_cached("DELETE FROM queue_messages WHERE queue = ?1 AND message_id = ?2 AND receive_count = ?3")
+            .prepare_cached(
+                "DELETE FROM queue_messages WHERE seq = ?1 AND queue = ?2 AND message_id = ?3 AND receive_count = ?4",
+            )
             .map_err(transient)?;
         for h in receipt_handles {
             // A handle from an earlier receive is stale: SQS then may not delete either.
-            let Some((id, count)) = h.rsplit_once('#') else { continue };
-            let Ok(count) = count.parse::<i64>() else { continue };
-            stmt.execute(params![name, id, count]).map_err(transient)?;
+            let Some(Handle { seq, message_id, receive_count }) = Handle::parse(h) else { continue };
+            stmt.execute(params![seq, name, message_id, receive_count]).map_err(transient)?;
         }
         Ok(())
     }
@@ -265,7 +265,8 @@ impl SqliteQueue {
             format!("{:x}", md5::Md5::digest(m.body.as_bytes()))
         };
         let mut out = SqsMessage::default();
-        out.receipt_handle = Some(format!("{}#{}", m.message_id, m.receive_count));
+        out.receipt_handle =
+            Some(Handle { seq: m.seq, message_id: &m.message_id, receive_count: m.receive_count }.to_string());
         out.message_id = Some(m.message_id);
         out.body = Some(m.body);
         out.attributes = attributes;
@@ -274,6 +275,29 @@ impl SqliteQueue {
         out.event_source_arn = Some(self.arn.clone());
         out.aws_region = Some("local".to_string());
         out
+    }
+}
+
+/// A receipt handle: opaque to callers, as on SQS; it names the row (so a delete is a rowid
+/// lookup) and the receive it came from (so a stale handle deletes nothing).
+#[derive(Debug, PartialEq)]
+struct Handle<'a> {
+    seq: i64,
+    message_id: &'a str,
+    receive_count: i64,
+}
+
+impl<'a> Handle<'a> {
+    fn parse(h: &'a str) -> Option<Handle<'a>> {
+        let (seq, rest) = h.split_once('#')?;
+        let (message_id, count) = rest.rsplit_once('#')?;
+        Some(Handle { seq: seq.parse().ok()?, message_id, receive_count: count.parse().ok()? })
+    }
+}
+
+impl std::fmt::Display for Handle<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}#{}#{}", self.seq, self.message_id, self.receive_count)
     }
 }
 
@@ -287,7 +311,6 @@ struct Received {
     receive_count: i64,
     first_receive_ms: Option<i64>,
     dedup_id: Option<String>,
-    visible_ms: i64,
 }
 
 #[async_trait]
@@ -359,6 +382,22 @@ impl EmbeddedStream {
     }
 }
 
+/// The most change records one filtered read of the embedded stream goes over.
+const PASS_OVER_WINDOW: usize = 10_000;
+
+impl EmbeddedStream {
+    /// The seq to read after, from a shard and a sequence number.
+    fn after(shard: &str, after: Option<&str>) -> Result<i64, SourceError> {
+        if shard != EMBEDDED_SHARD {
+            return Err(SourceError::Permanent(format!("the embedded stream has no shard {shard:?}")));
+        }
+        match after {
+            None => Ok(0),
+            Some(s) => s.parse::<i64>().map_err(|_| SourceError::Permanent(format!("bad sequence number {s:?}"))),
+        }
+    }
+}
+
 #[async_trait]
 impl StreamSource for EmbeddedStream {
     fn arn(&self) -> &str {
@@ -375,14 +414,34 @@ impl StreamSource for EmbeddedStream {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<aws_lambda_events::event::dynamodb::EventRecord>, SourceError> {
-        if shard != EMBEDDED_SHARD {
-            return Err(SourceError::Permanent(format!("the embedded stream has no shard {shard:?}")));
-        }
-        let after = match after {
-            None => 0,
-            Some(s) => s.parse::<i64>().map_err(|_| SourceError::Permanent(format!("bad sequence number {s:?}")))?,
-        };
+        let after = Self::after(shard, after)?;
         let changes = self.store.read_changes(after, limit).await.map_err(|e| SourceError::Transient(e.to_string()))?;
         Ok(changes.into_iter().map(|(c, size)| super::super::stream::record(&self.arn, c, size)).collect())
+    }
+
+    /// Filters PENDING inserts in SQL, over up to `PASS_OVER_WINDOW` records a read, so records
+    /// that do not pass are never decoded and a long run of them costs one read and one
+    /// checkpoint rather than one of each per batch.
+    async fn read_page(
+        &self,
+        shard: &str,
+        after: Option<&str>,
+        limit: usize,
+        filter: StreamFilter,
+    ) -> Result<StreamPage, SourceError> {
+        if filter == StreamFilter::All {
+            return Ok(StreamPage::filtered(self.read(shard, after, limit).await?, filter));
+        }
+        let after = Self::after(shard, after)?;
+        let (changes, last, scanned) = self
+            .store
+            .read_pending_inserts(after, limit, PASS_OVER_WINDOW.max(limit))
+            .await
+            .map_err(|e| SourceError::Transient(e.to_string()))?;
+        Ok(StreamPage {
+            records: changes.into_iter().map(|(c, size)| super::super::stream::record(&self.arn, c, size)).collect(),
+            last: last.map(super::super::stream::sequence_number),
+            scanned,
+        })
     }
 }

@@ -238,3 +238,117 @@ async fn an_insert_record_keeps_the_row_as_inserted_after_the_row_is_modified() 
     assert_eq!(status(&changes[1].old_image), Some(crate::order::Status::Pending));
     assert_eq!(status(&changes[1].new_image), Some(crate::order::Status::Accepted));
 }
+
+/// Only `read`: its filtered reads take the port's default (read a page, then filter it).
+struct ReadThenFilter(super::EmbeddedStream);
+
+#[async_trait]
+impl StreamSource for ReadThenFilter {
+    fn arn(&self) -> &str {
+        self.0.arn()
+    }
+    async fn shards(&self) -> Result<Vec<String>, SourceError> {
+        self.0.shards().await
+    }
+    async fn read(
+        &self,
+        shard: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<aws_lambda_events::event::dynamodb::EventRecord>, SourceError> {
+        self.0.read(shard, after, limit).await
+    }
+}
+
+/// Reads the whole shard page by page; returns the records that passed and the records gone over.
+async fn read_all(s: &dyn StreamSource, limit: usize) -> (Vec<aws_lambda_events::event::dynamodb::EventRecord>, usize) {
+    let (mut records, mut scanned, mut after) = (Vec::new(), 0, None);
+    loop {
+        let page =
+            s.read_page(super::EMBEDDED_SHARD, after.as_deref(), limit, StreamFilter::PendingInserts).await.unwrap();
+        let Some(last) = page.last else { break };
+        assert!(page.records.len() <= limit, "a page holds at most {limit} records");
+        if let Some(r) = page.records.last() {
+            assert!(
+                r.change.sequence_number.as_deref() <= Some(last.as_str()),
+                "a page ends at or after its last record"
+            );
+        }
+        records.extend(page.records);
+        scanned += page.scanned;
+        after = Some(last);
+    }
+    (records, scanned)
+}
+
+#[tokio::test]
+async fn the_embedded_stream_passes_over_what_the_filter_drops_as_reading_then_filtering_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
+    let processor = Processor::new(store.clone());
+    for i in 0..45u8 {
+        let pending = || {
+            let input = crate::order::OrderInput::from_json(&Body::Valid { id: i, variant: 0 }.text()).unwrap();
+            crate::item::pending_item(&input).unwrap()
+        };
+        match i % 3 {
+            // An accepted order's INSERT: dropped by the filter.
+            0 => assert_eq!(store.put_order(&order(i)).await.unwrap(), PutOutcome::Inserted),
+            // A PENDING insert, its row unmodified: passes.
+            1 => assert_eq!(store.insert_pending(&pending()).await.unwrap(), PutOutcome::Inserted),
+            // A PENDING insert whose row was completed since (its INSERT image copied out, a
+            // MODIFY record after it): the INSERT passes, the MODIFY is dropped.
+            _ => {
+                let p = pending();
+                assert_eq!(store.insert_pending(&p).await.unwrap(), PutOutcome::Inserted);
+                let origin = Origin { source: Source::Stream, source_id: "s", received_at: AT };
+                assert_eq!(processor.process_pending(&p, origin).await.outcome, crate::processing::Outcome::Accepted);
+            }
+        }
+    }
+    let total = store.last_change_seq().await.unwrap() as usize;
+    assert_eq!(total, 60, "15 orders, 30 pending inserts, 15 modifications");
+    let reference = ReadThenFilter(super::EmbeddedStream::new(store.clone(), "t"));
+    let (expected, scanned) = read_all(&reference, 1_000).await;
+    assert_eq!((expected.len(), scanned), (30, total));
+    for limit in [1, 4, 7, 30, 100] {
+        let (got, scanned) = read_all(&super::EmbeddedStream::new(store.clone(), "t"), limit).await;
+        assert_eq!(got, expected, "pages of {limit}");
+        assert_eq!(scanned, total, "every record gone over once with pages of {limit}");
+    }
+    // A window shorter than the stream: each read goes over at most that many records.
+    let want: Vec<i64> =
+        expected.iter().map(|r| r.change.sequence_number.as_deref().unwrap().parse().unwrap()).collect();
+    for (limit, window) in [(2, 5), (100, 7), (3, 3)] {
+        let (mut got, mut gone_over, mut after) = (Vec::new(), 0, 0);
+        loop {
+            let (found, last, scanned) = store.read_pending_inserts(after, limit, window).await.unwrap();
+            let Some(last) = last else { break };
+            assert!(scanned <= window && found.len() <= limit && last > after);
+            got.extend(found.iter().map(|(c, _)| c.seq));
+            gone_over += scanned;
+            after = last;
+        }
+        assert_eq!((got.as_slice(), gone_over), (want.as_slice(), total), "pages of {limit}, windows of {window}");
+    }
+}
+
+#[tokio::test]
+async fn a_stale_receipt_handle_deletes_nothing_and_the_current_one_deletes_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
+    let q = super::SqliteQueue::new(store, "q");
+    q.send(vec![super::Outgoing { body: "a".into(), group_id: None }]).await.unwrap();
+    let zero = std::time::Duration::ZERO;
+    // A visibility timeout of zero: the message is visible again at once.
+    let first = q.receive(10, zero, zero).await.unwrap();
+    let second = q.receive(10, zero, zero).await.unwrap();
+    assert_eq!((first.len(), second.len()), (1, 1));
+    assert_eq!(first[0].message_id, second[0].message_id);
+    let handle = |m: &aws_lambda_events::event::sqs::SqsMessage| m.receipt_handle.clone().unwrap();
+    assert_ne!(handle(&first[0]), handle(&second[0]));
+    q.delete(vec![handle(&first[0]), "not-a-handle".into(), "1#x#1".into()]).await.unwrap();
+    assert_eq!(q.outstanding().await.unwrap(), 1, "a stale handle deletes nothing");
+    q.delete(vec![handle(&second[0])]).await.unwrap();
+    assert_eq!(q.outstanding().await.unwrap(), 0);
+}
