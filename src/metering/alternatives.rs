@@ -7,7 +7,7 @@
 
 use super::managed::ManagedBill;
 use super::pricing::Pricing;
-use super::report::Report;
+use super::report::{crossing, Report};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -26,31 +26,6 @@ pub struct Alternatives {
     pub server_cheaper_than_on_demand_above: Option<u64>,
     /// Above this many orders/day the server costs less than Managed Instances.
     pub server_cheaper_than_managed_above: Option<u64>,
-}
-
-/// The least whole `n` ≤ 2^50 with `dearer(n)` true, for a `dearer` that stays true once it is
-/// (binary search); `None` if none, or if a month cannot be priced.
-fn crossing(dearer: impl Fn(u64) -> Option<bool>) -> Option<u64> {
-    if dearer(0)? {
-        return Some(0);
-    }
-    let (mut lo, mut hi) = (0u64, 1u64);
-    while !dearer(hi)? {
-        lo = hi;
-        hi = hi.checked_mul(2)?;
-        if hi > 1 << 50 {
-            return None;
-        }
-    }
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if dearer(mid)? {
-            hi = mid;
-        } else {
-            lo = mid;
-        }
-    }
-    Some(hi)
 }
 
 impl Report {

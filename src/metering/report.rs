@@ -1396,25 +1396,33 @@ impl Report {
         }
         // A month too large to price exactly ends the search: no break-even below it.
         let cost = |n: u64| self.monthly_at(pricing, free_tier, Decimal::from(n));
-        let (mut lo, mut hi) = (0u64, 1u64);
-        while cost(hi)? <= server_monthly_usd {
-            lo = hi;
-            hi = hi.checked_mul(2)?;
-            if hi > 1 << 50 {
-                return None;
-            }
-        }
-        // cost(lo) <= server < cost(hi)
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if cost(mid)? <= server_monthly_usd {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Some(hi)
+        crossing(|n| Some(cost(n)? > server_monthly_usd))
     }
+}
+
+/// The least whole `n` ≤ 2^50 with `dearer(n)` true, for a `dearer` that stays true once it is
+/// (binary search); `None` if none, or if a month cannot be priced.
+pub(crate) fn crossing(dearer: impl Fn(u64) -> Option<bool>) -> Option<u64> {
+    if dearer(0)? {
+        return Some(0);
+    }
+    let (mut lo, mut hi) = (0u64, 1u64);
+    while !dearer(hi)? {
+        lo = hi;
+        hi = hi.checked_mul(2)?;
+        if hi > 1 << 50 {
+            return None;
+        }
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if dearer(mid)? {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
 }
 
 /// Reads every line of `text` into a report (for the demo and tests).

@@ -5,9 +5,9 @@ use super::svg::{stacked_bars, Bar};
 use crate::metering::report::Report;
 use std::path::Path;
 
-/// Writes the chart to `path`: one SVG holding the function and the customer panels.
-pub fn write_svg(path: &Path, r: &Report) -> anyhow::Result<()> {
-    let functions: Vec<Bar> = r
+/// Where each function's money goes: compute, requests, the services, observability.
+pub(crate) fn function_panel(r: &Report) -> String {
+    let bars: Vec<Bar> = r
         .functions
         .iter()
         .map(|f| Bar {
@@ -15,17 +15,22 @@ pub fn write_svg(path: &Path, r: &Report) -> anyhow::Result<()> {
             parts: vec![f.compute_usd, f.request_usd, f.services_usd, f.observability_usd],
         })
         .collect();
-    let customers: Vec<Bar> = r
+    stacked_bars("Cost by function (USD)", &["compute", "requests", "SQS/S3/DynamoDB", "observability"], &bars)
+}
+
+/// Where each customer's money goes: Lambda, the services, observability.
+pub(crate) fn customer_panel(r: &Report) -> String {
+    let bars: Vec<Bar> = r
         .customers
         .iter()
         .map(|c| Bar { label: c.customer.clone(), parts: vec![c.lambda_usd, c.services_usd, c.observability_usd] })
         .collect();
-    let top = stacked_bars(
-        "Cost by function (USD)",
-        &["compute", "requests", "SQS/S3/DynamoDB", "observability"],
-        &functions,
-    );
-    let bottom = stacked_bars("Cost by customer (USD)", &["Lambda", "SQS/S3/DynamoDB", "observability"], &customers);
+    stacked_bars("Cost by customer (USD)", &["Lambda", "SQS/S3/DynamoDB", "observability"], &bars)
+}
+
+/// Writes the chart to `path`: one SVG holding the function and the customer panels.
+pub fn write_svg(path: &Path, r: &Report) -> anyhow::Result<()> {
+    let (top, bottom) = (function_panel(r), customer_panel(r));
     let height = |svg: &str| -> f64 {
         svg.split("height=\"").nth(1).and_then(|h| h.split('"').next()).and_then(|h| h.parse().ok()).unwrap_or(0.0)
     };

@@ -5,7 +5,7 @@
 //! carry the exact amounts in `data-usd` attributes (the browser test compares them with
 //! `report --format json`).
 
-use super::svg::{esc, line_chart, money, stacked_bars, Bar, Series, PALETTE};
+use super::svg::{esc, line_chart, money, Series, PALETTE};
 use super::View;
 use crate::metering::alternatives::{sentences, Alternatives};
 use crate::metering::pricing::Pricing;
@@ -72,19 +72,7 @@ pub(crate) fn page(r: &Report, pricing: &Pricing, view: &View) -> String {
     s.push_str("</div>");
 
     s.push_str("<h2>Where each function's money goes</h2>");
-    let bars: Vec<Bar> = r
-        .functions
-        .iter()
-        .map(|f| Bar {
-            label: f.function.clone(),
-            parts: vec![f.compute_usd, f.request_usd, f.services_usd, f.observability_usd],
-        })
-        .collect();
-    s.push_str(&stacked_bars(
-        "Cost by function (USD)",
-        &["compute", "requests", "SQS/S3/DynamoDB", "observability"],
-        &bars,
-    ));
+    s.push_str(&super::chart::function_panel(r));
     let n = |v: u64| (v.to_string(), true);
     let m = |v: Decimal| (money(v), true);
     s.push_str(&table(
@@ -117,12 +105,7 @@ pub(crate) fn page(r: &Report, pricing: &Pricing, view: &View) -> String {
     ));
 
     s.push_str("<h2>Where each customer's money goes</h2>");
-    let bars: Vec<Bar> = r
-        .customers
-        .iter()
-        .map(|c| Bar { label: c.customer.clone(), parts: vec![c.lambda_usd, c.services_usd, c.observability_usd] })
-        .collect();
-    s.push_str(&stacked_bars("Cost by customer (USD)", &["Lambda", "SQS/S3/DynamoDB", "observability"], &bars));
+    s.push_str(&super::chart::customer_panel(r));
     s.push_str(&table(
         &["customer", "records", "Lambda", "SQS/S3/DynamoDB", "observability", "total"],
         r.customers.iter().map(|c| {
