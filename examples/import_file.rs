@@ -61,6 +61,9 @@ fn main() -> anyhow::Result<()> {
     })?;
     let secs = started.elapsed().as_secs_f64();
     let r = report.ok_or_else(|| anyhow::anyhow!("not imported"))?;
+    if let Some(e) = &r.error {
+        anyhow::bail!("the import failed: {e}");
+    }
     println!(
         "{} bytes, {} lines, {} orders ({} accepted, {} rejected) in {:.3} s: {:.1} MB/s, {:.0} orders/s",
         size,
@@ -76,11 +79,13 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A bucket folder holding a link to the file under `incoming/`.
+/// A bucket folder holding the file under `incoming/`: a hard link (the bucket follows no
+/// symlink), else a copy.
 fn tempfile_root(path: &std::path::Path) -> anyhow::Result<(std::path::PathBuf, String)> {
     let root = std::env::temp_dir().join(format!("orderflow-import-{}", std::process::id()));
     let name = path.file_name().ok_or_else(|| anyhow::anyhow!("no file name"))?.to_string_lossy().into_owned();
     std::fs::create_dir_all(root.join("bench/incoming"))?;
-    std::os::unix::fs::symlink(std::fs::canonicalize(path)?, root.join("bench/incoming").join(&name))?;
+    let dest = root.join("bench/incoming").join(&name);
+    std::fs::hard_link(path, &dest).or_else(|_| std::fs::copy(path, &dest).map(|_| ()))?;
     Ok((root, format!("incoming/{name}")))
 }
