@@ -364,4 +364,21 @@ impl StreamPage {
 pub trait CheckpointStore: Send + Sync {
     async fn load(&self, stream_arn: &str, shard: &str) -> Result<Option<String>, SourceError>;
     async fn save(&self, stream_arn: &str, shard: &str, sequence_number: &str) -> Result<(), SourceError>;
+    /// The record a shard keeps failing at and the attempts it has had, kept beside the
+    /// checkpoint so that a restart does not give a poison record its retries again.
+    async fn load_attempts(&self, stream_arn: &str, shard: &str) -> Result<Option<Attempts>, SourceError>;
+    /// Saves (or with `None`, clears) the attempts of a shard.
+    async fn save_attempts(
+        &self,
+        stream_arn: &str,
+        shard: &str,
+        attempts: Option<&Attempts>,
+    ) -> Result<(), SourceError>;
+}
+
+/// How many times in a row a shard's batch failed at one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempts {
+    pub sequence_number: String,
+    pub count: u32,
 }

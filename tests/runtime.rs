@@ -45,6 +45,16 @@ fn orders_queue(e: &Embedded) -> SqliteQueue {
 
 /// Runs the runtime over the embedded channels until drained (a minute at most).
 async fn drain(e: &Embedded, deps: Deps, settings: Settings) -> Summary {
+    run_until(e, deps, settings, std::future::pending()).await
+}
+
+/// Runs the pipeline until `stop` (or, with `drain`, until it is drained).
+async fn run_until(
+    e: &Embedded,
+    deps: Deps,
+    settings: Settings,
+    stop: impl std::future::Future<Output = ()> + Send,
+) -> Summary {
     let channels = Channels {
         orders: Some(Arc::new(orders_queue(e))),
         uploads: Some(Arc::new(SqliteQueue::new(e.store.clone(), UPLOADS_QUEUE))),
@@ -52,7 +62,7 @@ async fn drain(e: &Embedded, deps: Deps, settings: Settings) -> Summary {
         checkpoints: e.store.clone(),
         stream_failures: Arc::new(SqliteQueue::new(e.store.clone(), STREAM_FAILURES_QUEUE)),
     };
-    tokio::time::timeout(Duration::from_secs(60), runtime::run(deps, channels, settings, std::future::pending()))
+    tokio::time::timeout(Duration::from_secs(60), runtime::run(deps, channels, settings, stop))
         .await
         .expect("the pipeline drains within a minute")
         .expect("the runtime ends cleanly")
@@ -267,6 +277,36 @@ async fn a_stream_batch_that_exhausts_its_retries_goes_to_the_on_failure_queue_a
     let last = env.embedded.store.last_change_seq().await.unwrap();
     assert_eq!(last, 5);
     assert_eq!(checkpoint.as_deref(), Some(seq(last).as_str()), "the checkpoint is past the skipped batch");
+}
+
+#[tokio::test]
+async fn a_restarted_stream_consumer_goes_on_counting_the_attempts_of_a_failing_record() {
+    let env = common::env();
+    let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["p2"], Fault::Transient);
+    let mut deps = env.deps.clone();
+    deps.processor = orderflow::processing::Processor::new(store.clone());
+    insert_pending(&env.embedded, &["p1", "p2"]).await;
+    let arn = EmbeddedStream::new(env.embedded.store.clone(), "orderflow-orders").arn().to_string();
+    let attempts = || async { env.embedded.store.load_attempts(&arn, EMBEDDED_SHARD).await.unwrap() };
+
+    // A first run, stopped once p2 has failed twice.
+    let failed_twice = async {
+        while attempts().await.is_none_or(|a| a.count < 2) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let first = Settings { drain: false, stream_max_retries: 10, ..settings() };
+    run_until(&env.embedded, deps.clone(), first, failed_twice).await;
+    let kept = attempts().await.expect("the attempts are kept with the checkpoint");
+    assert_eq!(kept.sequence_number, orderflow::adapters::embedded::stream::sequence_number(2));
+    let invoked_before = records_per_invocation(&env.emf, "orderflow-stream").len();
+
+    // A restart allowing as many retries as p2 has had: its next failure is its last.
+    let summary = drain(&env.embedded, deps, Settings { stream_max_retries: kept.count, ..settings() }).await;
+
+    assert_eq!(records_per_invocation(&env.emf, "orderflow-stream").len(), invoked_before + 1);
+    assert_eq!(summary.sent_to_on_failure, 1);
+    assert_eq!(attempts().await, None, "cleared once the shard moved on");
 }
 
 #[tokio::test]

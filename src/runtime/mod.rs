@@ -12,7 +12,7 @@ pub use progress::Summary;
 
 use crate::handlers::{self, Deps};
 use crate::metering::{EmfObserver, EmfSink, InvocationCost};
-use crate::ports::{CheckpointStore, OrderQueue, QueueSource, SourceError, StreamFilter, StreamSource};
+use crate::ports::{Attempts, CheckpointStore, OrderQueue, QueueSource, SourceError, StreamFilter, StreamSource};
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::sqs::SqsMessage;
 use futures::FutureExt;
@@ -541,8 +541,10 @@ async fn stream_step(
     let s = &shared.settings;
     if !state.loaded {
         state.checkpoint = checkpoints.load(source.arn(), shard).await?;
+        state.failing = checkpoints.load_attempts(source.arn(), shard).await?.map(|a| (a.sequence_number, a.count));
         state.loaded = true;
     }
+    let failing_before = state.failing.clone();
     let limit = state.limit.unwrap_or(s.stream_batch_size).clamp(1, 10_000);
     let filter = if s.stream_filter { StreamFilter::PendingInserts } else { StreamFilter::All };
     let page = source.read_page(shard, state.checkpoint.as_deref(), limit, filter).await?;
@@ -634,6 +636,11 @@ async fn stream_step(
             checkpoints.save(source.arn(), shard, cp).await?;
         }
         state.checkpoint = new_checkpoint;
+    }
+    if state.failing != failing_before {
+        // Kept with the checkpoint: a restart goes on counting instead of starting over.
+        let attempts = state.failing.as_ref().map(|(seq, n)| Attempts { sequence_number: seq.clone(), count: *n });
+        checkpoints.save_attempts(source.arn(), shard, attempts.as_ref()).await?;
     }
     shared.progress.stream_batch(
         handlers::stream::FUNCTION_NAME,

@@ -54,6 +54,13 @@ CREATE INDEX IF NOT EXISTS queue_messages_in_order ON queue_messages(queue, seq)
 -- Only FIFO messages have groups: the in-flight-groups lookup of every receive stays small.
 CREATE INDEX IF NOT EXISTS queue_messages_groups_in_flight
     ON queue_messages(queue, visible_ms, group_id) WHERE group_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS stream_attempts (
+    stream_arn TEXT NOT NULL,
+    shard      TEXT NOT NULL,
+    sequence   TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    PRIMARY KEY (stream_arn, shard)
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     stream_arn TEXT NOT NULL,
     shard      TEXT NOT NULL,
@@ -496,6 +503,44 @@ impl CheckpointStore for SqliteStore {
                  ON CONFLICT(stream_arn, shard) DO UPDATE SET sequence = excluded.sequence",
                 [&arn, &shard, &seq],
             )
+            .map(|_| ())
+            .map_err(transient)
+        })
+        .await
+        .map_err(|e| SourceError::Transient(e.to_string()))
+    }
+
+    async fn load_attempts(&self, stream_arn: &str, shard: &str) -> Result<Option<Attempts>, SourceError> {
+        let (arn, shard) = (stream_arn.to_string(), shard.to_string());
+        self.read(move |c| {
+            c.query_row(
+                "SELECT sequence, attempts FROM stream_attempts WHERE stream_arn = ?1 AND shard = ?2",
+                [arn, shard],
+                |r| Ok(Attempts { sequence_number: r.get(0)?, count: r.get(1)? }),
+            )
+            .optional()
+            .map_err(transient)
+        })
+        .await
+        .map_err(|e| SourceError::Transient(e.to_string()))
+    }
+
+    async fn save_attempts(
+        &self,
+        stream_arn: &str,
+        shard: &str,
+        attempts: Option<&Attempts>,
+    ) -> Result<(), SourceError> {
+        let (arn, shard, attempts) = (stream_arn.to_string(), shard.to_string(), attempts.cloned());
+        self.write(move |c| {
+            match &attempts {
+                Some(a) => c.execute(
+                    "INSERT INTO stream_attempts (stream_arn, shard, sequence, attempts) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(stream_arn, shard) DO UPDATE SET sequence = excluded.sequence, attempts = excluded.attempts",
+                    params![arn, shard, a.sequence_number, a.count],
+                ),
+                None => c.execute("DELETE FROM stream_attempts WHERE stream_arn = ?1 AND shard = ?2", params![arn, shard]),
+            }
             .map(|_| ())
             .map_err(transient)
         })
