@@ -551,8 +551,7 @@ async fn stream_step(
     let Some(last) = page.last else {
         return Ok(false);
     };
-    let read = page.records;
-    let batch: Vec<&EventRecord> = read.iter().collect();
+    let batch: Vec<&EventRecord> = page.records.iter().collect();
     let filtered = page.scanned - batch.len();
     let mut new_checkpoint = Some(last.clone());
     let mut error = None;
@@ -576,9 +575,9 @@ async fn stream_step(
                 // Lambda checkpoints just before the lowest failed record and retries from it.
                 failed_count = failed.len();
                 let lowest = failed.iter().min_by(|a, b| seq_cmp(a, b)).expect("not empty").clone();
-                new_checkpoint = read
+                new_checkpoint = batch
                     .iter()
-                    .map(seq_of)
+                    .map(|r| seq_of(r))
                     .take_while(|q| seq_cmp(q, &lowest).is_lt())
                     .last()
                     .or_else(|| state.checkpoint.clone());
@@ -586,21 +585,26 @@ async fn stream_step(
                     Some((seq, n)) if *seq == lowest => n + 1,
                     _ => 1,
                 };
-                if attempts > s.stream_max_retries && s.on_failure_record_only {
-                    // Not what Lambda does (see `Settings::on_failure_record_only`): only the
-                    // record that kept failing goes to the on-failure queue.
-                    let poison: Vec<&EventRecord> = batch.iter().copied().filter(|r| seq_of(r) == lowest).collect();
-                    send_to_on_failure(shared, source, on_failure, shard, &poison, attempts, None).await?;
-                    new_checkpoint = Some(lowest);
-                    state.failing = None;
-                } else if attempts > s.stream_max_retries {
+                if attempts > s.stream_max_retries {
                     // As Lambda: the batch, from the record that kept failing to its end, goes to
                     // the on-failure destination and the shard moves on past it, unprocessed.
-                    let skipped: Vec<&EventRecord> =
-                        batch.iter().copied().filter(|r| seq_cmp(&seq_of(r), &lowest).is_ge()).collect();
-                    send_to_on_failure(shared, source, on_failure, shard, &skipped, attempts, None).await?;
-                    warn_skipped(shard, &skipped);
-                    new_checkpoint = Some(last.clone());
+                    // `on_failure_record_only` (not what Lambda does): that record alone.
+                    let sent: Vec<&EventRecord> = batch
+                        .iter()
+                        .copied()
+                        .filter(|r| match seq_cmp(&seq_of(r), &lowest) {
+                            std::cmp::Ordering::Equal => true,
+                            std::cmp::Ordering::Greater => !s.on_failure_record_only,
+                            std::cmp::Ordering::Less => false,
+                        })
+                        .collect();
+                    send_to_on_failure(shared, source, on_failure, shard, &sent, attempts, None).await?;
+                    if s.on_failure_record_only {
+                        new_checkpoint = Some(lowest);
+                    } else {
+                        warn_skipped(shard, &sent);
+                        new_checkpoint = Some(last.clone());
+                    }
                     state.failing = None;
                 } else {
                     state.failing = Some((lowest, attempts));
@@ -608,9 +612,9 @@ async fn stream_step(
             }
             Err(e) => {
                 failed_count = batch.len();
-                if s.bisect_on_error && read.len() > 1 {
+                if s.bisect_on_error && batch.len() > 1 {
                     // Split the batch and retry each half: a poison record ends up alone.
-                    state.limit = Some(read.len() / 2);
+                    state.limit = Some(batch.len() / 2);
                     new_checkpoint = state.checkpoint.clone();
                 } else {
                     let first = seq_of(batch[0]);
