@@ -10,8 +10,8 @@
 //! MB/s = 1073.7 / "Elapsed (wall clock)" seconds; peak RSS = "Maximum resident set size".
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use orderflow::metering::pricing::Pricing;
 use orderflow::metering::report::{synthetic, Aggregator};
+use orderflow::pricing::Pricing;
 
 fn report(c: &mut Criterion) {
     let text: String = (0..20_000).map(|i| synthetic::invocation(i) + "\n").collect();

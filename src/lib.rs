@@ -29,6 +29,7 @@ pub mod metering;
 pub mod order;
 pub mod panic;
 pub mod ports;
+pub mod pricing;
 pub mod processing;
 pub mod runtime;
 pub mod telemetry;

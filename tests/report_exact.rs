@@ -2,9 +2,9 @@
 //! the per-function total — with our estimates, and after Lambda's REPORT lines replace them.
 
 use orderflow::metering::emf::emf_line;
-use orderflow::metering::meter::{cost_of, Arch, Tally};
-use orderflow::metering::pricing::Pricing;
 use orderflow::metering::report::report_of_lines;
+use orderflow::metering::{meter::cost_of, Arch, Tally};
+use orderflow::pricing::Pricing;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::time::Duration;

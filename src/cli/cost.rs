@@ -2,9 +2,7 @@
 //! exactly with the pricing model: requests, compute through the duration tiers, ephemeral
 //! storage, optionally the free tier and cold starts.
 
-use crate::metering::managed::ManagedBill;
-use crate::metering::meter::Arch;
-use crate::metering::pricing::{cents, gb_seconds, LambdaBill, MonthlyUsage, Pricing};
+use crate::pricing::{cents, gb_seconds, invocation_cost, Arch, LambdaBill, ManagedBill, MonthlyUsage, Pricing};
 use anyhow::Context as _;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
 use rust_decimal::Decimal;
@@ -209,8 +207,8 @@ pub fn managed_estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<ManagedEs
     let break_even_invocations = on_demand.as_ref().and_then(|e| {
         // Per invocation, on-demand adds its GB-seconds and request; Managed Instances only the
         // request: the fixed part divided by the difference (first duration tier, no free tier).
-        let warm = gb_seconds(e.billed_ms_warm, e.memory_mb) * pricing.lambda.gb_second(e.arch) + e.request_price;
-        let diff = warm - mi.request_per_million / Decimal::from(1_000_000);
+        let warm = invocation_cost(&pricing.lambda.rates(), e.arch, e.billed_ms_warm, e.memory_mb).total_usd();
+        let diff = warm - mi.request();
         (diff > Decimal::ZERO).then(|| (managed.fixed_usd / diff).floor().to_u64()).flatten().map(|n| n + 1)
     });
     Ok(ManagedEstimate {

@@ -97,7 +97,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let records = super::orders::select(e.store.scan().await?.iter().map(item::from_item).collect(), None);
     println!("\nStored orders and rejected intake records ({})\n{}", records.len(), super::orders::table(&records));
     let lines = lines.lock().expect("metrics lock").clone();
-    let pricing = crate::metering::pricing::Pricing::default();
+    let pricing = crate::pricing::Pricing::default();
     let report = crate::metering::report::report_of_lines(pricing.clone(), lines.iter().map(String::as_str));
     let view = super::report::View::default();
     println!("\n{}", super::report::render(&report, &pricing, &view)?);

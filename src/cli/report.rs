@@ -9,8 +9,8 @@ mod html;
 mod svg;
 
 use crate::metering::meter::UNKNOWN_CUSTOMER;
-use crate::metering::pricing::{cents, Pricing};
 use crate::metering::report::{Aggregator, Projection, Report, UNATTRIBUTED};
+use crate::pricing::{cents, Pricing};
 use anyhow::Context as _;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
 use rust_decimal::Decimal;

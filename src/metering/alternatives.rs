@@ -5,9 +5,8 @@
 //! on Managed Instances; the server's price is taken as the whole monthly cost, as in
 //! [`Report::break_even`].
 
-use super::managed::ManagedBill;
-use super::pricing::Pricing;
 use super::report::{crossing, Report};
+use crate::pricing::{ManagedBill, Pricing};
 use rust_decimal::Decimal;
 use serde::Serialize;
 

@@ -4,7 +4,7 @@
 //! else is classified, never trusted: other programs' lines are skipped, ours that are broken
 //! (truncated, garbage) are counted as malformed.
 
-use super::meter::Arch;
+use crate::pricing::Arch;
 use memchr::memmem::Finder;
 use rust_decimal::Decimal;
 use serde::de::{Deserializer, MapAccess, Visitor};

@@ -1,72 +1,14 @@
 //! The per-invocation meter: duration, billed duration (ceil to 1 ms, init billed on a cold
 //! start), GB-seconds and cost, all exact decimals.
 
-use super::pricing;
 use super::split_by_weight;
+use crate::pricing::{self, invocation_cost, Arch, LambdaRates};
 use crate::processing::{Outcome, RecordOutcome};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// Lambda's on-demand prices per GB-second (first tier) by architecture, and per request: the
-/// us-east-1 defaults of the pricing model ([`super::pricing`]), their single source.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LambdaPrices {
-    pub gb_second_x86_64: Decimal,
-    pub gb_second_arm64: Decimal,
-    pub request: Decimal,
-}
-
-pub const LAMBDA_PRICES: LambdaPrices = LambdaPrices {
-    gb_second_x86_64: pricing::X86_64_GB_SECOND,
-    gb_second_arm64: pricing::ARM64_GB_SECOND,
-    request: pricing::REQUEST,
-};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-pub enum Arch {
-    #[serde(rename = "x86_64")]
-    X86_64,
-    #[serde(rename = "arm64")]
-    Arm64,
-}
-
-impl Arch {
-    /// The architecture this binary was built for.
-    pub fn current() -> Arch {
-        if cfg!(target_arch = "aarch64") {
-            Arch::Arm64
-        } else {
-            Arch::X86_64
-        }
-    }
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Arm64 => "arm64",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Arch> {
-        match s {
-            "x86_64" | "x86-64" | "amd64" => Some(Arch::X86_64),
-            "arm64" | "aarch64" => Some(Arch::Arm64),
-            _ => None,
-        }
-    }
-}
-
-impl LambdaPrices {
-    pub fn gb_second(&self, arch: Arch) -> Decimal {
-        match arch {
-            Arch::X86_64 => self.gb_second_x86_64,
-            Arch::Arm64 => self.gb_second_arm64,
-        }
-    }
-}
 
 static PROCESS_START: OnceLock<Instant> = OnceLock::new();
 static COLD: AtomicBool = AtomicBool::new(true);
@@ -218,8 +160,9 @@ pub fn cost_of(
     tally: Tally,
 ) -> InvocationCost {
     let billed_ms = pricing::billed_ms(elapsed.as_nanos() + init.map(|d| d.as_nanos()).unwrap_or(0));
-    let gb_seconds = gb_seconds(billed_ms, memory_mb);
-    let cost_usd = gb_seconds * LAMBDA_PRICES.gb_second(arch) + LAMBDA_PRICES.request;
+    // At the us-east-1 prices: `orderflow report` prices the line again with its price list.
+    let charge = invocation_cost(&LambdaRates::US_EAST_1, arch, billed_ms, memory_mb);
+    let (gb_seconds, cost_usd) = (charge.gb_seconds, charge.total_usd());
     let weights: Vec<(String, u64)> = tally.customers.iter().map(|(c, n)| (c.clone(), *n)).collect();
     let customers = split_by_weight(cost_usd, &weights)
         .into_iter()
@@ -242,12 +185,34 @@ pub fn cost_of(
     }
 }
 
-/// GB-seconds = billed ms / 1000 × memory MB / 1024, exactly.
-pub fn gb_seconds(billed_ms: u64, memory_mb: u32) -> Decimal {
-    pricing::gb_seconds(billed_ms, memory_mb)
-}
-
 /// The function's memory: `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, 128 when unset.
 pub fn memory_from_env() -> u32 {
     std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(128)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pricing::LambdaPricing;
+
+    #[test]
+    fn the_per_invocation_meter_uses_the_same_prices_as_the_pricing_model() {
+        let p = LambdaPricing::default();
+        let m = LambdaRates::US_EAST_1;
+        assert_eq!(m.gb_second(Arch::X86_64), p.gb_second(Arch::X86_64));
+        assert_eq!(m.gb_second(Arch::Arm64), p.gb_second(Arch::Arm64));
+        assert_eq!(m.request, p.request());
+        let c = cost_of(
+            "r".into(),
+            "f".into(),
+            false,
+            1536,
+            Arch::Arm64,
+            std::time::Duration::from_micros(120_400),
+            None,
+            Default::default(),
+        );
+        assert_eq!(c.billed_ms, 121);
+        assert_eq!(c.cost_usd, p.invocation_usd(Arch::Arm64, 121, 1536));
+    }
 }

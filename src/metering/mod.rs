@@ -4,14 +4,13 @@
 pub mod alternatives;
 pub mod emf;
 pub mod logparse;
-pub mod managed;
 pub mod meter;
 pub mod observability;
 pub(crate) mod plausible;
-pub mod pricing;
 pub mod report;
 pub mod split;
 
+pub use crate::pricing::Arch;
 pub use emf::{EmfObserver, EmfSink, Metrics};
-pub use meter::{Arch, InvocationCost, Meter, Tally, LAMBDA_PRICES};
+pub use meter::{InvocationCost, Meter, Tally};
 pub use split::split_by_weight;

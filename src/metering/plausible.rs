@@ -73,8 +73,8 @@ pub(crate) fn parts_sum_to(parts: impl Iterator<Item = Decimal>, total: Decimal)
 
 #[cfg(test)]
 mod tests {
-    use crate::metering::pricing::Pricing;
     use crate::metering::report::report_of_lines;
+    use crate::pricing::Pricing;
     use rust_decimal::Decimal;
 
     fn emf(id: &str, billed_ms: &str, memory_mb: u32, ts: &str) -> String {

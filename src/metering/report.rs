@@ -14,11 +14,11 @@
 //! split the same way.
 
 use super::logparse::{parse_line, EmfRecord, Line, ReportRecord};
-use super::meter::Arch;
-use super::observability::{self, ObservabilityBill, ObservabilityUsage};
+use super::observability;
 use super::plausible;
-use super::pricing::{self, gb_seconds, LambdaBill, MonthlyUsage, Pricing, ServiceUsage, UnitPrices};
 use super::split_by_weight;
+use crate::pricing::observability::{ObservabilityBill, ObservabilityUsage};
+use crate::pricing::{self, invocation_cost, Arch, LambdaBill, MonthlyUsage, Pricing, ServiceUsage, UnitPrices};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
@@ -519,11 +519,10 @@ impl Aggregator {
             Some(r) => (r.billed_ms, r.memory_mb, r.cold_start),
             None => (e.billed_ms, e.memory_mb, e.cold_start),
         };
-        let gbs = gb_seconds(billed_ms, memory_mb);
-        let compute = gbs * self.unit.gb_second(e.arch);
-        let request = self.unit.request;
+        let charge = self.charge(e.arch, billed_ms, memory_mb);
+        let (gbs, compute, request) = (charge.gb_seconds, charge.compute_usd, charge.request_usd);
         self.add_gb_seconds(e.arch, gbs);
-        let lambda_usd = compute + request;
+        let lambda_usd = charge.total_usd();
         // The EMF line's own parts when they are still the truth, else split again.
         let parts: Vec<(u32, Decimal)> = if lambda.is_none()
             && lambda_usd == e.cost_usd
@@ -577,7 +576,7 @@ impl Aggregator {
 
         match lambda {
             Some(r) => {
-                let ours = gb_seconds(e.billed_ms, e.memory_mb) * self.unit.gb_second(e.arch) + request;
+                let ours = self.charge(e.arch, e.billed_ms, e.memory_mb).total_usd();
                 self.record_match(e.billed_ms, r.billed_ms, lambda_usd - ours)
             }
             None => {
@@ -593,6 +592,11 @@ impl Aggregator {
                 self.wait(e.request_id.into_owned(), Pending::Emf(pending));
             }
         }
+    }
+
+    /// What one invocation costs at the report's prices.
+    fn charge(&self, arch: Arch, billed_ms: u64, memory_mb: u32) -> pricing::InvocationCharge {
+        invocation_cost(&self.unit.lambda, arch, billed_ms, memory_mb)
     }
 
     fn add_gb_seconds(&mut self, arch: Arch, gbs: Decimal) {
@@ -673,10 +677,10 @@ impl Aggregator {
     /// Lambda's figures replace ours for an invocation already counted: the difference is added
     /// to its function and day and split across its customers.
     fn correct(&mut self, p: PendingEmf, r: &ReportRecord<'_>) {
-        let price = self.unit.gb_second(p.arch);
-        let old_gbs = gb_seconds(p.billed_ms, p.memory_mb);
-        let new_gbs = gb_seconds(r.billed_ms, r.memory_mb);
-        let delta = (new_gbs - old_gbs) * price;
+        let old = self.charge(p.arch, p.billed_ms, p.memory_mb);
+        let new = self.charge(p.arch, r.billed_ms, r.memory_mb);
+        let (old_gbs, new_gbs) = (old.gb_seconds, new.gb_seconds);
+        let delta = new.compute_usd - old.compute_usd;
         self.add_gb_seconds(p.arch, new_gbs - old_gbs);
         let new_cold = r.init_duration_ms.is_some();
         let f = &mut self.fn_aggs[p.function as usize].row;
@@ -705,9 +709,8 @@ impl Aggregator {
             None => self.functions.id(UNKNOWN_FUNCTION),
         };
         let arch = self.fn_aggs.get(function as usize).and_then(|a| a.arch).unwrap_or(Arch::X86_64);
-        let gbs = gb_seconds(r.billed_ms, r.memory_mb);
-        let compute = gbs * self.unit.gb_second(arch);
-        let request = self.unit.request;
+        let charge = self.charge(arch, r.billed_ms, r.memory_mb);
+        let (gbs, compute, request) = (charge.gb_seconds, charge.compute_usd, charge.request_usd);
         // Lambda's START/END/REPORT lines were logged all the same (no EMF line to add).
         let log_bytes = observability::platform_line_bytes(&r.request_id, r.billed_ms, r.memory_mb, r.cold_start);
         let observability = Decimal::from(log_bytes) * self.log_byte;
@@ -723,12 +726,12 @@ impl Aggregator {
         f.observability_usd += observability;
         let id = self.customers.id(UNATTRIBUTED);
         let c = self.cust(id);
-        c.lambda += compute + request;
+        c.lambda += charge.total_usd();
         c.observability += observability;
         let day = r.timestamp_ms.map_or(NO_DAY, |t| t.div_euclid(86_400_000));
         let d = self.days.entry(day).or_default();
         d.invocations += 1;
-        d.lambda += compute + request;
+        d.lambda += charge.total_usd();
         d.observability += observability;
     }
 
@@ -854,7 +857,7 @@ impl Aggregator {
 mod ahead {
     use super::{Aggregator, MAX_LINE_BYTES};
     use crate::metering::logparse::{parse_line, CustomerPart, EmfRecord, Line, Prefix, ReportRecord};
-    use crate::metering::meter::Arch;
+    use crate::pricing::Arch;
     use rust_decimal::Decimal;
     use std::borrow::Cow;
     use std::io::Read;
@@ -1437,6 +1440,7 @@ pub fn report_of_lines<'a>(pricing: Pricing, lines: impl IntoIterator<Item = &'a
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pricing::gb_seconds;
     use std::str::FromStr;
 
     fn d(s: &str) -> Decimal {
@@ -1620,7 +1624,8 @@ mod tests {
 #[doc(hidden)]
 pub mod synthetic {
     use crate::metering::emf::emf_line;
-    use crate::metering::meter::{cost_of, Arch, Tally};
+    use crate::metering::meter::{cost_of, Tally};
+    use crate::pricing::Arch;
     use std::time::Duration;
 
     const FUNCTIONS: [&str; 3] = ["orderflow-sqs", "orderflow-s3", "orderflow-stream"];

@@ -9,8 +9,9 @@ mod html;
 mod managed;
 mod observability;
 
+use orderflow::metering::report::Aggregator;
 use orderflow::metering::report::{report_of_lines, UNATTRIBUTED};
-use orderflow::metering::{pricing::Pricing, report::Aggregator};
+use orderflow::pricing::Pricing;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use std::io::Write;

@@ -8,8 +8,8 @@
 use super::svg::{esc, line_chart, money, Series, PALETTE};
 use super::View;
 use crate::metering::alternatives::{sentences, Alternatives};
-use crate::metering::pricing::Pricing;
 use crate::metering::report::{Projection, Report};
+use crate::pricing::Pricing;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
 use std::path::Path;

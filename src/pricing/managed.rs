@@ -12,17 +12,13 @@
 //!
 //! A month is 30 days (720 hours), like every projection of the report.
 
-use super::pricing::exact;
+use super::{dec, exact};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Hours in the report's 30-day month.
 pub const MONTH_HOURS: u32 = 720;
-
-const fn dec(mantissa: u64, scale: u32) -> Decimal {
-    Decimal::from_parts(mantissa as u32, (mantissa >> 32) as u32, 0, false, scale)
-}
 
 /// One EC2 instance type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +100,11 @@ impl ManagedInstancesPricing {
         self.instances.keys().cloned().collect::<Vec<_>>().join(", ")
     }
 
+    /// The price of one request.
+    pub(crate) fn request(&self) -> Decimal {
+        self.request_per_million / super::MILLION
+    }
+
     /// A month of `instances` × `instance_type` serving `requests`.
     pub fn monthly(&self, instance_type: &str, instances: u32, requests: Decimal) -> Result<ManagedBill, String> {
         let t = self.instances.get(instance_type).ok_or_else(|| {
@@ -112,7 +113,7 @@ impl ManagedInstancesPricing {
         let hours = Decimal::from(MONTH_HOURS);
         let instances_usd = t.hourly_usd * hours * Decimal::from(instances);
         let management_fee_usd = instances_usd * self.management_fee_percent / Decimal::ONE_HUNDRED;
-        let request_usd = requests * self.request_per_million / Decimal::from(1_000_000);
+        let request_usd = requests * self.request_per_million / super::MILLION;
         let fixed_usd = instances_usd + management_fee_usd;
         Ok(ManagedBill {
             instance_type: instance_type.to_string(),
@@ -129,7 +130,7 @@ impl ManagedInstancesPricing {
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
-        let max = super::pricing::MAX_PRICE;
+        let max = super::MAX_PRICE;
         for p in [self.management_fee_percent, self.request_per_million] {
             if p.is_sign_negative() || p > max {
                 return Err(format!("managed_instances: prices must be 0-{max}"));
@@ -153,11 +154,7 @@ impl ManagedInstancesPricing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::str::FromStr;
-
-    fn d(s: &str) -> Decimal {
-        Decimal::from_str(s).unwrap()
-    }
+    use crate::pricing::tests::d;
 
     // No worked Managed Instances example was found on AWS's pricing page as stored here; the
     // vector is the published rates applied by hand: 3 × m7g.large at $0.0816/h (EC2 on-demand,

@@ -1,0 +1,111 @@
+//! The services around Lambda an order touches: SQS requests, S3 requests, DynamoDB request
+//! units; what one invocation uses of them, and their prices.
+
+use super::{dec, exact};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// SQS standard queues.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SqsPricing {
+    #[serde(with = "exact")]
+    pub request_per_million: Decimal,
+    /// Every chunk of this many payload bytes is billed as one request.
+    pub chunk_bytes: u64,
+}
+
+impl Default for SqsPricing {
+    fn default() -> Self {
+        SqsPricing { request_per_million: dec(40, 2), chunk_bytes: 64 * 1024 }
+    }
+}
+
+/// S3 Standard requests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Pricing {
+    #[serde(with = "exact")]
+    pub get_per_thousand: Decimal,
+    #[serde(with = "exact")]
+    pub put_per_thousand: Decimal,
+}
+
+impl Default for S3Pricing {
+    fn default() -> Self {
+        S3Pricing { get_per_thousand: dec(4, 4), put_per_thousand: dec(5, 3) }
+    }
+}
+
+/// DynamoDB on-demand request units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DynamoDbPricing {
+    #[serde(with = "exact")]
+    pub write_request_unit_per_million: Decimal,
+    #[serde(with = "exact")]
+    pub read_request_unit_per_million: Decimal,
+}
+
+impl Default for DynamoDbPricing {
+    fn default() -> Self {
+        DynamoDbPricing { write_request_unit_per_million: dec(625, 3), read_request_unit_per_million: dec(125, 3) }
+    }
+}
+
+/// What one invocation uses of the services around Lambda.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ServiceUsage {
+    pub sqs_requests: u64,
+    pub s3_gets: u64,
+    pub s3_puts: u64,
+    pub dynamodb_wru: u64,
+    pub dynamodb_rru: u64,
+}
+
+impl ServiceUsage {
+    pub fn add(&mut self, o: &ServiceUsage) {
+        self.sqs_requests += o.sqs_requests;
+        self.s3_gets += o.s3_gets;
+        self.s3_puts += o.s3_puts;
+        self.dynamodb_wru += o.dynamodb_wru;
+        self.dynamodb_rru += o.dynamodb_rru;
+    }
+}
+
+/// SQS requests one message of `payload_bytes` costs per API call (one per 64 KiB chunk).
+pub fn sqs_requests_for(payload_bytes: u64, chunk_bytes: u64) -> u64 {
+    payload_bytes.div_ceil(chunk_bytes.max(1)).max(1)
+}
+
+/// DynamoDB write request units for writing an item of `item_bytes` (one per started KB).
+pub fn write_units_for(item_bytes: u64) -> u64 {
+    item_bytes.div_ceil(1024).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Pricing;
+    use super::*;
+    use crate::pricing::tests::d;
+
+    #[test]
+    fn sqs_bills_one_request_per_64_kib_chunk_and_dynamodb_one_wru_per_kb() {
+        assert_eq!(sqs_requests_for(0, 65_536), 1);
+        assert_eq!(sqs_requests_for(65_536, 65_536), 1);
+        assert_eq!(sqs_requests_for(65_537, 65_536), 2);
+        assert_eq!(sqs_requests_for(256 * 1024, 65_536), 4);
+        assert_eq!(write_units_for(1), 1);
+        assert_eq!(write_units_for(1024), 1);
+        assert_eq!(write_units_for(3 * 1024 + 1), 4);
+        let p = Pricing::default();
+        let u = ServiceUsage {
+            sqs_requests: 1_000_000,
+            s3_gets: 1000,
+            s3_puts: 1000,
+            dynamodb_wru: 1_000_000,
+            dynamodb_rru: 1_000_000,
+        };
+        assert_eq!(p.services_usd(&u), d("0.40") + d("0.0004") + d("0.005") + d("0.625") + d("0.125"));
+    }
+}
