@@ -10,7 +10,7 @@
 //! MB/s = 1073.7 / "Elapsed (wall clock)" seconds; peak RSS = "Maximum resident set size".
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use orderflow::metering::report::{synthetic, Aggregator};
+use orderflow::billing::{synthetic, Aggregator};
 use orderflow::pricing::Pricing;
 
 fn report(c: &mut Criterion) {

@@ -13,7 +13,7 @@ fn main() -> std::io::Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
     let (mut written, mut i) = (0u64, 0u64);
     while written < bytes {
-        let line = orderflow::metering::report::synthetic::invocation(i);
+        let line = orderflow::billing::synthetic::invocation(i);
         out.write_all(line.as_bytes())?;
         out.write_all(b"\n")?;
         written += line.len() as u64 + 1;

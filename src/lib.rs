@@ -20,6 +20,7 @@
 
 pub mod adapters;
 pub mod batch;
+pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod handlers;

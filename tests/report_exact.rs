@@ -1,8 +1,8 @@
 //! Property: however the invocations fall, the per-customer costs of the report sum exactly to
 //! the per-function total — with our estimates, and after Lambda's REPORT lines replace them.
 
+use orderflow::billing::report_of_lines;
 use orderflow::metering::emf::emf_line;
-use orderflow::metering::report::report_of_lines;
 use orderflow::metering::{meter::cost_of, Arch, Tally};
 use orderflow::pricing::Pricing;
 use proptest::prelude::*;

@@ -98,7 +98,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     println!("\nStored orders and rejected intake records ({})\n{}", records.len(), super::orders::table(&records));
     let lines = lines.lock().expect("metrics lock").clone();
     let pricing = crate::pricing::Pricing::default();
-    let report = crate::metering::report::report_of_lines(pricing.clone(), lines.iter().map(String::as_str));
+    let report = crate::billing::report_of_lines(pricing.clone(), lines.iter().map(String::as_str));
     let view = super::report::View::default();
     println!("\n{}", super::report::render(&report, &pricing, &view)?);
     let page = a.data.data_dir.join("report.html");

@@ -8,8 +8,8 @@ mod csv;
 mod html;
 mod svg;
 
+use crate::billing::{Aggregator, Projection, Report, UNATTRIBUTED};
 use crate::metering::meter::UNKNOWN_CUSTOMER;
-use crate::metering::report::{Aggregator, Projection, Report, UNATTRIBUTED};
 use crate::pricing::{cents, Pricing};
 use anyhow::Context as _;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
@@ -198,7 +198,7 @@ pub fn render(r: &Report, pricing: &Pricing, view: &View) -> anyhow::Result<Stri
                     usd(a.managed_usd),
                     a.server_usd.map_or_else(String::new, |s| format!(" · server {}", usd(s))),
                 ));
-                for line in crate::metering::alternatives::sentences(a) {
+                for line in crate::billing::alternatives::sentences(a) {
                     t.push_str(&line);
                     t.push('\n');
                 }
@@ -222,7 +222,7 @@ fn alternatives(
     pricing: &Pricing,
     view: &View,
     projection: Option<&Projection>,
-) -> Option<crate::metering::alternatives::Alternatives> {
+) -> Option<crate::billing::alternatives::Alternatives> {
     let p = projection?;
     let mi = &pricing.managed_instances;
     let t = view.instance_type.as_deref().unwrap_or(&mi.default_instance_type);

@@ -1,13 +1,10 @@
-//! Pay-per-use accounting: what each invocation costs, split exactly across the customers whose
-//! records it handled, written as one CloudWatch EMF line per invocation.
+//! What runs inside Lambda: the meter of each invocation (duration, billed duration, GB-seconds,
+//! cost by [`crate::pricing::invocation_cost`]), the exact split of that cost across the
+//! customers whose records it handled, and the CloudWatch EMF line that carries both.
+//! `orderflow report` reads those lines back ([`crate::billing`]).
 
-pub mod alternatives;
 pub mod emf;
-pub mod logparse;
 pub mod meter;
-pub mod observability;
-pub(crate) mod plausible;
-pub mod report;
 pub mod split;
 
 pub use crate::pricing::Arch;

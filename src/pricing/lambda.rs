@@ -269,8 +269,8 @@ impl LambdaPricing {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::d;
     use super::*;
-    use crate::pricing::tests::d;
 
     /// `n` invocations of `ms` at `memory_mb`, priced as a month.
     fn month(arch: Arch, n: u64, ms: u64, memory_mb: u32, ephemeral_mb: u32, free_tier: bool) -> LambdaBill {

@@ -153,8 +153,8 @@ impl ManagedInstancesPricing {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::d;
     use super::*;
-    use crate::pricing::tests::d;
 
     // No worked Managed Instances example was found on AWS's pricing page as stored here; the
     // vector is the published rates applied by hand: 3 × m7g.large at $0.0816/h (EC2 on-demand,

@@ -229,8 +229,8 @@ impl ObservabilityPricing {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::d;
     use super::*;
-    use crate::pricing::tests::d;
 
     // https://www.duckbillgroup.com/?p=9080 (from AWS's announcement of the May 2025 Lambda log
     // tiers, us-east-1): "60TB of Lambda logs monthly ... your costs would drop from $30,000 to

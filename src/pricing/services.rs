@@ -85,9 +85,9 @@ pub fn write_units_for(item_bytes: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::d;
     use super::super::Pricing;
     use super::*;
-    use crate::pricing::tests::d;
 
     #[test]
     fn sqs_bills_one_request_per_64_kib_chunk_and_dynamodb_one_wru_per_kb() {

@@ -9,8 +9,8 @@ mod html;
 mod managed;
 mod observability;
 
-use orderflow::metering::report::Aggregator;
-use orderflow::metering::report::{report_of_lines, UNATTRIBUTED};
+use orderflow::billing::Aggregator;
+use orderflow::billing::{report_of_lines, UNATTRIBUTED};
 use orderflow::pricing::Pricing;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -164,7 +164,7 @@ fn the_cost_calculator_reproduces_the_pricing_pages_ephemeral_storage_example() 
 
 #[test]
 fn a_report_over_synthetic_lines_reconciles_every_invocation() {
-    let text: String = (0..2_000).map(|i| orderflow::metering::report::synthetic::invocation(i) + "\n").collect();
+    let text: String = (0..2_000).map(|i| orderflow::billing::synthetic::invocation(i) + "\n").collect();
     let mut a = Aggregator::new(Pricing::default());
     a.read(text.as_bytes()).unwrap();
     let r = a.finish();

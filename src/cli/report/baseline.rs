@@ -3,7 +3,7 @@
 //! saved earlier by `report --format json`, and fails naming every function that got dearer
 //! than allowed.
 
-use crate::metering::report::Report;
+use crate::billing::Report;
 use anyhow::Context as _;
 use rust_decimal::Decimal;
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! readable money axes ([`super::svg`]).
 
 use super::svg::{stacked_bars, Bar};
-use crate::metering::report::Report;
+use crate::billing::Report;
 use std::path::Path;
 
 /// Where each function's money goes: compute, requests, the services, observability.

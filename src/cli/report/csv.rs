@@ -2,7 +2,7 @@
 //! for every group; text from the logs neutralised against CSV injection.
 
 use super::{By, View};
-use crate::metering::report::Report;
+use crate::billing::Report;
 use rust_decimal::Decimal;
 
 /// A text cell read from logs, safe to open in a spreadsheet: one starting with `=`, `+`, `-`,

@@ -7,8 +7,8 @@
 
 use super::svg::{esc, line_chart, money, Series, PALETTE};
 use super::View;
-use crate::metering::alternatives::{sentences, Alternatives};
-use crate::metering::report::{Projection, Report};
+use crate::billing::alternatives::{sentences, Alternatives};
+use crate::billing::{Projection, Report};
 use crate::pricing::Pricing;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;

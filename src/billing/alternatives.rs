@@ -3,9 +3,10 @@
 //! pair crosses (the least orders per day at which the first costs more than the second).
 //! The services around Lambda (SQS, S3, DynamoDB) and observability cost the same on-demand and
 //! on Managed Instances; the server's price is taken as the whole monthly cost, as in
-//! [`Report::break_even`].
+//! [`Report::break_even`](super::report::Report::break_even).
 
-use super::report::{crossing, Report};
+use super::projection::crossing;
+use super::report::Report;
 use crate::pricing::{ManagedBill, Pricing};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -104,7 +105,7 @@ pub fn sentences(a: &Alternatives) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metering::report::report_of_lines;
+    use crate::billing::report_of_lines;
 
     fn line(i: u64) -> String {
         format!(

@@ -73,7 +73,7 @@ pub(crate) fn parts_sum_to(parts: impl Iterator<Item = Decimal>, total: Decimal)
 
 #[cfg(test)]
 mod tests {
-    use crate::metering::report::report_of_lines;
+    use crate::billing::report_of_lines;
     use crate::pricing::Pricing;
     use rust_decimal::Decimal;
 
