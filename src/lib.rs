@@ -22,6 +22,7 @@ pub mod adapters;
 pub mod batch;
 pub mod billing;
 pub mod cli;
+pub(crate) mod codec;
 pub mod config;
 pub mod handlers;
 pub mod import;
