@@ -7,10 +7,12 @@
 //! the services around Lambda ([`usage`]) and the log bytes ([`observability`]), and reconciles
 //! our estimate with Lambda's REPORT line → [`Report`] → [`projection`] carries it to a month and
 //! finds the break-even with a server → [`alternatives`] sets on-demand Lambda, Managed Instances
-//! and a server side by side. The CLI (`src/cli/report*`) renders it.
+//! and a server side by side; [`baseline`] compares with a report saved earlier. The CLI
+//! (`src/cli/report*`) renders it.
 
 mod aggregate;
 pub mod alternatives;
+pub(crate) mod baseline;
 pub mod logparse;
 pub(crate) mod observability;
 pub(crate) mod plausible;

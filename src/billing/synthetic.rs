@@ -2,17 +2,16 @@
 //! invocation `i` of a steady workload, as `aws logs tail` prints it — our EMF line (real format,
 //! from the meter) followed by Lambda's REPORT line.
 
+use super::usage::{Channel, FUNCTIONS};
 use crate::metering::emf::emf_line;
 use crate::metering::meter::{cost_of, Tally};
 use crate::pricing::Arch;
 use std::time::Duration;
 
-const FUNCTIONS: [&str; 3] = ["orderflow-sqs", "orderflow-s3", "orderflow-stream"];
-
 /// The two lines of invocation `i` (no trailing newline on the second).
 pub fn invocation(i: u64) -> String {
     let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7;
-    let function = FUNCTIONS[(h % 3) as usize];
+    let (function, channel) = FUNCTIONS[(h % 3) as usize];
     let mut tally = Tally::default();
     for k in 0..(1 + h % 5) {
         let customer = format!("cust-{}", (h >> 8).wrapping_add(k * 7) % 500);
@@ -23,7 +22,7 @@ pub fn invocation(i: u64) -> String {
     let cold = h.is_multiple_of(50);
     let micros = 2_000 + (h >> 16) % 40_000;
     let init = cold.then(|| Duration::from_micros(90_000 + (h >> 20) % 30_000));
-    let arch = if function == "orderflow-stream" { Arch::Arm64 } else { Arch::X86_64 };
+    let arch = if channel == Channel::Stream { Arch::Arm64 } else { Arch::X86_64 };
     let request_id = format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
         i as u32,

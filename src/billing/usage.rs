@@ -14,7 +14,7 @@ pub(crate) enum Channel {
 
 /// Our functions, by the name of their binary. A deployment names each
 /// `<name_prefix><binary name>` (infra/main.tf; `name_prefix` is at most 20 of `[a-z0-9-]`).
-const FUNCTIONS: [(&str, Channel); 3] =
+pub(crate) const FUNCTIONS: [(&str, Channel); 3] =
     [("orderflow-sqs", Channel::Sqs), ("orderflow-s3", Channel::S3), ("orderflow-stream", Channel::Stream)];
 
 /// The longest `name_prefix` infra/variables.tf allows.
