@@ -6,7 +6,9 @@
 //! SQS), and PENDING rows written straight into a DynamoDB table (its stream) — and all three go
 //! through one processing core ([`processing`]) into one system of record ([`ports::OrderStore`]).
 //! Every invocation is metered ([`metering`]): billed duration, GB-seconds and exact cost, split
-//! across the customers whose records it handled, written as one CloudWatch EMF line.
+//! across the customers whose records it handled, written as one CloudWatch EMF line. The cost
+//! comes from one price list and one formula ([`pricing`], which imports nothing of ours);
+//! `orderflow report` reads the lines back and adds them up ([`billing`]).
 //!
 //! ```text
 //!  SQS orders queue ─► orderflow-sqs ───────────────┐
