@@ -2,12 +2,12 @@
 //! line per invocation, Lambda's REPORT lines) and adds up what they cost, exactly, per function,
 //! customer and day.
 //!
-//! The path of a line: [`logparse`] reads it (untrusted text: [`plausible`] refuses what Lambda
+//! The path of a line: [`logparse`] reads it (untrusted text: `plausible` refuses what Lambda
 //! cannot do) → [`Aggregator`] folds it, prices each invocation with [`crate::pricing`], estimates
-//! the services around Lambda ([`usage`]) and the log bytes ([`observability`]), and reconciles
+//! the services around Lambda (`usage`) and the log bytes (`observability`), and reconciles
 //! our estimate with Lambda's REPORT line → [`Report`] → [`projection`] carries it to a month and
 //! finds the break-even with a server → [`alternatives`] sets on-demand Lambda, Managed Instances
-//! and a server side by side; [`baseline`] compares with a report saved earlier. The CLI
+//! and a server side by side; `baseline` compares with a report saved earlier. The CLI
 //! (`src/cli/report*`) renders it.
 
 mod aggregate;

@@ -26,7 +26,7 @@ pub struct LineCounts {
     pub malformed: u64,
     /// Our lines or Lambda's that claim what Lambda cannot do (a billed duration past its
     /// 15-minute limit, counts that do not add up...), left out of the totals
-    /// ([`super::plausible`]); counted in `emf`/`report_*` too.
+    /// (`plausible`); counted in `emf`/`report_*` too.
     pub implausible: u64,
     /// How many implausible lines for each reason.
     pub implausible_reasons: BTreeMap<String, u64>,
@@ -74,10 +74,10 @@ pub struct FunctionRow {
     pub gb_seconds: Decimal,
     pub compute_usd: Decimal,
     pub request_usd: Decimal,
-    /// SQS, S3 and DynamoDB, estimated from the invocation's counts ([`super::usage`]).
+    /// SQS, S3 and DynamoDB, estimated from the invocation's counts (`billing::usage`).
     pub services_usd: Decimal,
     /// Bytes the invocations logged: each EMF line as read, Lambda's START/END/REPORT lines at
-    /// their size ([`super::observability::platform_line_bytes`]).
+    /// their size (`billing::observability::platform_line_bytes`).
     pub log_bytes: u64,
     /// Those bytes' CloudWatch Logs ingestion at the first tier's price (the projection applies
     /// the tiers, storage, custom metrics and X-Ray).

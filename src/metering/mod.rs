@@ -1,5 +1,5 @@
 //! What runs inside Lambda: the meter of each invocation (duration, billed duration, GB-seconds,
-//! cost by [`crate::pricing::invocation_cost`]), the exact split of that cost across the
+//! cost by `pricing::invocation_cost`), the exact split of that cost across the
 //! customers whose records it handled, and the CloudWatch EMF line that carries both.
 //! `orderflow report` reads those lines back ([`crate::billing`]).
 

@@ -198,7 +198,7 @@ impl LambdaPricing {
         }
     }
 
-    /// The cost of one invocation at first-tier prices (no free tier): [`invocation_cost`].
+    /// The cost of one invocation at first-tier prices (no free tier): `invocation_cost`.
     pub fn invocation_usd(&self, arch: Arch, billed_ms: u64, memory_mb: u32) -> Decimal {
         invocation_cost(&self.rates(), arch, billed_ms, memory_mb).total_usd()
     }

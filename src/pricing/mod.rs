@@ -1,5 +1,5 @@
 //! The AWS price list behind every cost orderflow shows, and the one cost formula
-//! ([`invocation_cost`]): Lambda (duration tiers per architecture,
+//! (`invocation_cost`): Lambda (duration tiers per architecture,
 //! requests, ephemeral storage, the monthly free tier) and the other services an order touches
 //! (SQS, S3, DynamoDB). All exact decimals. Defaults are us-east-1; a TOML pricing file overrides
 //! any part of them (other regions, future prices).
