@@ -28,7 +28,7 @@ use super::report::{
 };
 use super::usage::{self, Counts};
 use crate::metering::split_by_weight;
-use crate::pricing::{self, invocation_cost, Arch, Pricing, UnitPrices};
+use crate::pricing::{self, invocation_cost, Arch, InvocationCharge, Pricing, UnitPrices};
 use reconcile::{Pending, PendingEmf, PendingReport};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, VecDeque};
@@ -222,8 +222,7 @@ impl Aggregator {
             None => (e.billed_ms, e.memory_mb, e.cold_start),
         };
         let charge = self.charge(e.arch, billed_ms, memory_mb);
-        let (gbs, compute, request) = (charge.gb_seconds, charge.compute_usd, charge.request_usd);
-        self.add_gb_seconds(e.arch, gbs);
+        self.add_gb_seconds(e.arch, charge.gb_seconds);
         let lambda_usd = charge.total_usd();
         // The EMF line's own parts when they are still the truth, else split again.
         let parts: Vec<(u32, Decimal)> = if lambda.is_none()
@@ -245,18 +244,11 @@ impl Aggregator {
         let observability_parts = split_by_weight(observability, &weights);
 
         let f = &mut self.fn_aggs_entry(function).row;
-        f.invocations += 1;
-        f.cold_starts += u64::from(cold_start);
+        add_invocation(f, cold_start, billed_ms, &charge, log_bytes, observability);
         f.records += e.records;
         f.orders += e.accepted;
-        f.billed_ms += billed_ms;
-        f.gb_seconds += gbs;
-        f.compute_usd += compute;
-        f.request_usd += request;
         f.services_usd += services;
         f.services.add(&usage);
-        f.log_bytes += log_bytes;
-        f.observability_usd += observability;
         let agg = &mut self.fn_aggs[function as usize];
         agg.arch = Some(e.arch);
         agg.emf = true;
@@ -297,7 +289,7 @@ impl Aggregator {
     }
 
     /// What one invocation costs at the report's prices.
-    fn charge(&self, arch: Arch, billed_ms: u64, memory_mb: u32) -> pricing::InvocationCharge {
+    fn charge(&self, arch: Arch, billed_ms: u64, memory_mb: u32) -> InvocationCharge {
         invocation_cost(&self.unit.lambda, arch, billed_ms, memory_mb)
     }
 
@@ -353,20 +345,18 @@ impl Aggregator {
         };
         let arch = self.fn_aggs.get(function as usize).and_then(|a| a.arch).unwrap_or(Arch::X86_64);
         let charge = self.charge(arch, r.billed_ms, r.memory_mb);
-        let (gbs, compute, request) = (charge.gb_seconds, charge.compute_usd, charge.request_usd);
         // Lambda's START/END/REPORT lines were logged all the same (no EMF line to add).
         let log_bytes = observability::platform_line_bytes(&r.request_id, r.billed_ms, r.memory_mb, r.cold_start);
         let observability = Decimal::from(log_bytes) * self.log_byte;
-        self.add_gb_seconds(arch, gbs);
-        let f = &mut self.fn_aggs_entry(function).row;
-        f.invocations += 1;
-        f.cold_starts += u64::from(r.cold_start);
-        f.billed_ms += r.billed_ms;
-        f.gb_seconds += gbs;
-        f.compute_usd += compute;
-        f.request_usd += request;
-        f.log_bytes += log_bytes;
-        f.observability_usd += observability;
+        self.add_gb_seconds(arch, charge.gb_seconds);
+        add_invocation(
+            &mut self.fn_aggs_entry(function).row,
+            r.cold_start,
+            r.billed_ms,
+            &charge,
+            log_bytes,
+            observability,
+        );
         let id = self.customers.id(UNATTRIBUTED);
         let c = self.cust(id);
         c.lambda += charge.total_usd();
@@ -463,6 +453,25 @@ impl Aggregator {
             custom_metrics,
         }
     }
+}
+
+/// Adds one invocation's Lambda charge and log lines to its function's row.
+fn add_invocation(
+    f: &mut FunctionRow,
+    cold_start: bool,
+    billed_ms: u64,
+    charge: &InvocationCharge,
+    log_bytes: u64,
+    observability: Decimal,
+) {
+    f.invocations += 1;
+    f.cold_starts += u64::from(cold_start);
+    f.billed_ms += billed_ms;
+    f.gb_seconds += charge.gb_seconds;
+    f.compute_usd += charge.compute_usd;
+    f.request_usd += charge.request_usd;
+    f.log_bytes += log_bytes;
+    f.observability_usd += observability;
 }
 
 fn per(amount: Decimal, n: u64) -> Option<Decimal> {
