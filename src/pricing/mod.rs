@@ -1,8 +1,8 @@
-//! The AWS price list behind every cost orderflow shows, and the one cost formula
-//! (`invocation_cost`): Lambda (duration tiers per architecture,
-//! requests, ephemeral storage, the monthly free tier) and the other services an order touches
-//! (SQS, S3, DynamoDB). All exact decimals. Defaults are us-east-1; a TOML pricing file overrides
-//! any part of them (other regions, future prices).
+//! The AWS price list behind every cost orderflow shows, and the one cost formula of an
+//! invocation (`invocation_cost`): Lambda (duration tiers per architecture, requests, ephemeral
+//! storage, the monthly free tier) and the other services an order touches (SQS, S3, DynamoDB).
+//! All exact decimals. Defaults are us-east-1; a TOML pricing file overrides any part of them
+//! (other regions, future prices).
 //!
 //! Sources (us-east-1, as published when this was written):
 //! - Lambda duration, requests, ephemeral storage, free tier and the worked examples:
