@@ -3,9 +3,9 @@
 //! dead-letter queue, and stream retries. Each test drains the pipeline and checks the exact end
 //! state: nothing lost, nothing applied twice.
 
-mod common;
+use crate::common;
 
-use common::{Fault, FaultInjectingStore};
+use crate::common::{Fault, FaultInjectingStore};
 use orderflow::adapters::embedded::{
     Embedded, EmbeddedStream, Outgoing, SqliteQueue, EMBEDDED_SHARD, ORDERS_QUEUE, STREAM_FAILURES_QUEUE, UPLOADS_QUEUE,
 };

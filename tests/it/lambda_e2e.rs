@@ -15,11 +15,10 @@
 //! the epoch, so always in the past); the deadline guard must fall back to its budget and do the
 //! work instead of refusing it. The test checks both the warning and that nothing was refused.
 
-mod common;
-#[path = "common/moto.rs"]
-mod moto;
+use crate::common;
+use crate::moto;
 
-use common::{events_dir, stored, summary};
+use crate::common::{events_dir, stored, summary};
 use orderflow::adapters::aws::{to_sdk_item, DynamoStore};
 use orderflow::handlers::s3::{report_key, ImportReport};
 use orderflow::order::StoredOrder;

@@ -2,8 +2,7 @@
 //! AWS-protocol server (`moto_server`, address in `ORDERFLOW_TEST_MOTO_ENDPOINT`) with the real
 //! SDK clients. Every test works on resources of its own unique names, so they run in parallel.
 
-#[path = "common/moto.rs"]
-mod moto;
+use crate::moto;
 
 use aws_sdk_dynamodb::types::AttributeValue as Ddb;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};

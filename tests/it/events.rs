@@ -1,9 +1,9 @@
 //! Every sample event in `events/` through its handler on the real embedded default (SQLite and
 //! a folder bucket), with the exact response and the exact stored result.
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 use lambda_runtime::LambdaEvent;
 use orderflow::handlers::{s3, sqs, stream};
 use orderflow::order::Status;

@@ -1,6 +1,5 @@
 //! Shared test helpers: an embedded environment in a temp dir, Lambda contexts, and a
 //! fault-injecting store wrapper (named as such: it exists only to inject faults).
-#![allow(dead_code)]
 
 use async_trait::async_trait;
 use orderflow::adapters::embedded::Embedded;

@@ -1,7 +1,6 @@
 //! Shared helpers for the tests against `moto_server` (started by `scripts/test.sh`; its address
 //! in `ORDERFLOW_TEST_MOTO_ENDPOINT`): an SDK configuration pointing at it and unique names, so
 //! tests running in parallel never share a resource.
-#![allow(dead_code)]
 
 pub fn endpoint() -> String {
     std::env::var("ORDERFLOW_TEST_MOTO_ENDPOINT")

@@ -3,10 +3,9 @@
 //! real SDK clients: conditional-write idempotency, exact `N` round trips, streaming a
 //! multi-MB object, and SendMessageBatch partial failures.
 
-mod common;
-#[path = "common/moto.rs"]
-mod moto;
+use crate::common;
 
+use crate::moto::{create_orders_table, sdk_config, unique};
 use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchOutput;
 use aws_sdk_sqs::types::{BatchResultErrorEntry, SendMessageBatchResultEntry};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -15,7 +14,6 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_runtime::LambdaEvent;
-use moto::{create_orders_table, sdk_config, unique};
 use orderflow::adapters::aws::{AwsAdapters, DynamoStore, S3Objects, SqsQueue};
 use orderflow::adapters::memory::{InMemoryStoreDouble, RecordingQueueDouble};
 use orderflow::handlers::{s3, stream, Deps};

@@ -2,9 +2,7 @@
 //! bucket): repeated keys, symlinks, bad keys, unclosed quotes, bombs. Each test names the
 //! promise it holds.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lambda_runtime::LambdaEvent;
 use orderflow::handlers::{s3, sqs};
 use orderflow::order::Status;

@@ -1,9 +1,7 @@
 //! Faults: transient store failures, panics, deadlines, FIFO group skipping, oversized bodies,
 //! missing objects. Every record ends accepted, rejected with reasons, or retried — none lost.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use lambda_runtime::LambdaEvent;
 use orderflow::batch::DeadlineGuard;
 use orderflow::handlers::{s3, sqs, stream, Deps};
