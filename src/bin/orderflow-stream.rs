@@ -2,7 +2,7 @@
 //! Thin: builds the clients once, then hands every event to the library's handler.
 
 use lambda_runtime::{run, service_fn, Error};
-use orderflow::handlers::{stream as handler, Deps};
+use orderflow::ingest::{stream as handler, Deps};
 
 // mimalloc: the import and batch paths allocate many small strings; the system allocator was
 // a quarter of the profile.

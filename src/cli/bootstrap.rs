@@ -20,8 +20,8 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
              the bucket) needs no bootstrap, it is created on first use"
         );
     }
-    let cfg = crate::adapters::aws::sdk_config().await;
-    let done = crate::adapters::aws::bootstrap(&cfg).await?;
+    let cfg = crate::store::aws::sdk_config().await;
+    let done = crate::store::aws::bootstrap(&cfg).await?;
     eprintln!("bootstrapped in {}:", done.region);
     eprintln!("  table   {} (stream {})", done.table, done.stream_arn);
     eprintln!("  bucket  {} (notifies {} for {}*)", done.bucket, done.uploads.name, crate::config::IMPORT_PREFIX);

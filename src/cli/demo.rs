@@ -6,12 +6,12 @@
 
 use super::invoke::{invoke, Function};
 use super::DataDir;
-use crate::adapters::embedded::{self, Embedded};
-use crate::handlers::{s3, stream, Deps};
-use crate::item;
+use crate::ingest::{s3, stream, Deps};
 use crate::metering::Metrics;
 use crate::order::OrderInput;
-use crate::ports::OrderStore;
+use crate::store::embedded::{self, Embedded};
+use crate::store::item;
+use crate::store::OrderStore;
 use lambda_runtime::LambdaEvent;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -43,7 +43,7 @@ pub const SAMPLE_OBJECTS: [(&str, &[u8]); 3] = [
 
 /// Puts the sample objects into the embedded bucket (what `orderflow upload` does by hand).
 pub async fn seed_bucket(e: &Embedded) -> anyhow::Result<()> {
-    use crate::ports::ObjectStore;
+    use crate::store::ObjectStore;
     for (key, body) in SAMPLE_OBJECTS {
         e.bucket.put(BUCKET, key, body.to_vec(), "application/octet-stream").await?;
     }
@@ -80,7 +80,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     for line in PENDING_ORDERS.lines().filter(|l| !l.trim().is_empty()) {
         let input = OrderInput::from_json(line).map_err(anyhow::Error::msg)?;
         let it = item::pending_item(&input).ok_or_else(|| anyhow::anyhow!("sample pending order has no order_id"))?;
-        if matches!(e.store.insert_pending(&it).await?, crate::ports::PutOutcome::Inserted) {
+        if matches!(e.store.insert_pending(&it).await?, crate::store::PutOutcome::Inserted) {
             inserted += 1;
         }
     }

@@ -4,11 +4,11 @@
 
 use super::input::{self, Piece};
 use super::Target;
-use crate::adapters::embedded::{Outgoing, SqliteQueue, ORDERS_QUEUE};
 use crate::config;
-use crate::item;
 use crate::order::OrderInput;
-use crate::ports::{OrderStore, PutOutcome};
+use crate::store::embedded::{Outgoing, SqliteQueue, ORDERS_QUEUE};
+use crate::store::item;
+use crate::store::{OrderStore, PutOutcome};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::process::ExitCode;
@@ -53,15 +53,15 @@ pub async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
     let (mut rx, parser) = input::pieces(&a.input)?;
     enum Dest {
         Embedded(SqliteQueue),
-        Aws(crate::adapters::aws::SqsQueue),
+        Aws(crate::store::aws::SqsQueue),
     }
     let (dest, name) = if a.target.aws {
-        let aws = crate::adapters::aws::AwsAdapters::from_env().await;
-        let url = crate::adapters::aws::queue_url(&aws.sqs, config::ENV_ORDERS_QUEUE_URL, config::DEFAULT_ORDERS_QUEUE)
-            .await?;
-        (Dest::Aws(crate::adapters::aws::SqsQueue::new(aws.sqs.clone(), url.clone())), url)
+        let aws = crate::store::aws::AwsAdapters::from_env().await;
+        let url =
+            crate::store::aws::queue_url(&aws.sqs, config::ENV_ORDERS_QUEUE_URL, config::DEFAULT_ORDERS_QUEUE).await?;
+        (Dest::Aws(crate::store::aws::SqsQueue::new(aws.sqs.clone(), url.clone())), url)
     } else {
-        let e = crate::adapters::embedded::Embedded::open(&a.target.data.data_dir)?;
+        let e = crate::store::embedded::Embedded::open(&a.target.data.data_dir)?;
         (Dest::Embedded(SqliteQueue::new(e.store.clone(), ORDERS_QUEUE)), format!("embedded queue {ORDERS_QUEUE}"))
     };
     let bar = bar("orders sent");
@@ -83,12 +83,12 @@ pub async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
             Dest::Embedded(q) => {
                 let msgs = bodies
                     .into_iter()
-                    .map(|body| Outgoing { group_id: a.fifo.then(|| crate::adapters::aws::fifo_group(&body)), body })
+                    .map(|body| Outgoing { group_id: a.fifo.then(|| crate::store::aws::fifo_group(&body)), body })
                     .collect();
                 q.send(msgs).await?;
             }
             Dest::Aws(q) => {
-                use crate::ports::OrderQueue;
+                use crate::store::OrderQueue;
                 q.send_all(bodies).await?;
             }
         }
@@ -109,10 +109,10 @@ pub async fn insert(a: InsertArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (mut rx, parser) = input::pieces(&a.input)?;
     let (store, name): (Arc<dyn OrderStore>, String) = if a.target.aws {
-        let aws = crate::adapters::aws::AwsAdapters::from_env().await;
+        let aws = crate::store::aws::AwsAdapters::from_env().await;
         (aws.store.clone(), format!("table {}", config::env_or(config::ENV_TABLE, config::DEFAULT_TABLE)))
     } else {
-        let e = crate::adapters::embedded::Embedded::open(&a.target.data.data_dir)?;
+        let e = crate::store::embedded::Embedded::open(&a.target.data.data_dir)?;
         (e.store.clone(), "the embedded table".to_string())
     };
     let bar = bar("PENDING orders inserted");

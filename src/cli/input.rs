@@ -2,7 +2,7 @@
 //! orders, JSON Lines or CSV (each optionally gzip). Lines and CSV rows are streamed; a JSON
 //! document is read whole (it has to be, to be parsed).
 
-use crate::import::{self, Chunk, Format, Unit};
+use crate::ingest::s3::import::{self, Chunk, Format, Unit};
 use anyhow::Context as _;
 use serde_json::value::RawValue;
 use std::io::{BufRead, BufReader, Read};

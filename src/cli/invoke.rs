@@ -2,9 +2,9 @@
 //! default, like `sam local invoke`.
 
 use super::DataDir;
-use crate::adapters::embedded::Embedded;
-use crate::handlers::{s3, sqs, stream, Deps};
+use crate::ingest::{s3, sqs, stream, Deps};
 use crate::metering::{EmfSink, Metrics};
+use crate::store::embedded::Embedded;
 use anyhow::Context as _;
 use lambda_runtime::LambdaEvent;
 use std::io::Read;

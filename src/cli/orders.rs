@@ -1,10 +1,10 @@
 //! `orderflow orders`: the stored orders and rejected intake records, as a table or JSON.
 
 use super::DataDir;
-use crate::adapters::embedded::Embedded;
-use crate::item;
 use crate::order::{Status, StoredOrder};
-use crate::ports::OrderStore;
+use crate::store::embedded::Embedded;
+use crate::store::item;
+use crate::store::OrderStore;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use std::process::ExitCode;
 
@@ -34,7 +34,7 @@ fn parse_status(s: &str) -> Result<Status, String> {
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let items = if a.aws {
-        crate::adapters::aws::AwsAdapters::from_env().await.store.scan().await?
+        crate::store::aws::AwsAdapters::from_env().await.store.scan().await?
     } else {
         Embedded::open(&a.data.data_dir)?.store.scan().await?
     };

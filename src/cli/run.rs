@@ -1,14 +1,14 @@
-//! `orderflow run`: the local event-source-mapping runtime (see `crate::runtime`) on the
+//! `orderflow run`: the local event-source-mapping runtime (see `crate::local`) on the
 //! embedded default or, with `--aws`, on the queues and stream an AWS endpoint serves.
 
 use super::Target;
-use crate::adapters::embedded::{
+use crate::config;
+use crate::ingest::Deps;
+use crate::local::{self, Channels, Settings};
+use crate::metering::{EmfSink, Metrics};
+use crate::store::embedded::{
     Embedded, EmbeddedStream, SqliteQueue, ORDERS_QUEUE, STREAM_FAILURES_QUEUE, UPLOADS_QUEUE,
 };
-use crate::config;
-use crate::handlers::Deps;
-use crate::metering::{EmfSink, Metrics};
-use crate::runtime::{self, Channels, Settings};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,10 +97,10 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     // Stream checkpoints live in the data directory in both modes: a restart resumes.
     let local = Embedded::open(&a.target.data.data_dir)?;
     let (deps, channels, what) = if a.target.aws {
-        let cfg = crate::adapters::aws::sdk_config().await;
+        let cfg = crate::store::aws::sdk_config().await;
         let mut deps = Deps::from_aws_env().await;
         deps.metrics = Metrics::from_env(EmfSink::Stdout);
-        let s = crate::adapters::aws::AwsRuntimeSources::from_config(&cfg).await?;
+        let s = crate::store::aws::AwsRuntimeSources::from_config(&cfg).await?;
         let channels = Channels {
             orders: Some(s.orders.clone()),
             uploads: Some(s.uploads.clone()),
@@ -129,7 +129,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         "orderflow run on {what}: orders -> orderflow-sqs, uploads -> orderflow-s3, table stream -> orderflow-stream{}",
         if a.drain { " (until drained)" } else { " (Ctrl-C to stop)" }
     );
-    let summary = runtime::run(deps, channels, settings, stop_signal()).await?;
+    let summary = local::run(deps, channels, settings, stop_signal()).await?;
     eprintln!(
         "stopped after {:.2} s: {} invocation(s) ({} failed as a whole), {} record(s): {} accepted, {} duplicate, {} rejected, {} retried, {} ignored; {} message(s) deleted, {} stream record(s) filtered, {} sent to the on-failure queue; {} orders/s; cost ${}",
         summary.elapsed_ms as f64 / 1000.0,

@@ -3,9 +3,9 @@
 //! SQS for keys under `incoming/`; with `--aws` the bucket's notification configuration does it.
 
 use super::Target;
-use crate::adapters::embedded::{Embedded, SqliteQueue, UPLOADS_QUEUE, UPLOAD_TEMP_PREFIX};
 use crate::config::{self, IMPORT_PREFIX};
-use crate::ports::OrderQueue;
+use crate::store::embedded::{Embedded, SqliteQueue, UPLOADS_QUEUE, UPLOAD_TEMP_PREFIX};
+use crate::store::OrderQueue;
 use anyhow::Context as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::json;
@@ -34,7 +34,7 @@ pub fn notification_key(key: &str) -> String {
 
 /// The S3 event notification for one created object, as S3 sends it to a queue.
 pub fn notification(bucket: &str, key: &str, size: u64, etag: &str) -> serde_json::Value {
-    let now = crate::processing::now_rfc3339();
+    let now = crate::core::processing::now_rfc3339();
     json!({ "Records": [{
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
@@ -61,7 +61,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             format!("{IMPORT_PREFIX}{name}")
         }
     };
-    if !crate::adapters::embedded::key_stays_inside(&key) {
+    if !crate::store::embedded::key_stays_inside(&key) {
         anyhow::bail!(
             "the key {key:?} would leave the bucket: use a relative key without `..`, a NUL or a backslash (e.g. {IMPORT_PREFIX}orders.jsonl)"
         );
@@ -69,7 +69,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let bucket = config::env_or(config::ENV_BUCKET, config::DEFAULT_BUCKET);
     let size = std::fs::metadata(&a.file).with_context(|| format!("reading {}", a.file.display()))?.len();
     if a.target.aws {
-        let aws = crate::adapters::aws::AwsAdapters::from_env().await;
+        let aws = crate::store::aws::AwsAdapters::from_env().await;
         let body = aws_sdk_s3::primitives::ByteStream::from_path(&a.file)
             .await
             .with_context(|| format!("reading {}", a.file.display()))?;
@@ -142,7 +142,7 @@ mod tests {
     fn notification_keys_are_url_encoded_the_way_s3_does_it() {
         assert_eq!(notification_key("incoming/my orders+1.csv"), "incoming/my+orders%2B1.csv");
         assert_eq!(
-            crate::handlers::s3::decode_key(&notification_key("incoming/a b+c=d.jsonl")),
+            crate::ingest::s3::decode_key(&notification_key("incoming/a b+c=d.jsonl")),
             "incoming/a b+c=d.jsonl"
         );
     }

@@ -3,7 +3,7 @@
 
 use super::pricing;
 use super::split_by_weight;
-use crate::processing::{Outcome, RecordOutcome};
+use crate::core::processing::{Outcome, RecordOutcome};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -14,14 +14,14 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use lambda_runtime::LambdaEvent;
-use orderflow::adapters::aws::{AwsAdapters, DynamoStore, S3Objects, SqsQueue};
-use orderflow::adapters::memory::{InMemoryStoreDouble, RecordingQueueDouble};
-use orderflow::handlers::{s3, stream, Deps};
-use orderflow::item;
+use orderflow::core::processing::{Origin, Outcome, Processor};
+use orderflow::ingest::{s3, stream, Deps};
 use orderflow::metering::Metrics;
 use orderflow::order::{Source, Status};
-use orderflow::ports::*;
-use orderflow::processing::{Origin, Outcome, Processor};
+use orderflow::store::aws::{AwsAdapters, DynamoStore, S3Objects, SqsQueue};
+use orderflow::store::item;
+use orderflow::store::memory::{InMemoryStoreDouble, RecordingQueueDouble};
+use orderflow::store::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -100,9 +100,9 @@ async fn a_pending_row_is_completed_once_on_condition_that_it_is_still_pending()
         Arc::new(RecordingQueueDouble::default()),
         Metrics::memory().0,
     );
-    let event = orderflow::adapters::embedded::stream::event(
+    let event = orderflow::store::embedded::stream::event(
         "t",
-        &[orderflow::adapters::embedded::Change {
+        &[orderflow::store::embedded::Change {
             seq: 1,
             event_name: "INSERT".into(),
             order_id: "ord-9".into(),
@@ -152,7 +152,7 @@ async fn a_multi_megabyte_object_is_streamed_from_s3_and_every_line_accounted_fo
         Metrics::memory().0,
     );
     let mut tally = Default::default();
-    let guard = orderflow::batch::DeadlineGuard::from_remaining(std::time::Duration::from_secs(600));
+    let guard = orderflow::core::batch::DeadlineGuard::from_remaining(std::time::Duration::from_secs(600));
     let report = s3::import_object(&deps, &bucket, key, guard, "req", &mut tally).await.unwrap().unwrap();
     assert_eq!((report.lines, report.orders, report.accepted, report.rejected), (n, n, n - 40, 40));
     assert_eq!(store.scan().await.unwrap().len() as u64, n);
@@ -284,11 +284,11 @@ async fn the_dynamodb_write_window_keeps_exact_outcomes_and_the_first_line_of_a_
         lines.push(order(i, 3));
         conflicts += 1;
     }
-    let bucket = Arc::new(orderflow::adapters::memory::InMemoryBucketDouble::default());
+    let bucket = Arc::new(orderflow::store::memory::InMemoryBucketDouble::default());
     bucket.put("b", "incoming/w.jsonl", (lines.join("\n") + "\n").into_bytes(), "application/x-ndjson").await.unwrap();
     let deps = Deps::new(store.clone(), bucket, Arc::new(RecordingQueueDouble::default()), Metrics::memory().0);
     let mut tally = Default::default();
-    let guard = orderflow::batch::DeadlineGuard::from_remaining(std::time::Duration::from_secs(600));
+    let guard = orderflow::core::batch::DeadlineGuard::from_remaining(std::time::Duration::from_secs(600));
     let report = s3::import_object(&deps, "b", "incoming/w.jsonl", guard, "req", &mut tally).await.unwrap().unwrap();
     assert_eq!(
         (report.lines, report.accepted, report.duplicates, report.rejected, report.handed_on),

@@ -6,8 +6,8 @@ use crate::moto;
 
 use aws_sdk_dynamodb::types::AttributeValue as Ddb;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
-use orderflow::adapters::aws::{bootstrap_with, AwsRuntimeSources, DynamoStreamSource, Names, SqsSource};
-use orderflow::ports::{QueueSource, SourceError, StreamSource};
+use orderflow::store::aws::{bootstrap_with, AwsRuntimeSources, DynamoStreamSource, Names, SqsSource};
+use orderflow::store::{QueueSource, SourceError, StreamSource};
 use serde_dynamo::AttributeValue as Av;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -145,7 +145,7 @@ async fn an_object_created_under_incoming_notifies_the_uploads_queue_and_one_els
     assert_eq!(record["s3"]["bucket"]["name"], names.bucket.as_str());
     let raw = record["s3"]["object"]["key"].as_str().unwrap();
     assert_ne!(raw, key, "the notification carries the key URL-encoded");
-    assert_eq!(orderflow::handlers::s3::decode_key(raw), key);
+    assert_eq!(orderflow::ingest::s3::decode_key(raw), key);
 
     s3.put_object()
         .bucket(&names.bucket)

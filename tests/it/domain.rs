@@ -1,9 +1,9 @@
 //! The order domain: validation reasons, rounding per currency, exact JSON numbers, overflow,
 //! and the exactness properties (money parts, cost splits, DynamoDB `N` round trips).
 
-use orderflow::item;
 use orderflow::metering::split_by_weight;
 use orderflow::order::{round_money, Currency, Order, OrderInput, Source, StoredOrder};
+use orderflow::store::item;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -212,8 +212,8 @@ proptest! {
         let rec = StoredOrder::accepted(&order, t, Source::Sqs, "m", "2026-11-26T00:00:00Z", "2026-11-26T00:00:01Z");
         let it = item::to_item(&rec);
         // Through the AWS SDK's attribute values and back, and through DynamoDB JSON text and back.
-        let sdk = orderflow::adapters::aws::to_sdk_item(&it);
-        let back = item::from_item(&orderflow::adapters::aws::from_sdk_item(&sdk));
+        let sdk = orderflow::store::aws::to_sdk_item(&it);
+        let back = item::from_item(&orderflow::store::aws::from_sdk_item(&sdk));
         prop_assert_eq!(&back, &rec);
         let text = serde_json::to_string(&it).unwrap();
         let back: item::Item = serde_json::from_str(&text).unwrap();

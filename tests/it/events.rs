@@ -5,9 +5,9 @@ use crate::common;
 
 use crate::common::*;
 use lambda_runtime::LambdaEvent;
-use orderflow::handlers::{s3, sqs, stream};
+use orderflow::ingest::{s3, sqs, stream};
 use orderflow::order::Status;
-use orderflow::ports::ObjectStore;
+use orderflow::store::ObjectStore;
 use serde_json::json;
 use std::collections::BTreeMap;
 

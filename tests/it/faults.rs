@@ -3,11 +3,11 @@
 
 use crate::common::*;
 use lambda_runtime::LambdaEvent;
-use orderflow::batch::DeadlineGuard;
-use orderflow::handlers::{s3, sqs, stream, Deps};
+use orderflow::core::batch::DeadlineGuard;
+use orderflow::ingest::{s3, sqs, stream, Deps};
 use orderflow::metering::{Metrics, Tally};
 use orderflow::order::Status;
-use orderflow::ports::OrderStore;
+use orderflow::store::OrderStore;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -174,10 +174,13 @@ async fn csv_orders_handed_on_become_json_order_bodies_with_exact_numbers() {
         r#"{"order_id":"ord-4001","customer_id":"cust-42","currency":"USD","discount_percent":"10","tax_rate":"0.0825","items":[{"sku":"SKU-1","quantity":"2","unit_price":"19.99"},{"sku":"SKU-2","quantity":"1","unit_price":"5.00"}]}"#
     );
     // Fed back through the SQS handler, the handed-on order prices exactly as the import would have.
-    let p = orderflow::processing::Processor::new(e.embedded.store.clone());
-    let origin =
-        orderflow::processing::Origin { source: orderflow::order::Source::Sqs, source_id: "m1", received_at: "t" };
-    assert_eq!(p.process_body(&bodies[0], origin).await.outcome, orderflow::processing::Outcome::Accepted);
+    let p = orderflow::core::processing::Processor::new(e.embedded.store.clone());
+    let origin = orderflow::core::processing::Origin {
+        source: orderflow::order::Source::Sqs,
+        source_id: "m1",
+        received_at: "t",
+    };
+    assert_eq!(p.process_body(&bodies[0], origin).await.outcome, orderflow::core::processing::Outcome::Accepted);
     assert_eq!(stored(e.embedded.store.as_ref()).await["ord-4001"].total.unwrap().to_string(), "43.82");
 }
 
@@ -245,8 +248,8 @@ fn notification_keys_are_url_decoded_with_plus_as_space() {
 
 #[tokio::test]
 async fn an_import_hands_on_what_its_measured_write_rate_cannot_fit_before_the_deadline() {
-    use orderflow::adapters::memory::{InMemoryBucketDouble, InMemoryStoreDouble, LatencyStoreDouble};
-    use orderflow::ports::ObjectStore;
+    use orderflow::store::memory::{InMemoryBucketDouble, InMemoryStoreDouble, LatencyStoreDouble};
+    use orderflow::store::ObjectStore;
     // A store that takes 400 ms for any chunk (a slow network store, a latency double), and
     // 1.5 s left: three chunks fit, the fourth would end past the deadline.
     let slow = LatencyStoreDouble {
@@ -259,7 +262,7 @@ async fn an_import_hands_on_what_its_measured_write_rate_cannot_fit_before_the_d
         .collect();
     let bucket = Arc::new(InMemoryBucketDouble::default());
     bucket.put("b", "incoming/slow.jsonl", lines.into_bytes(), "application/x-ndjson").await.unwrap();
-    let queue = Arc::new(orderflow::adapters::memory::RecordingQueueDouble::default());
+    let queue = Arc::new(orderflow::store::memory::RecordingQueueDouble::default());
     let deps = Deps::new(Arc::new(slow), bucket, queue.clone(), Metrics::memory().0);
     let left = std::time::Duration::from_millis(1_500);
     let started = std::time::Instant::now();

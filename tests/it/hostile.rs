@@ -4,9 +4,9 @@
 
 use crate::common::*;
 use lambda_runtime::LambdaEvent;
-use orderflow::handlers::{s3, sqs};
+use orderflow::ingest::{s3, sqs};
 use orderflow::order::Status;
-use orderflow::ports::ObjectStore;
+use orderflow::store::ObjectStore;
 use serde_json::{json, Value};
 
 const BUCKET: &str = "orderflow-uploads";

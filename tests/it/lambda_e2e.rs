@@ -19,9 +19,9 @@ use crate::common;
 use crate::moto;
 
 use crate::common::{events_dir, stored, summary};
-use orderflow::adapters::aws::{to_sdk_item, DynamoStore};
-use orderflow::handlers::s3::{report_key, ImportReport};
+use orderflow::ingest::s3::{report_key, ImportReport};
 use orderflow::order::StoredOrder;
+use orderflow::store::aws::{to_sdk_item, DynamoStore};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Read};
@@ -301,8 +301,8 @@ async fn insert_pending_rows(moto: &Moto, table: &str) -> Vec<String> {
     let text = std::fs::read_to_string(events_dir().join("stream-insert.json")).unwrap();
     let event: aws_lambda_events::event::dynamodb::Event = serde_json::from_str(&text).unwrap();
     let mut ids = Vec::new();
-    for r in event.records.iter().filter(|r| orderflow::handlers::stream::is_pending_insert(r)) {
-        let image: &orderflow::item::Item = &r.change.new_image;
+    for r in event.records.iter().filter(|r| orderflow::ingest::stream::is_pending_insert(r)) {
+        let image: &orderflow::store::item::Item = &r.change.new_image;
         moto.ddb
             .put_item()
             .table_name(table)
@@ -310,7 +310,7 @@ async fn insert_pending_rows(moto: &Moto, table: &str) -> Vec<String> {
             .send()
             .await
             .expect("put a PENDING row on moto");
-        ids.push(orderflow::item::from_item(image).order_id.unwrap());
+        ids.push(orderflow::store::item::from_item(image).order_id.unwrap());
     }
     ids
 }

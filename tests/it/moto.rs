@@ -22,9 +22,9 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// A full set of resource names no other test uses.
-pub fn names() -> orderflow::adapters::aws::Names {
+pub fn names() -> orderflow::store::aws::Names {
     let id = &uuid::Uuid::new_v4().simple().to_string()[..12];
-    orderflow::adapters::aws::Names {
+    orderflow::store::aws::Names {
         table: format!("of-orders-{id}"),
         bucket: format!("of-uploads-{id}"),
         orders_queue: format!("of-orders-{id}"),

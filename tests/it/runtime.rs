@@ -6,14 +6,14 @@
 use crate::common;
 
 use crate::common::{Fault, FaultInjectingStore};
-use orderflow::adapters::embedded::{
+use orderflow::ingest::Deps;
+use orderflow::local::{self, Channels, Settings, Summary};
+use orderflow::order::{OrderInput, Status};
+use orderflow::store::embedded::{
     Embedded, EmbeddedStream, Outgoing, SqliteQueue, EMBEDDED_SHARD, ORDERS_QUEUE, STREAM_FAILURES_QUEUE, UPLOADS_QUEUE,
 };
-use orderflow::handlers::Deps;
-use orderflow::item;
-use orderflow::order::{OrderInput, Status};
-use orderflow::ports::{CheckpointStore, OrderQueue, OrderStore, StreamSource};
-use orderflow::runtime::{self, Channels, Settings, Summary};
+use orderflow::store::item;
+use orderflow::store::{CheckpointStore, OrderQueue, OrderStore, StreamSource};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,7 +62,7 @@ async fn run_until(
         checkpoints: e.store.clone(),
         stream_failures: Arc::new(SqliteQueue::new(e.store.clone(), STREAM_FAILURES_QUEUE)),
     };
-    tokio::time::timeout(Duration::from_secs(60), runtime::run(deps, channels, settings, stop))
+    tokio::time::timeout(Duration::from_secs(60), local::run(deps, channels, settings, stop))
         .await
         .expect("the pipeline drains within a minute")
         .expect("the runtime ends cleanly")
@@ -146,7 +146,7 @@ async fn a_record_that_panics_every_time_ends_in_the_dead_letter_queue_after_max
     let env = common::env();
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["ord-panic"], Fault::Panic);
     let mut deps = env.deps.clone();
-    deps.processor = orderflow::processing::Processor::new(store.clone());
+    deps.processor = orderflow::core::processing::Processor::new(store.clone());
     let bodies = vec![order("ord-a", "c1"), order("ord-panic", "c2"), order("ord-b", "c3")];
     env.embedded.orders_queue.send_all(bodies.clone()).await.unwrap();
 
@@ -170,7 +170,7 @@ async fn a_store_failing_transiently_then_recovering_loses_nothing_and_writes_ea
     let faults = 12;
     let store = FaultInjectingStore::new(env.embedded.store.clone(), faults, &[], Fault::Transient);
     let mut deps = env.deps.clone();
-    deps.processor = orderflow::processing::Processor::new(store.clone());
+    deps.processor = orderflow::core::processing::Processor::new(store.clone());
     let bodies: Vec<String> = (0..40).map(|i| order(&format!("ord-{i:02}"), &format!("cust-{}", i % 3))).collect();
     env.embedded.orders_queue.send_all(bodies).await.unwrap();
 
@@ -189,7 +189,7 @@ async fn fifo_groups_keep_their_order_when_a_message_fails_and_comes_back() {
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &[], Fault::Transient);
     store.fail_times("a-1", 2);
     let mut deps = env.deps.clone();
-    deps.processor = orderflow::processing::Processor::new(store.clone());
+    deps.processor = orderflow::core::processing::Processor::new(store.clone());
     let msgs: Vec<Outgoing> = ["a-1", "b-1", "a-2", "b-2", "a-3", "b-3"]
         .iter()
         .map(|id| Outgoing { body: order(id, &id[..1]), group_id: Some(id[..1].to_string()) })
@@ -228,7 +228,7 @@ async fn a_stream_batch_with_one_failing_record_is_retried_from_that_record_only
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &[], Fault::Transient);
     store.fail_times("p3", 2);
     let mut deps = env.deps.clone();
-    deps.processor = orderflow::processing::Processor::new(store.clone());
+    deps.processor = orderflow::core::processing::Processor::new(store.clone());
     insert_pending(&env.embedded, &["p1", "p2", "p3", "p4", "p5"]).await;
 
     let summary = drain(&env.embedded, deps, settings()).await;
@@ -246,9 +246,9 @@ async fn a_stream_batch_that_exhausts_its_retries_goes_to_the_on_failure_queue_a
     let env = common::env();
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["p2"], Fault::Transient);
     let mut deps = env.deps.clone();
-    deps.processor = orderflow::processing::Processor::new(store.clone());
+    deps.processor = orderflow::core::processing::Processor::new(store.clone());
     insert_pending(&env.embedded, &["p1", "p2", "p3", "p4"]).await;
-    let seq = orderflow::adapters::embedded::stream::sequence_number;
+    let seq = orderflow::store::embedded::stream::sequence_number;
 
     let summary = drain(&env.embedded, deps, settings()).await;
 
@@ -284,7 +284,7 @@ async fn a_restarted_stream_consumer_goes_on_counting_the_attempts_of_a_failing_
     let env = common::env();
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["p2"], Fault::Transient);
     let mut deps = env.deps.clone();
-    deps.processor = orderflow::processing::Processor::new(store.clone());
+    deps.processor = orderflow::core::processing::Processor::new(store.clone());
     insert_pending(&env.embedded, &["p1", "p2"]).await;
     let arn = EmbeddedStream::new(env.embedded.store.clone(), "orderflow-orders").arn().to_string();
     let attempts = || async { env.embedded.store.load_attempts(&arn, EMBEDDED_SHARD).await.unwrap() };
@@ -298,7 +298,7 @@ async fn a_restarted_stream_consumer_goes_on_counting_the_attempts_of_a_failing_
     let first = Settings { drain: false, stream_max_retries: 10, ..settings() };
     run_until(&env.embedded, deps.clone(), first, failed_twice).await;
     let kept = attempts().await.expect("the attempts are kept with the checkpoint");
-    assert_eq!(kept.sequence_number, orderflow::adapters::embedded::stream::sequence_number(2));
+    assert_eq!(kept.sequence_number, orderflow::store::embedded::stream::sequence_number(2));
     let invoked_before = records_per_invocation(&env.emf, "orderflow-stream").len();
 
     // A restart allowing as many retries as p2 has had: its next failure is its last.
@@ -314,9 +314,9 @@ async fn with_on_failure_record_only_just_the_failing_record_goes_to_the_on_fail
     let env = common::env();
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["p2"], Fault::Transient);
     let mut deps = env.deps.clone();
-    deps.processor = orderflow::processing::Processor::new(store.clone());
+    deps.processor = orderflow::core::processing::Processor::new(store.clone());
     insert_pending(&env.embedded, &["p1", "p2", "p3"]).await;
-    let seq_of_p2 = orderflow::adapters::embedded::stream::sequence_number(2);
+    let seq_of_p2 = orderflow::store::embedded::stream::sequence_number(2);
 
     let summary = drain(&env.embedded, deps, Settings { on_failure_record_only: true, ..settings() }).await;
 

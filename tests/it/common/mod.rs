@@ -2,12 +2,12 @@
 //! fault-injecting store wrapper (named as such: it exists only to inject faults).
 
 use async_trait::async_trait;
-use orderflow::adapters::embedded::Embedded;
-use orderflow::handlers::Deps;
-use orderflow::item::{self, Completion, Item};
+use orderflow::ingest::Deps;
 use orderflow::metering::Metrics;
 use orderflow::order::StoredOrder;
-use orderflow::ports::*;
+use orderflow::store::embedded::Embedded;
+use orderflow::store::item::{self, Completion, Item};
+use orderflow::store::*;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -171,6 +171,6 @@ pub fn orders_jsonl_rejected_lines() -> Vec<(u64, Option<String>, Vec<String>)> 
 }
 
 /// An import report's rejected lines in the shape above.
-pub fn rejected_lines(report: &orderflow::handlers::s3::ImportReport) -> Vec<(u64, Option<String>, Vec<String>)> {
+pub fn rejected_lines(report: &orderflow::ingest::s3::ImportReport) -> Vec<(u64, Option<String>, Vec<String>)> {
     report.rejected_lines.iter().map(|r| (r.line, r.order_id.clone(), r.reasons.clone())).collect()
 }

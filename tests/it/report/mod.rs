@@ -177,7 +177,7 @@ fn a_report_over_synthetic_lines_reconciles_every_invocation() {
 /// The EMF line of one invocation that handled `records` (customer id or none), as the meter
 /// writes it.
 fn emf_of(request_id: &str, records: &[Option<&str>]) -> String {
-    use orderflow::processing::{Outcome, RecordOutcome};
+    use orderflow::core::processing::{Outcome, RecordOutcome};
     let mut tally = orderflow::metering::Tally::default();
     for c in records {
         tally.add(&RecordOutcome { outcome: Outcome::Accepted, order_id: None, customer_id: c.map(str::to_string) });

@@ -1,0 +1,61 @@
+//! The three Lambda handlers. Each is a plain async function from `LambdaEvent<T>` to the
+//! response Lambda expects, given the ports in `Deps`: call them from a test, the CLI or the
+//! Lambda runtime alike.
+
+pub mod s3;
+pub mod sqs;
+pub mod stream;
+
+use crate::core::processing::Processor;
+use crate::metering::{meter::memory_from_env, Meter, Metrics};
+use crate::store::{ObjectStore, OrderQueue, OrderStore};
+use lambda_runtime::Context;
+use std::sync::Arc;
+
+/// What a handler needs, built once per process (outside the handler) and shared.
+#[derive(Clone)]
+pub struct Deps {
+    pub processor: Processor,
+    pub objects: Arc<dyn ObjectStore>,
+    /// The orders queue (the S3 import hands remaining orders on to it near its deadline).
+    pub queue: Arc<dyn OrderQueue>,
+    pub metrics: Metrics,
+}
+
+impl Deps {
+    pub fn new(
+        store: Arc<dyn OrderStore>,
+        objects: Arc<dyn ObjectStore>,
+        queue: Arc<dyn OrderQueue>,
+        metrics: Metrics,
+    ) -> Deps {
+        Deps { processor: Processor::new(store), objects, queue, metrics }
+    }
+}
+
+/// Starts the meter for an invocation: the function name and memory from the context when the
+/// runtime provides them, else the binary's name and `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`.
+pub fn start_meter(ctx: &Context, default_name: &str) -> Meter {
+    let name = if ctx.env_config.function_name.is_empty() { default_name } else { &ctx.env_config.function_name };
+    let memory = u32::try_from(ctx.env_config.memory).ok().filter(|m| *m > 0).unwrap_or_else(memory_from_env);
+    Meter::start(&ctx.request_id, name, memory)
+}
+
+/// A timestamp in milliseconds since the epoch (SQS `SentTimestamp`) as RFC 3339.
+pub fn epoch_ms_to_rfc3339(ms: &str) -> Option<String> {
+    let ms: i64 = ms.parse().ok()?;
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+impl Deps {
+    /// The AWS adapters from the environment, EMF on stdout: what the Lambda binaries run.
+    pub async fn from_aws_env() -> Deps {
+        let aws = crate::store::aws::AwsAdapters::from_env().await;
+        Deps::new(aws.store, aws.objects, aws.orders_queue, Metrics::from_env(crate::metering::EmfSink::Stdout))
+    }
+
+    /// The embedded adapters under a data directory.
+    pub fn embedded(e: &crate::store::embedded::Embedded, metrics: Metrics) -> Deps {
+        Deps::new(e.store.clone(), e.bucket.clone(), e.orders_queue.clone(), metrics)
+    }
+}
