@@ -111,3 +111,70 @@ pub fn write_concurrency() -> usize {
         _ => DEFAULT_WRITE_CONCURRENCY,
     }
 }
+
+/// A queue as the environment names it: its URL when its variable is set, else the default name
+/// (looked up with GetQueueUrl where a URL is needed, as `orderflow run --aws` does on moto).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRef {
+    /// The variable Terraform sets to the queue's URL.
+    pub env_var: &'static str,
+    pub url: Option<String>,
+    /// The queue's name: the URL's last path segment, else the default name.
+    pub name: String,
+}
+
+impl QueueRef {
+    fn from_env(env_var: &'static str, default_name: &str) -> QueueRef {
+        QueueRef::new(env_var, Some(env_or(env_var, "")).filter(|u| !u.is_empty()), default_name)
+    }
+
+    fn new(env_var: &'static str, url: Option<String>, default_name: &str) -> QueueRef {
+        let name = match &url {
+            Some(u) => queue_name_from_url(u).to_string(),
+            None => default_name.to_string(),
+        };
+        QueueRef { env_var, url, name }
+    }
+}
+
+/// A queue's name from its URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`).
+pub fn queue_name_from_url(url: &str) -> &str {
+    url.trim_end_matches('/').rsplit('/').next().unwrap_or(url)
+}
+
+/// Every resource name, resolved once from the environment (the variables infra/ sets on the
+/// functions; the defaults are the names infra/ gives the resources).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub table: String,
+    pub bucket: String,
+    pub orders_queue: QueueRef,
+    pub uploads_queue: QueueRef,
+    pub stream_failures_queue: QueueRef,
+}
+
+impl Config {
+    pub fn from_env() -> Config {
+        Config {
+            table: env_or(ENV_TABLE, DEFAULT_TABLE),
+            bucket: env_or(ENV_BUCKET, DEFAULT_BUCKET),
+            orders_queue: QueueRef::from_env(ENV_ORDERS_QUEUE_URL, DEFAULT_ORDERS_QUEUE),
+            uploads_queue: QueueRef::from_env(ENV_UPLOADS_QUEUE_URL, DEFAULT_UPLOADS_QUEUE),
+            stream_failures_queue: QueueRef::from_env(ENV_STREAM_FAILURES_QUEUE_URL, DEFAULT_STREAM_FAILURES_QUEUE),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_is_named_by_its_url_when_the_variable_gives_one_else_by_its_default_name() {
+        let url = "https://sqs.eu-west-1.amazonaws.com/123456789012/shop-orders";
+        let given = QueueRef::new(ENV_ORDERS_QUEUE_URL, Some(url.to_string()), DEFAULT_ORDERS_QUEUE);
+        assert_eq!((given.url.as_deref(), given.name.as_str()), (Some(url), "shop-orders"));
+        let unset = QueueRef::new(ENV_ORDERS_QUEUE_URL, None, DEFAULT_ORDERS_QUEUE);
+        assert_eq!((unset.url, unset.name.as_str()), (None, DEFAULT_ORDERS_QUEUE));
+    }
+}

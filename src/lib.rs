@@ -44,3 +44,4 @@ pub mod metering;
 pub mod order;
 pub mod store;
 pub mod telemetry;
+pub mod wiring;

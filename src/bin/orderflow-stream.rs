@@ -2,7 +2,7 @@
 //! Thin: builds the clients once, then hands every event to the library's handler.
 
 use lambda_runtime::{run, service_fn, Error};
-use orderflow::ingest::{stream as handler, Deps};
+use orderflow::ingest::stream as handler;
 
 // mimalloc: the import and batch paths allocate many small strings; the system allocator was
 // a quarter of the profile.
@@ -13,7 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> Result<(), Error> {
     orderflow::metering::meter::mark_process_start();
     orderflow::telemetry::init_lambda();
-    let deps = Deps::from_aws_env().await;
+    let deps = orderflow::wiring::lambda().await;
     let deps = &deps;
     run(service_fn(move |event| handler::handle(deps, event))).await
 }

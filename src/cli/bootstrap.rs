@@ -21,7 +21,8 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let cfg = crate::store::aws::sdk_config().await;
-    let done = crate::store::aws::bootstrap(&cfg).await?;
+    let names = crate::store::aws::Names::of(&crate::config::Config::from_env());
+    let done = crate::store::aws::bootstrap_with(&cfg, &names).await?;
     eprintln!("bootstrapped in {}:", done.region);
     eprintln!("  table   {} (stream {})", done.table, done.stream_arn);
     eprintln!("  bucket  {} (notifies {} for {}*)", done.bucket, done.uploads.name, crate::config::IMPORT_PREFIX);

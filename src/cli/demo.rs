@@ -6,7 +6,7 @@
 
 use super::invoke::{invoke, Function};
 use super::DataDir;
-use crate::ingest::{s3, stream, Deps};
+use crate::ingest::{s3, stream};
 use crate::metering::Metrics;
 use crate::order::OrderInput;
 use crate::store::embedded::{self, Embedded};
@@ -55,7 +55,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let (metrics, lines) = Metrics::memory();
     // The embedded store writes a batch in order: which of two conflicting messages wins is
     // the same every run.
-    let deps = Deps::embedded(&e, metrics);
+    let deps = crate::wiring::embedded(&e, metrics);
     let timeout = Duration::from_secs(30);
     let start_seq = e.store.last_change_seq().await?;
     println!("orderflow demo — embedded default in {}\n", a.data.data_dir.display());
@@ -86,7 +86,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     let changes = e.store.changes_since(start_seq, 1000).await?;
     let event = embedded::stream::event(crate::config::DEFAULT_TABLE, &changes);
-    let ctx = super::context(stream::FUNCTION_NAME, 128, timeout);
+    let ctx = crate::ingest::context(stream::FUNCTION_NAME, 128, timeout);
     let r = stream::handle(&deps, LambdaEvent::new(event, ctx)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
         "5. {inserted} PENDING rows inserted; {} change-stream records -> orderflow-stream: {}",

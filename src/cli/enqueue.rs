@@ -4,7 +4,7 @@
 
 use super::input::{self, Piece};
 use super::Target;
-use crate::config;
+use crate::config::Config;
 use crate::order::OrderInput;
 use crate::store::embedded::{Outgoing, SqliteQueue, ORDERS_QUEUE};
 use crate::store::item;
@@ -56,9 +56,9 @@ pub async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
         Aws(crate::store::aws::SqsQueue),
     }
     let (dest, name) = if a.target.aws {
-        let aws = crate::store::aws::AwsAdapters::from_env().await;
-        let url =
-            crate::store::aws::queue_url(&aws.sqs, config::ENV_ORDERS_QUEUE_URL, config::DEFAULT_ORDERS_QUEUE).await?;
+        let config = Config::from_env();
+        let aws = crate::wiring::aws(&config).await;
+        let url = crate::store::aws::queue_url(&aws.sqs, &config.orders_queue).await?;
         (Dest::Aws(crate::store::aws::SqsQueue::new(aws.sqs.clone(), url.clone())), url)
     } else {
         let e = crate::store::embedded::Embedded::open(&a.target.data.data_dir)?;
@@ -109,8 +109,9 @@ pub async fn insert(a: InsertArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (mut rx, parser) = input::pieces(&a.input)?;
     let (store, name): (Arc<dyn OrderStore>, String) = if a.target.aws {
-        let aws = crate::store::aws::AwsAdapters::from_env().await;
-        (aws.store.clone(), format!("table {}", config::env_or(config::ENV_TABLE, config::DEFAULT_TABLE)))
+        let config = Config::from_env();
+        let aws = crate::wiring::aws(&config).await;
+        (aws.store.clone(), format!("table {}", config.table))
     } else {
         let e = crate::store::embedded::Embedded::open(&a.target.data.data_dir)?;
         (e.store.clone(), "the embedded table".to_string())

@@ -44,7 +44,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         std::fs::read_to_string(&a.event).with_context(|| format!("reading the event file {}", a.event))?
     };
     let embedded = Embedded::open(&a.data.data_dir)?;
-    let deps = Deps::embedded(&embedded, Metrics::from_env(EmfSink::Stderr));
+    let deps = crate::wiring::embedded(&embedded, Metrics::from_env(EmfSink::Stderr));
     let response = invoke(&deps, a.function, &text, a.memory, Duration::from_secs(a.timeout)).await?;
     println!("{}", serde_json::to_string(&response)?);
     Ok(ExitCode::SUCCESS)
@@ -62,17 +62,17 @@ pub async fn invoke(
     Ok(match f {
         Function::Sqs => {
             let ev = serde_json::from_str(event).context("the event is not an SQS event")?;
-            let ctx = super::context(sqs::FUNCTION_NAME, memory, timeout);
+            let ctx = crate::ingest::context(sqs::FUNCTION_NAME, memory, timeout);
             serde_json::to_value(sqs::handle_raw(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?)?
         }
         Function::S3 => {
             let ev = serde_json::from_str(event).context("the event is not JSON")?;
-            let ctx = super::context(s3::FUNCTION_NAME, memory, timeout);
+            let ctx = crate::ingest::context(s3::FUNCTION_NAME, memory, timeout);
             s3::handle(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?
         }
         Function::Stream => {
             let ev = serde_json::from_str(event).context("the event is not a DynamoDB stream event")?;
-            let ctx = super::context(stream::FUNCTION_NAME, memory, timeout);
+            let ctx = crate::ingest::context(stream::FUNCTION_NAME, memory, timeout);
             serde_json::to_value(stream::handle(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?)?
         }
     })

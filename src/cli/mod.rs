@@ -111,20 +111,3 @@ pub fn main() -> ExitCode {
         }
     }
 }
-
-/// A Lambda `Context` for an in-process invocation: a fresh request id, the function's name and
-/// memory, and a deadline `timeout` from now.
-pub fn context(function_name: &str, memory_mb: u32, timeout: std::time::Duration) -> lambda_runtime::Context {
-    let mut ctx = lambda_runtime::Context::default();
-    ctx.request_id = uuid::Uuid::new_v4().to_string();
-    ctx.deadline = (chrono::Utc::now().timestamp_millis() as u64) + timeout.as_millis() as u64;
-    ctx.invoked_function_arn = format!("arn:aws:lambda:local:000000000000:function:{function_name}");
-    let cfg = lambda_runtime::Config {
-        function_name: function_name.to_string(),
-        memory: memory_mb as i32,
-        version: "$LATEST".to_string(),
-        ..Default::default()
-    };
-    ctx.env_config = std::sync::Arc::new(cfg);
-    ctx
-}

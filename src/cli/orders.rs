@@ -34,7 +34,7 @@ fn parse_status(s: &str) -> Result<Status, String> {
 
 pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let items = if a.aws {
-        crate::store::aws::AwsAdapters::from_env().await.store.scan().await?
+        crate::wiring::aws(&crate::config::Config::from_env()).await.store.scan().await?
     } else {
         Embedded::open(&a.data.data_dir)?.store.scan().await?
     };

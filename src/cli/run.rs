@@ -2,10 +2,10 @@
 //! embedded default or, with `--aws`, on the queues and stream an AWS endpoint serves.
 
 use super::Target;
-use crate::config;
-use crate::ingest::Deps;
+use crate::config::{self, Config};
 use crate::local::{self, Channels, Settings};
 use crate::metering::{EmfSink, Metrics};
+use crate::store::aws::AwsAdapters;
 use crate::store::embedded::{
     Embedded, EmbeddedStream, SqliteQueue, ORDERS_QUEUE, STREAM_FAILURES_QUEUE, UPLOADS_QUEUE,
 };
@@ -96,11 +96,11 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     // Stream checkpoints live in the data directory in both modes: a restart resumes.
     let local = Embedded::open(&a.target.data.data_dir)?;
+    let config = Config::from_env();
     let (deps, channels, what) = if a.target.aws {
         let cfg = crate::store::aws::sdk_config().await;
-        let mut deps = Deps::from_aws_env().await;
-        deps.metrics = Metrics::from_env(EmfSink::Stdout);
-        let s = crate::store::aws::AwsRuntimeSources::from_config(&cfg).await?;
+        let deps = crate::wiring::aws_deps(&AwsAdapters::new(&cfg, &config), Metrics::from_env(EmfSink::Stdout));
+        let s = crate::store::aws::AwsRuntimeSources::from_config(&cfg, &config).await?;
         let channels = Channels {
             orders: Some(s.orders.clone()),
             uploads: Some(s.uploads.clone()),
@@ -110,16 +110,15 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         };
         (deps, channels, "AWS (the SDK's settings)".to_string())
     } else {
-        let deps = Deps::embedded(&local, Metrics::from_env(EmfSink::Stdout));
+        let deps = crate::wiring::embedded(&local, Metrics::from_env(EmfSink::Stdout));
         // A long poll of the embedded queue costs nothing remote, and a stop (or the end of a
         // drain) waits for the polls under way: keep them short.
         settings.poll_wait = Duration::from_millis(100);
         let n = a.max_receive_count;
-        let table = config::env_or(config::ENV_TABLE, config::DEFAULT_TABLE);
         let channels = Channels {
             orders: Some(Arc::new(SqliteQueue::new(local.store.clone(), ORDERS_QUEUE).with_max_receive_count(n))),
             uploads: Some(Arc::new(SqliteQueue::new(local.store.clone(), UPLOADS_QUEUE).with_max_receive_count(n))),
-            stream: Some(Arc::new(EmbeddedStream::new(local.store.clone(), &table))),
+            stream: Some(Arc::new(EmbeddedStream::new(local.store.clone(), &config.table))),
             checkpoints: local.store.clone(),
             stream_failures: Arc::new(SqliteQueue::new(local.store.clone(), STREAM_FAILURES_QUEUE)),
         };

@@ -3,7 +3,7 @@
 //! SQS for keys under `incoming/`; with `--aws` the bucket's notification configuration does it.
 
 use super::Target;
-use crate::config::{self, IMPORT_PREFIX};
+use crate::config::{Config, IMPORT_PREFIX};
 use crate::store::embedded::{Embedded, SqliteQueue, UPLOADS_QUEUE, UPLOAD_TEMP_PREFIX};
 use crate::store::OrderQueue;
 use anyhow::Context as _;
@@ -66,10 +66,11 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             "the key {key:?} would leave the bucket: use a relative key without `..`, a NUL or a backslash (e.g. {IMPORT_PREFIX}orders.jsonl)"
         );
     }
-    let bucket = config::env_or(config::ENV_BUCKET, config::DEFAULT_BUCKET);
+    let config = Config::from_env();
+    let bucket = config.bucket.clone();
     let size = std::fs::metadata(&a.file).with_context(|| format!("reading {}", a.file.display()))?.len();
     if a.target.aws {
-        let aws = crate::store::aws::AwsAdapters::from_env().await;
+        let aws = crate::wiring::aws(&config).await;
         let body = aws_sdk_s3::primitives::ByteStream::from_path(&a.file)
             .await
             .with_context(|| format!("reading {}", a.file.display()))?;

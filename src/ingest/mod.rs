@@ -41,21 +41,25 @@ pub fn start_meter(ctx: &Context, default_name: &str) -> Meter {
     Meter::start(&ctx.request_id, name, memory)
 }
 
+/// A Lambda `Context` for an in-process invocation: a fresh request id, the function's name and
+/// memory, and a deadline `timeout` from now.
+pub fn context(function_name: &str, memory_mb: u32, timeout: std::time::Duration) -> lambda_runtime::Context {
+    let mut ctx = lambda_runtime::Context::default();
+    ctx.request_id = uuid::Uuid::new_v4().to_string();
+    ctx.deadline = (chrono::Utc::now().timestamp_millis() as u64) + timeout.as_millis() as u64;
+    ctx.invoked_function_arn = format!("arn:aws:lambda:local:000000000000:function:{function_name}");
+    let cfg = lambda_runtime::Config {
+        function_name: function_name.to_string(),
+        memory: memory_mb as i32,
+        version: "$LATEST".to_string(),
+        ..Default::default()
+    };
+    ctx.env_config = std::sync::Arc::new(cfg);
+    ctx
+}
+
 /// A timestamp in milliseconds since the epoch (SQS `SentTimestamp`) as RFC 3339.
 pub fn epoch_ms_to_rfc3339(ms: &str) -> Option<String> {
     let ms: i64 = ms.parse().ok()?;
     chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
-
-impl Deps {
-    /// The AWS adapters from the environment, EMF on stdout: what the Lambda binaries run.
-    pub async fn from_aws_env() -> Deps {
-        let aws = crate::store::aws::AwsAdapters::from_env().await;
-        Deps::new(aws.store, aws.objects, aws.orders_queue, Metrics::from_env(crate::metering::EmfSink::Stdout))
-    }
-
-    /// The embedded adapters under a data directory.
-    pub fn embedded(e: &crate::store::embedded::Embedded, metrics: Metrics) -> Deps {
-        Deps::new(e.store.clone(), e.bucket.clone(), e.orders_queue.clone(), metrics)
-    }
 }

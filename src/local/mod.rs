@@ -416,7 +416,7 @@ async fn invoke_queue(
     timeout: Duration,
 ) -> Vec<String> {
     let s = &shared.settings;
-    let ctx = crate::cli::context(kind.function(), s.memory_mb, timeout);
+    let ctx = ingest::context(kind.function(), s.memory_mb, timeout);
     let request_id = ctx.request_id.clone();
     let response: Result<Value, String> = match kind {
         QueueKind::Orders => {
@@ -558,7 +558,7 @@ async fn stream_step(
     let mut cost = None;
     let mut failed_count = 0;
     if !batch.is_empty() {
-        let ctx = crate::cli::context(ingest::stream::FUNCTION_NAME, s.memory_mb, s.stream_timeout);
+        let ctx = ingest::context(ingest::stream::FUNCTION_NAME, s.memory_mb, s.stream_timeout);
         let request_id = ctx.request_id.clone();
         let event = serde_json::from_value(json!({ "Records": batch })).expect("stream records have Lambda's shape");
         let response = guarded(s.stream_timeout, ingest::stream::handle(&shared.deps, LambdaEvent::new(event, ctx)))

@@ -240,7 +240,7 @@ async fn send_message_batch_resends_only_the_entries_that_failed() {
 #[tokio::test]
 async fn send_all_splits_into_batches_of_ten_and_the_aws_adapters_build_from_the_environment() {
     let cfg = sdk_config().await;
-    let aws = AwsAdapters::from_config(&cfg);
+    let aws = AwsAdapters::new(&cfg, &orderflow::config::Config::from_env());
     let url =
         aws.sqs.create_queue().queue_name(unique("handoff")).send().await.unwrap().queue_url().unwrap().to_string();
     let queue = SqsQueue::new(aws.sqs.clone(), url.clone());

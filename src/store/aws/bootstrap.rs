@@ -7,8 +7,7 @@
 //! Not mirrored (Terraform-only, they need resources bootstrap does not own): the KMS key for
 //! table and bucket encryption, the bucket policy, lifecycle rules, alarms and IAM.
 
-use super::sources::queue_name_from_url;
-use crate::config::{self, env_or};
+use crate::config::{self, Config};
 use anyhow::{anyhow, bail, Context};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
@@ -44,23 +43,14 @@ pub struct Names {
 }
 
 impl Names {
-    /// From the environment the functions see: ORDERFLOW_TABLE, ORDERFLOW_BUCKET and the queue
-    /// URL variables (their last path segment), else the default names.
-    pub fn from_env() -> Names {
-        let queue = |var: &str, default: &str| {
-            let url = env_or(var, "");
-            if url.is_empty() {
-                default.to_string()
-            } else {
-                queue_name_from_url(&url).to_string()
-            }
-        };
+    /// The names `config` resolved (a queue's name is its URL's last path segment).
+    pub fn of(config: &Config) -> Names {
         Names {
-            table: env_or(config::ENV_TABLE, config::DEFAULT_TABLE),
-            bucket: env_or(config::ENV_BUCKET, config::DEFAULT_BUCKET),
-            orders_queue: queue(config::ENV_ORDERS_QUEUE_URL, config::DEFAULT_ORDERS_QUEUE),
-            uploads_queue: queue(config::ENV_UPLOADS_QUEUE_URL, config::DEFAULT_UPLOADS_QUEUE),
-            stream_failures_queue: queue(config::ENV_STREAM_FAILURES_QUEUE_URL, config::DEFAULT_STREAM_FAILURES_QUEUE),
+            table: config.table.clone(),
+            bucket: config.bucket.clone(),
+            orders_queue: config.orders_queue.name.clone(),
+            uploads_queue: config.uploads_queue.name.clone(),
+            stream_failures_queue: config.stream_failures_queue.name.clone(),
         }
     }
 
@@ -119,11 +109,6 @@ fn shell_quote(v: &str) -> String {
     } else {
         format!("'{}'", v.replace('\'', r"'\''"))
     }
-}
-
-/// Bootstraps the resources the environment names ([`Names::from_env`]).
-pub async fn bootstrap(cfg: &aws_config::SdkConfig) -> anyhow::Result<Bootstrapped> {
-    bootstrap_with(cfg, &Names::from_env()).await
 }
 
 /// Bootstraps the resources of explicit names.

@@ -14,7 +14,7 @@ pub use s3::S3Objects;
 pub use sources::*;
 pub use sqs::{fifo_group, queue_url, SqsQueue};
 
-use crate::config::{self, env_or};
+use crate::config::Config;
 use aws_config::BehaviorVersion;
 use std::sync::Arc;
 
@@ -40,17 +40,16 @@ pub struct AwsAdapters {
 }
 
 impl AwsAdapters {
-    pub async fn from_env() -> AwsAdapters {
-        Self::from_config(&sdk_config().await)
-    }
-
-    pub fn from_config(cfg: &aws_config::SdkConfig) -> AwsAdapters {
+    /// The clients of `sdk`, over the resources `config` names.
+    pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> AwsAdapters {
+        let cfg = sdk;
         let dynamodb = aws_sdk_dynamodb::Client::new(cfg);
         let s3_conf = aws_sdk_s3::config::Builder::from(cfg).force_path_style(custom_endpoint()).build();
         let s3 = aws_sdk_s3::Client::from_conf(s3_conf);
         let sqs = aws_sdk_sqs::Client::new(cfg);
-        let table = env_or(config::ENV_TABLE, config::DEFAULT_TABLE);
-        let queue_url = env_or(config::ENV_ORDERS_QUEUE_URL, "");
+        let table = config.table.clone();
+        // The functions are given the URL; without it, handing orders on is a transient failure.
+        let queue_url = config.orders_queue.url.clone().unwrap_or_default();
         AwsAdapters {
             store: Arc::new(DynamoStore::new(dynamodb.clone(), table)),
             objects: Arc::new(S3Objects::new(s3.clone())),

@@ -5,7 +5,7 @@
 //! embedded stream builds in `adapters::embedded::stream`).
 
 use super::{describe, is_transient, Names, SqsQueue};
-use crate::config::{self, env_or};
+use crate::config::{Config, QueueRef};
 use crate::store::{QueueSource, SourceError, StreamSource};
 use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::EventRecord;
@@ -52,11 +52,6 @@ where
 /// The region field of an ARN (`arn:aws:sqs:REGION:ACCOUNT:NAME`).
 fn arn_region(arn: &str) -> &str {
     arn.split(':').nth(3).unwrap_or("")
-}
-
-/// The last path segment of a queue URL: the queue's name.
-pub fn queue_name_from_url(url: &str) -> &str {
-    url.trim_end_matches('/').rsplit('/').next().unwrap_or(url)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,17 +122,12 @@ impl SqsSource {
 
     /// The queue named by the URL in `env_var` when set, else the queue called `default_name`;
     /// the source's short name is the queue's name.
-    pub async fn resolve(
-        client: aws_sdk_sqs::Client,
-        env_var: &str,
-        default_name: &str,
-    ) -> Result<SqsSource, SourceError> {
-        let url = match std::env::var(env_var) {
-            Ok(url) if !url.is_empty() => url,
-            _ => queue_url(&client, default_name).await?,
+    pub async fn resolve(client: aws_sdk_sqs::Client, queue: &QueueRef) -> Result<SqsSource, SourceError> {
+        let url = match &queue.url {
+            Some(url) => url.clone(),
+            None => queue_url(&client, &queue.name).await?,
         };
-        let name = queue_name_from_url(&url).to_string();
-        Self::from_url(client, url, name).await
+        Self::from_url(client, url, queue.name.clone()).await
     }
 
     /// The same source under another short name (`orders` rather than `orderflow-orders`).
@@ -527,20 +517,17 @@ pub struct AwsRuntimeSources {
 }
 
 impl AwsRuntimeSources {
-    /// The resources the environment names: the queue URL variables when set (else the queues
-    /// of the default names), the table in ORDERFLOW_TABLE (else the default).
-    pub async fn from_config(cfg: &aws_config::SdkConfig) -> Result<AwsRuntimeSources, SourceError> {
-        let sqs = aws_sdk_sqs::Client::new(cfg);
-        let orders =
-            SqsSource::resolve(sqs.clone(), config::ENV_ORDERS_QUEUE_URL, config::DEFAULT_ORDERS_QUEUE).await?;
-        let uploads =
-            SqsSource::resolve(sqs.clone(), config::ENV_UPLOADS_QUEUE_URL, config::DEFAULT_UPLOADS_QUEUE).await?;
-        let failures_url = match std::env::var(config::ENV_STREAM_FAILURES_QUEUE_URL) {
-            Ok(url) if !url.is_empty() => url,
-            _ => queue_url(&sqs, config::DEFAULT_STREAM_FAILURES_QUEUE).await?,
+    /// The resources `config` names: the queues of its URLs (else looked up by their names) and
+    /// its table.
+    pub async fn from_config(sdk: &aws_config::SdkConfig, config: &Config) -> Result<AwsRuntimeSources, SourceError> {
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        let orders = SqsSource::resolve(sqs.clone(), &config.orders_queue).await?;
+        let uploads = SqsSource::resolve(sqs.clone(), &config.uploads_queue).await?;
+        let failures_url = match &config.stream_failures_queue.url {
+            Some(url) => url.clone(),
+            None => queue_url(&sqs, &config.stream_failures_queue.name).await?,
         };
-        let table = env_or(config::ENV_TABLE, config::DEFAULT_TABLE);
-        Self::assemble(cfg, sqs, orders, uploads, failures_url, &table).await
+        Self::assemble(sdk, sqs, orders, uploads, failures_url, &config.table).await
     }
 
     /// The resources of explicit names (queues looked up by name).
@@ -596,7 +583,7 @@ mod tests {
     #[test]
     fn a_queue_url_gives_its_name_and_an_arn() {
         assert_eq!(
-            queue_name_from_url("https://sqs.eu-west-1.amazonaws.com/123456789012/orderflow-orders"),
+            crate::config::queue_name_from_url("https://sqs.eu-west-1.amazonaws.com/123456789012/orderflow-orders"),
             "orderflow-orders"
         );
         let client = aws_sdk_sqs::Client::from_conf(

@@ -1,6 +1,7 @@
 //! The orders queue on SQS: SendMessageBatch, 10 entries a call, resending entries that failed
 //! on the service's side (with backoff) and refusing those the service says can never succeed.
 
+use crate::config::QueueRef;
 use crate::store::{OrderQueue, QueueError};
 use async_trait::async_trait;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -98,13 +99,12 @@ pub fn fifo_group(body: &str) -> String {
         .unwrap_or_else(|| "orderflow".to_string())
 }
 
-/// A queue's URL: from `env_var` when set, else looked up by its default name (GetQueueUrl).
-pub async fn queue_url(client: &Client, env_var: &str, default_name: &str) -> anyhow::Result<String> {
-    if let Ok(url) = std::env::var(env_var) {
-        if !url.is_empty() {
-            return Ok(url);
-        }
+/// A queue's URL: the one its variable gave, else looked up by its name (GetQueueUrl).
+pub async fn queue_url(client: &Client, queue: &QueueRef) -> anyhow::Result<String> {
+    if let Some(url) = &queue.url {
+        return Ok(url.clone());
     }
+    let (env_var, default_name) = (queue.env_var, &queue.name);
     let out = client.get_queue_url().queue_name(default_name).send().await.map_err(|e| {
         anyhow::anyhow!(
             "{env_var} is not set and queue {default_name:?} cannot be found ({}); run `orderflow bootstrap --aws` on an emulator, or set {env_var}",

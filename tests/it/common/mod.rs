@@ -25,7 +25,7 @@ pub fn env() -> Env {
     let dir = tempfile::tempdir().expect("temp dir");
     let embedded = Embedded::open(dir.path()).expect("embedded opens");
     let (metrics, emf) = Metrics::memory();
-    let deps = Deps::embedded(&embedded, metrics);
+    let deps = orderflow::wiring::embedded(&embedded, metrics);
     Env { dir, embedded, deps, emf }
 }
 
@@ -38,7 +38,7 @@ pub fn event_text(name: &str) -> String {
 }
 
 pub fn ctx(function: &str) -> lambda_runtime::Context {
-    orderflow::cli::context(function, 128, std::time::Duration::from_secs(30))
+    orderflow::ingest::context(function, 128, std::time::Duration::from_secs(30))
 }
 
 /// Every record in the store by a readable key: the order id, or for a rejection
