@@ -14,12 +14,12 @@ pub async fn lambda() -> Deps {
 }
 
 /// The AWS clients (the SDK's own configuration chain) over the resources `config` names.
-pub async fn aws(config: &Config) -> AwsAdapters {
+pub(crate) async fn aws(config: &Config) -> AwsAdapters {
     AwsAdapters::new(&sdk_config().await, config)
 }
 
 /// The handlers' ports over the AWS adapters.
-pub fn aws_deps(aws: &AwsAdapters, metrics: Metrics) -> Deps {
+pub(crate) fn aws_deps(aws: &AwsAdapters, metrics: Metrics) -> Deps {
     Deps::new(aws.store.clone(), aws.objects.clone(), aws.orders_queue.clone(), metrics)
 }
 

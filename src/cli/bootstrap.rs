@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Required: create the resources on AWS (the SDK's configuration: AWS_REGION,
     /// AWS_ENDPOINT_URL, profiles). Names come from ORDERFLOW_TABLE, ORDERFLOW_BUCKET and the
     /// queue URL variables, else the defaults.
@@ -13,7 +13,7 @@ pub struct Args {
     pub aws: bool,
 }
 
-pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     if !a.aws {
         anyhow::bail!(
             "bootstrap creates AWS resources and needs --aws; the embedded default (SQLite and a folder as \

@@ -17,25 +17,25 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     data: DataDir,
 }
 
-pub const BUCKET: &str = crate::config::DEFAULT_BUCKET;
+pub(crate) const BUCKET: &str = crate::config::DEFAULT_BUCKET;
 
 /// The sample data, compiled in so the demo runs from any working directory.
-pub const SQS_MIXED_BATCH: &str = include_str!("../../events/sqs-mixed-batch.json");
-pub const S3_SQS_NOTIFICATION: &str = include_str!("../../events/s3-sqs-notification.json");
-pub const S3_DIRECT: &str = include_str!("../../events/s3-direct.json");
-pub const S3_TEST_EVENT: &str = include_str!("../../events/s3-test-event.json");
-pub const ORDERS_JSONL: &str = include_str!("../../events/orders.jsonl");
-pub const ORDERS_CSV: &str = include_str!("../../events/orders.csv");
-pub const ORDERS_CSV_GZ: &[u8] = include_bytes!("../../events/orders.csv.gz");
-pub const PENDING_ORDERS: &str = include_str!("../../events/pending-orders.jsonl");
+pub(crate) const SQS_MIXED_BATCH: &str = include_str!("../../events/sqs-mixed-batch.json");
+pub(crate) const S3_SQS_NOTIFICATION: &str = include_str!("../../events/s3-sqs-notification.json");
+pub(crate) const S3_DIRECT: &str = include_str!("../../events/s3-direct.json");
+pub(crate) const S3_TEST_EVENT: &str = include_str!("../../events/s3-test-event.json");
+pub(crate) const ORDERS_JSONL: &str = include_str!("../../events/orders.jsonl");
+pub(crate) const ORDERS_CSV: &str = include_str!("../../events/orders.csv");
+pub(crate) const ORDERS_CSV_GZ: &[u8] = include_bytes!("../../events/orders.csv.gz");
+pub(crate) const PENDING_ORDERS: &str = include_str!("../../events/pending-orders.jsonl");
 
 /// The objects the sample S3 events refer to, by (decoded) key.
-pub const SAMPLE_OBJECTS: [(&str, &[u8]); 3] = [
+pub(crate) const SAMPLE_OBJECTS: [(&str, &[u8]); 3] = [
     ("incoming/orders.jsonl", ORDERS_JSONL.as_bytes()),
     ("incoming/2026-11-26/store orders+east.csv", ORDERS_CSV.as_bytes()),
     ("incoming/archive/orders.csv.gz", ORDERS_CSV_GZ),
@@ -50,7 +50,7 @@ pub async fn seed_bucket(e: &Embedded) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let e = Embedded::open(&a.data.data_dir)?;
     let (metrics, lines) = Metrics::memory();
     // The embedded store writes a batch in order: which of two conflicting messages wins is

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
-pub struct EnqueueArgs {
+pub(crate) struct EnqueueArgs {
     /// A JSON order, a JSON array of orders, JSON Lines or CSV (optionally gzip); - for stdin.
     input: String,
     #[command(flatten)]
@@ -27,7 +27,7 @@ pub struct EnqueueArgs {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct InsertArgs {
+pub(crate) struct InsertArgs {
     /// A JSON order, a JSON array of orders, JSON Lines or CSV (optionally gzip); - for stdin.
     input: String,
     #[command(flatten)]
@@ -48,7 +48,7 @@ fn refuse(p: &Piece, reason: &str) {
     eprintln!("line {}: not sent: {reason}", p.line);
 }
 
-pub async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (mut rx, parser) = input::pieces(&a.input)?;
     enum Dest {
@@ -105,7 +105,7 @@ pub async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
     Ok(if refused > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-pub async fn insert(a: InsertArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn insert(a: InsertArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (mut rx, parser) = input::pieces(&a.input)?;
     let (store, name): (Arc<dyn OrderStore>, String) = if a.target.aws {

@@ -12,14 +12,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Function {
+pub(crate) enum Function {
     Sqs,
     S3,
     Stream,
 }
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Which handler to run.
     #[arg(value_enum)]
     function: Function,
@@ -35,7 +35,7 @@ pub struct Args {
     timeout: u64,
 }
 
-pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let text = if a.event == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).context("reading the event from stdin")?;
@@ -51,7 +51,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs one handler on an event text and returns its JSON response.
-pub async fn invoke(
+pub(crate) async fn invoke(
     deps: &Deps,
     f: Function,
     event: &str,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     target: Target,
     /// Exit 0 once every queue and the stream are empty and nothing is in flight.
@@ -73,7 +73,7 @@ async fn stop_signal() {
     }
 }
 
-pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut settings = Settings {
         batch_size: a.batch_size.into(),
         stream_batch_size: a.stream_batch_size.into(),

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// The file to upload (.jsonl, .ndjson, .csv, optionally .gz).
     file: std::path::PathBuf,
     /// The object key (default: incoming/<file name>).
@@ -28,12 +28,12 @@ const KEY_KEEP: &AsciiSet =
     &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/').remove(b'*');
 
 /// A key as S3 writes it into event notifications (URL form encoding).
-pub fn notification_key(key: &str) -> String {
+pub(crate) fn notification_key(key: &str) -> String {
     utf8_percent_encode(key, KEY_KEEP).to_string().replace("%20", "+")
 }
 
 /// The S3 event notification for one created object, as S3 sends it to a queue.
-pub fn notification(bucket: &str, key: &str, size: u64, etag: &str) -> serde_json::Value {
+pub(crate) fn notification(bucket: &str, key: &str, size: u64, etag: &str) -> serde_json::Value {
     let now = crate::core::processing::now_rfc3339();
     json!({ "Records": [{
         "eventVersion": "2.1",
@@ -53,7 +53,7 @@ pub fn notification(bucket: &str, key: &str, size: u64, etag: &str) -> serde_jso
     }]})
 }
 
-pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let key = match &a.key {
         Some(k) => k.clone(),
         None => {

@@ -16,12 +16,12 @@ pub struct DeadlineGuard {
 /// The budget assumed when the runtime hands us a deadline that is missing or already past
 /// (some local emulators send a fixed one: `cargo lambda watch` sends `600000`, ten minutes after
 /// the epoch, on every invocation): the work is done, not refused.
-pub const FALLBACK_BUDGET: Duration = Duration::from_secs(30);
+pub(crate) const FALLBACK_BUDGET: Duration = Duration::from_secs(30);
 
 impl DeadlineGuard {
     /// From the invocation's deadline (milliseconds since the epoch). The margin is a tenth of the
     /// time left, at least 200 ms and at most 3 s: enough to write what was started and answer.
-    pub fn from_deadline_ms(deadline_ms: u64) -> DeadlineGuard {
+    pub(crate) fn from_deadline_ms(deadline_ms: u64) -> DeadlineGuard {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         let remaining = if deadline_ms > now_ms {
             Duration::from_millis(deadline_ms - now_ms)
@@ -47,23 +47,28 @@ impl DeadlineGuard {
     }
 
     /// How long work may still be started.
-    pub fn remaining(&self) -> Duration {
+    pub(crate) fn remaining(&self) -> Duration {
         self.stop_at.saturating_duration_since(Instant::now())
     }
 
-    pub fn is_expired(&self) -> bool {
+    pub(crate) fn is_expired(&self) -> bool {
         Instant::now() >= self.stop_at
     }
 }
 
-pub const DEADLINE_REASON: &str = "not started: the invocation deadline was near";
+pub(crate) const DEADLINE_REASON: &str = "not started: the invocation deadline was near";
 
 /// Runs `f` on every record, one at a time in input order, and returns one outcome per record.
 ///
 /// After the first failure in a group (`group_of` returns `Some`: an SQS FIFO message group)
 /// every later record of it is failed without being started. A panic inside one record becomes
 /// a `Retry` for that record only. Nothing is started once the deadline guard has expired.
-pub async fn run<'a, T, G, F, Fut>(records: &'a [T], guard: DeadlineGuard, group_of: G, f: F) -> Vec<RecordOutcome>
+pub(crate) async fn run<'a, T, G, F, Fut>(
+    records: &'a [T],
+    guard: DeadlineGuard,
+    group_of: G,
+    f: F,
+) -> Vec<RecordOutcome>
 where
     G: Fn(&'a T) -> Option<&'a str>,
     F: Fn(&'a T) -> Fut,
@@ -102,7 +107,7 @@ where
 /// without a group all go in the first round. `f` gets the round's record indices and returns
 /// one outcome per index, in order. Nothing is started once the deadline guard has expired; a
 /// panic of a whole round fails that round's records only.
-pub async fn run_rounds<'a, T, G, F, Fut>(
+pub(crate) async fn run_rounds<'a, T, G, F, Fut>(
     records: &'a [T],
     guard: DeadlineGuard,
     group_of: G,
@@ -154,7 +159,11 @@ where
 }
 
 /// The identifiers of every record whose outcome is `Retry`, for `batchItemFailures`.
-pub fn failures<'a, T>(records: &'a [T], outcomes: &[RecordOutcome], id: impl Fn(&'a T) -> String) -> Vec<String> {
+pub(crate) fn failures<'a, T>(
+    records: &'a [T],
+    outcomes: &[RecordOutcome],
+    id: impl Fn(&'a T) -> String,
+) -> Vec<String> {
     records
         .iter()
         .zip(outcomes)

@@ -3,5 +3,5 @@
 //! the deadline guard (`batch`).
 
 pub mod batch;
-pub mod panic;
+pub(crate) mod panic;
 pub mod processing;

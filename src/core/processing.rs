@@ -24,17 +24,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn is_retry(&self) -> bool {
+    pub(crate) fn is_retry(&self) -> bool {
         matches!(self, Outcome::Retry { .. })
-    }
-
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Accepted => "accepted",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Rejected { .. } => "rejected",
-            Outcome::Retry { .. } => "retry",
-        }
     }
 }
 
@@ -47,7 +38,7 @@ pub struct RecordOutcome {
 }
 
 impl RecordOutcome {
-    pub fn retry(reason: impl Into<String>) -> RecordOutcome {
+    pub(crate) fn retry(reason: impl Into<String>) -> RecordOutcome {
         RecordOutcome { outcome: Outcome::Retry { reason: reason.into() }, order_id: None, customer_id: None }
     }
 }
@@ -62,7 +53,7 @@ pub struct Origin<'a> {
 }
 
 /// The current time as stored in records (RFC 3339, milliseconds, UTC).
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     // Formatting a timestamp costs more than pricing an order: reuse it within the millisecond.
     thread_local!(static LAST: std::cell::RefCell<(i64, String)> = const { std::cell::RefCell::new((i64::MIN, String::new())) });
     let now = chrono::Utc::now();
@@ -87,7 +78,7 @@ impl Processor {
         Processor { store }
     }
 
-    pub fn store(&self) -> &Arc<dyn OrderStore> {
+    pub(crate) fn store(&self) -> &Arc<dyn OrderStore> {
         &self.store
     }
 
@@ -96,15 +87,10 @@ impl Processor {
         self.commit(prepare_body(body, origin), body).await
     }
 
-    /// An order already split into fields (a CSV group, a parsed JSON body).
-    pub async fn process_input(&self, input: &OrderInput, raw: &str, origin: Origin<'_>) -> RecordOutcome {
-        self.commit(prepare_input(input, raw, origin), raw).await
-    }
-
     /// Writes a prepared record: the conditional write decides Accepted, Duplicate or a
     /// conflict; store failures decide Retry (transient) or Rejected (permanent).
     /// `raw` is the record's text, excerpted into the rejection should the write find a conflict.
-    pub async fn commit(&self, prepared: Prepared, raw: &str) -> RecordOutcome {
+    pub(crate) async fn commit(&self, prepared: Prepared, raw: &str) -> RecordOutcome {
         self.commit_batch(vec![(prepared, raw)]).await.pop().expect("one outcome per record")
     }
 
@@ -112,7 +98,7 @@ impl Processor {
     /// for its orders and one for its rejections, and decides each record's outcome as `commit`
     /// does. Outcomes come back in the batch's order; of two orders with the same id the earlier
     /// is written first.
-    pub async fn commit_batch(&self, batch: Vec<(Prepared, &str)>) -> Vec<RecordOutcome> {
+    pub(crate) async fn commit_batch(&self, batch: Vec<(Prepared, &str)>) -> Vec<RecordOutcome> {
         let mut outcomes: Vec<Option<RecordOutcome>> = (0..batch.len()).map(|_| None).collect();
         let (mut orders, mut order_at, mut rejections, mut rejection_at) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -186,14 +172,15 @@ impl Processor {
 
     /// A stream INSERT of an item: a PENDING item is priced and completed in place; anything
     /// else is not an order to process (the caller counts it as ignored).
-    pub async fn process_pending(&self, image: &Item, origin: Origin<'_>) -> RecordOutcome {
+    #[cfg(test)]
+    pub(crate) async fn process_pending(&self, image: &Item, origin: Origin<'_>) -> RecordOutcome {
         self.process_pendings(&[(image, origin)]).await.pop().expect("one outcome per record")
     }
 
     /// A stream batch of PENDING items, completed with one store call in the batch's order
     /// (after the first failure the rest are not attempted); an image without a key is stored as
     /// a rejection.
-    pub async fn process_pendings(&self, batch: &[(&Item, Origin<'_>)]) -> Vec<RecordOutcome> {
+    pub(crate) async fn process_pendings(&self, batch: &[(&Item, Origin<'_>)]) -> Vec<RecordOutcome> {
         let now = now_rfc3339();
         let mut outcomes: Vec<Option<RecordOutcome>> = (0..batch.len()).map(|_| None).collect();
         let (mut pending, mut pending_at, mut customers) = (Vec::new(), Vec::new(), Vec::new());
@@ -238,7 +225,7 @@ impl Processor {
     }
 
     /// Stores a rejected intake record keyed by its source id and acknowledges it.
-    pub async fn reject(
+    pub(crate) async fn reject(
         &self,
         order_id: Option<&str>,
         customer_id: Option<&str>,
@@ -327,7 +314,7 @@ fn pending_completion(
 /// A record after the pure part of processing (parse, validate, price), ready to be written.
 /// The S3 import prepares on its parser thread, so parsing runs beside the writes.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Prepared {
+pub(crate) enum Prepared {
     /// A valid, priced order (boxed: records are large and move through queues and futures).
     Order(Box<StoredOrder>),
     /// A rejected intake record (malformed or invalid).
@@ -355,17 +342,17 @@ fn rejection(
 }
 
 /// A piece of input that cannot be an order at all, stamped `processed_at`. Pure: no I/O.
-pub fn prepare_malformed_at(reason: String, raw: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
+pub(crate) fn prepare_malformed_at(reason: String, raw: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
     Prepared::Reject(Box::new(rejection(None, None, vec![reason], raw, origin, processed_at)))
 }
 
 /// Parses, validates and prices one JSON order body. Pure: no I/O.
-pub fn prepare_body(body: &str, origin: Origin<'_>) -> Prepared {
+pub(crate) fn prepare_body(body: &str, origin: Origin<'_>) -> Prepared {
     prepare_body_at(body, origin, &now_rfc3339())
 }
 
 /// `prepare_body`, stamped `processed_at`.
-pub fn prepare_body_at(body: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
+pub(crate) fn prepare_body_at(body: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
     let reject =
         |reason: String| Prepared::Reject(Box::new(rejection(None, None, vec![reason], body, origin, processed_at)));
     if body.len() > MAX_BODY_BYTES {
@@ -381,13 +368,9 @@ pub fn prepare_body_at(body: &str, origin: Origin<'_>, processed_at: &str) -> Pr
     }
 }
 
-/// Validates and prices an order already split into fields. Pure: no I/O.
-pub fn prepare_input(input: &OrderInput, raw: &str, origin: Origin<'_>) -> Prepared {
-    prepare_input_at(input, raw, origin, &now_rfc3339())
-}
-
-/// `prepare_input`, stamped `processed_at`.
-pub fn prepare_input_at(input: &OrderInput, raw: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
+/// Validates and prices an order already split into fields (a CSV group), stamped
+/// `processed_at`. Pure: no I/O.
+pub(crate) fn prepare_input_at(input: &OrderInput, raw: &str, origin: Origin<'_>, processed_at: &str) -> Prepared {
     prepare_view(&input.view(), raw, origin, processed_at)
 }
 

@@ -35,7 +35,7 @@ impl Deps {
 
 /// Starts the meter for an invocation: the function name and memory from the context when the
 /// runtime provides them, else the binary's name and `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`.
-pub fn start_meter(ctx: &Context, default_name: &str) -> Meter {
+pub(crate) fn start_meter(ctx: &Context, default_name: &str) -> Meter {
     let name = if ctx.env_config.function_name.is_empty() { default_name } else { &ctx.env_config.function_name };
     let memory = u32::try_from(ctx.env_config.memory).ok().filter(|m| *m > 0).unwrap_or_else(memory_from_env);
     Meter::start(&ctx.request_id, name, memory)
@@ -59,7 +59,7 @@ pub fn context(function_name: &str, memory_mb: u32, timeout: std::time::Duration
 }
 
 /// A timestamp in milliseconds since the epoch (SQS `SentTimestamp`) as RFC 3339.
-pub fn epoch_ms_to_rfc3339(ms: &str) -> Option<String> {
+pub(crate) fn epoch_ms_to_rfc3339(ms: &str) -> Option<String> {
     let ms: i64 = ms.parse().ok()?;
     chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }

@@ -148,7 +148,7 @@ pub(crate) fn source_id(m: &SqsMessage, index: usize) -> std::borrow::Cow<'_, st
 
 /// Builds the partial batch response. A message to retry without a messageId cannot be named,
 /// so the whole batch fails (Lambda then retries all of it; the others are idempotent).
-pub fn response(
+pub(crate) fn response(
     records: &[SqsMessage],
     outcomes: &[crate::core::processing::RecordOutcome],
 ) -> Result<SqsBatchResponse, Error> {

@@ -29,7 +29,7 @@ pub fn is_pending_insert(r: &EventRecord) -> bool {
     crate::store::StreamFilter::PendingInserts.passes(r)
 }
 
-pub async fn process(
+pub(crate) async fn process(
     deps: &Deps,
     records: &[EventRecord],
     guard: DeadlineGuard,

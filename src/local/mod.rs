@@ -107,7 +107,7 @@ pub struct Channels {
 
 /// Which handler a queue feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueueKind {
+pub(crate) enum QueueKind {
     /// The orders queue -> `orderflow-sqs`.
     Orders,
     /// The uploads queue (S3 notifications) -> `orderflow-s3`.

@@ -31,7 +31,7 @@ pub struct Summary {
 
 impl Summary {
     /// Orders handled per second (accepted, duplicate or rejected) over the run.
-    pub fn orders_per_second(&self) -> Decimal {
+    pub(crate) fn orders_per_second(&self) -> Decimal {
         if self.elapsed_ms == 0 {
             return Decimal::ZERO;
         }

@@ -13,14 +13,14 @@ use std::collections::HashMap;
 pub type Item = HashMap<String, Av>;
 
 /// The table's hash key attribute.
-pub const KEY: &str = "order_id";
+pub(crate) const KEY: &str = "order_id";
 
 fn s(v: &str) -> Av {
     Av::S(v.to_string())
 }
 
 /// Decimals are stored as DynamoDB numbers with their exact text.
-pub fn n(d: Decimal) -> Av {
+pub(crate) fn n(d: Decimal) -> Av {
     Av::N(d.to_string())
 }
 
@@ -98,7 +98,7 @@ pub fn to_item(r: &StoredOrder) -> Item {
 /// `to_item(r)` as DynamoDB JSON text, written directly: the embedded store writes every
 /// record as this text, and building the map first cost more than pricing the order. The same
 /// item as `serde_json::to_string(&to_item(r))` (tested), attributes in a fixed order.
-pub fn to_json(r: &StoredOrder) -> String {
+pub(crate) fn to_json(r: &StoredOrder) -> String {
     let mut w = JsonItem(String::with_capacity(512 + r.items.len() * 96));
     w.0.push('{');
     w.s(KEY, &r.key());
@@ -252,12 +252,12 @@ fn get_n(m: &Item, k: &str) -> Option<Decimal> {
 }
 
 /// The status attribute of an item, if it has a valid one.
-pub fn status_of(m: &Item) -> Option<Status> {
+pub(crate) fn status_of(m: &Item) -> Option<Status> {
     get_s(m, "status").and_then(Status::parse)
 }
 
 /// What a conditional write reports about the item already there.
-pub fn exists(existing: &Item) -> crate::store::PutOutcome {
+pub(crate) fn exists(existing: &Item) -> crate::store::PutOutcome {
     crate::store::PutOutcome::Exists {
         fingerprint: get_s(existing, "fingerprint").map(str::to_string),
         status: status_of(existing),
@@ -332,7 +332,7 @@ pub struct Completion {
 
 impl Completion {
     /// The attributes set on the item (an UpdateItem `SET` list, or applied to the embedded row).
-    pub fn attributes(&self) -> Vec<(&'static str, Av)> {
+    pub(crate) fn attributes(&self) -> Vec<(&'static str, Av)> {
         let mut v = vec![
             ("status", s(self.status.as_str())),
             ("reasons", Av::L(self.reasons.iter().map(|r| s(r)).collect())),
@@ -353,7 +353,7 @@ impl Completion {
         v
     }
 
-    pub fn apply(&self, item: &mut Item) {
+    pub(crate) fn apply(&self, item: &mut Item) {
         for (k, v) in self.attributes() {
             item.insert(k.to_string(), v);
         }
@@ -374,7 +374,7 @@ fn scalar(av: &Av) -> Scalar {
 }
 
 /// Reads an order written straight into the table (a stream NewImage) for validation.
-pub fn order_input(m: &Item) -> OrderInput {
+pub(crate) fn order_input(m: &Item) -> OrderInput {
     let items = m.get("items").map(|av| match av {
         Av::L(list) => ItemsInput::List(
             list.iter()

@@ -11,17 +11,16 @@ use tokio::sync::mpsc;
 
 mod csv_file;
 mod limits;
-pub use csv_file::CSV_REQUIRED;
 
 /// The file formats an import understands, from the key's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     JsonLines,
     Csv,
 }
 
 /// Format and compression from a key: `.jsonl`/`.ndjson`/`.csv`, each optionally `.gz`.
-pub fn detect(key: &str) -> Option<(Format, bool)> {
+pub(crate) fn detect(key: &str) -> Option<(Format, bool)> {
     let lower = key.to_ascii_lowercase();
     let (stem, gz) = match lower.strip_suffix(".gz") {
         Some(s) => (s.to_string(), true),
@@ -38,7 +37,7 @@ pub fn detect(key: &str) -> Option<(Format, bool)> {
 
 /// One order-sized piece of a file.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Unit {
+pub(crate) enum Unit {
     /// A JSON Lines line: its place in the chunk's text, parsed later by the processing core.
     Json { line: u64, span: std::ops::Range<usize> },
     /// A CSV order: consecutive rows with the same order_id. `raw` is its rows' text.
@@ -49,7 +48,7 @@ pub enum Unit {
 }
 
 impl Unit {
-    pub fn line(&self) -> u64 {
+    pub(crate) fn line(&self) -> u64 {
         match self {
             Unit::Json { line, .. } | Unit::Csv { line, .. } | Unit::Malformed { line, .. } => *line,
         }
@@ -59,14 +58,14 @@ impl Unit {
 /// A run of consecutive units. JSON Lines lines stay in one shared text (one allocation per
 /// chunk, not per line); the units point into it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Chunk {
+pub(crate) struct Chunk {
     pub text: String,
     pub units: Vec<Unit>,
 }
 
 impl Chunk {
     /// The unit's text as it arrived: a JSON line's body, a CSV order's rows, a malformed piece.
-    pub fn raw<'a>(&'a self, unit: &'a Unit) -> &'a str {
+    pub(crate) fn raw<'a>(&'a self, unit: &'a Unit) -> &'a str {
         match unit {
             Unit::Json { span, .. } => &self.text[span.clone()],
             Unit::Csv { raw, .. } | Unit::Malformed { raw, .. } => raw,
@@ -74,7 +73,7 @@ impl Chunk {
     }
 
     /// The text to hand on to the orders queue as a message body.
-    pub fn to_body(&self, unit: &Unit) -> String {
+    pub(crate) fn to_body(&self, unit: &Unit) -> String {
         match unit {
             Unit::Csv { input, .. } => input.to_json(),
             other => self.raw(other).to_string(),
@@ -85,14 +84,14 @@ impl Chunk {
 /// A chunk with its records prepared (parsed, validated, priced) on a blocking thread, one
 /// per unit, in order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PreparedChunk {
+pub(crate) struct PreparedChunk {
     pub chunk: Chunk,
     pub prepared: Vec<Prepared>,
 }
 
 /// How the parser thread names the records it prepares: source ids are `<object>:<line>`.
 #[derive(Debug, Clone)]
-pub struct PrepareWith {
+pub(crate) struct PrepareWith {
     pub object: String,
     pub received_at: String,
     pub limits: crate::config::ObjectLimits,
@@ -101,7 +100,7 @@ pub struct PrepareWith {
 impl PrepareWith {
     /// Prepares a chunk of units (CPU only: run it on a blocking thread). Every record of the
     /// chunk is stamped with the same `processed_at`.
-    pub fn prepare_chunk(&self, chunk: Chunk) -> PreparedChunk {
+    pub(crate) fn prepare_chunk(&self, chunk: Chunk) -> PreparedChunk {
         let processed_at = processing::now_rfc3339();
         let mut source_id = String::with_capacity(self.object.len() + 21);
         source_id.push_str(&self.object);
@@ -130,7 +129,7 @@ impl PrepareWith {
 
 /// Whole-file problems (a missing CSV column, an unreadable object).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum FileError {
+pub(crate) enum FileError {
     #[error("{0}")]
     Invalid(String),
     #[error("reading the object failed: {0}")]
@@ -141,15 +140,15 @@ pub enum FileError {
 }
 
 /// A chunk ends after this many units...
-pub const CHUNK: usize = 512;
+pub(crate) const CHUNK: usize = 512;
 /// ...or before its text would pass this many bytes (a larger line gets a chunk of its own), so
 /// that the chunks in flight stay small whatever the lines' length.
-pub const CHUNK_TEXT_BYTES: usize = 96 * 1024;
-pub const CHANNEL_CHUNKS: usize = 8;
+pub(crate) const CHUNK_TEXT_BYTES: usize = 96 * 1024;
+pub(crate) const CHANNEL_CHUNKS: usize = 8;
 
 /// Starts parsing `reader` on a blocking thread; chunks of units arrive on the receiver, then
 /// the parser's final result (lines read, or a whole-file error).
-pub fn spawn_parser<R: Read + Send + 'static>(
+pub(crate) fn spawn_parser<R: Read + Send + 'static>(
     reader: R,
     format: Format,
     gzip: bool,
@@ -197,7 +196,7 @@ const WORKER_CHUNKS: usize = 2;
 /// worker k mod n and `next` takes them back in the same turn, so they come out in file order
 /// with no reordering buffer. Each worker runs as long as it has input and room for output:
 /// nothing waits for the consumer to ask for more.
-pub fn spawn_prepared<R: Read + Send + 'static>(
+pub(crate) fn spawn_prepared<R: Read + Send + 'static>(
     reader: R,
     format: Format,
     gzip: bool,
@@ -237,7 +236,7 @@ pub fn spawn_prepared<R: Read + Send + 'static>(
 }
 
 /// The prepared chunks of one object, in file order (see `spawn_prepared`).
-pub struct PreparedChunks {
+pub(crate) struct PreparedChunks {
     outputs: Vec<mpsc::Receiver<PreparedChunk>>,
     turn: usize,
     done: bool,
@@ -248,7 +247,7 @@ pub struct PreparedChunks {
 impl PreparedChunks {
     /// The next chunk; None once the file is done, or a worker stopped (`finish` tells), and
     /// None from then on: a later chunk must never follow a missing one.
-    pub async fn next(&mut self) -> Option<PreparedChunk> {
+    pub(crate) async fn next(&mut self) -> Option<PreparedChunk> {
         if self.done {
             return None;
         }
@@ -260,7 +259,7 @@ impl PreparedChunks {
     }
 
     /// After `next` gave None: lines read, or why the file or its preparation failed.
-    pub async fn finish(self) -> Result<u64, FileError> {
+    pub(crate) async fn finish(self) -> Result<u64, FileError> {
         // Workers still waiting to hand over a chunk must see that nobody will take it.
         drop(self.outputs);
         let mut failed = None;

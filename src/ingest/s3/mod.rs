@@ -6,7 +6,7 @@
 use super::{start_meter, Deps};
 use crate::config::{IMPORT_PREFIX, REPORT_PREFIX};
 use crate::core::batch::{self, DeadlineGuard};
-pub mod import;
+pub(crate) mod import;
 
 use crate::core::processing::{now_rfc3339, Origin, Outcome, RecordOutcome};
 use crate::metering::Tally;
@@ -24,7 +24,7 @@ use std::pin::Pin;
 pub const FUNCTION_NAME: &str = "orderflow-s3";
 
 /// The most rejected lines listed in one report; every rejection is also stored in the table.
-pub const MAX_REPORTED_REJECTIONS: usize = 10_000;
+pub(crate) const MAX_REPORTED_REJECTIONS: usize = 10_000;
 
 /// Decodes an S3 notification key: `+` is a space, then percent-decoding.
 pub fn decode_key(raw: &str) -> String {
@@ -34,7 +34,7 @@ pub fn decode_key(raw: &str) -> String {
 
 /// `decode_key`, refusing what S3 never sends: a `%` not followed by two hex digits, or bytes
 /// that are not UTF-8 once decoded (a lossy decode would name some other object).
-pub fn decode_key_strict(raw: &str) -> Result<String, String> {
+pub(crate) fn decode_key_strict(raw: &str) -> Result<String, String> {
     let b = raw.as_bytes();
     if let Some(at) = (0..b.len())
         .find(|&i| b[i] == b'%' && !b.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)))
@@ -182,7 +182,7 @@ fn summary(r: &ImportReport) -> Value {
 
 /// S3 notifications delivered through SQS. A message is retried only when one of its objects
 /// could not be finished for a transient reason.
-pub async fn process_sqs(
+pub(crate) async fn process_sqs(
     deps: &Deps,
     records: &[SqsMessage],
     guard: DeadlineGuard,

@@ -44,7 +44,7 @@ pub struct Names {
 
 impl Names {
     /// The names `config` resolved (a queue's name is its URL's last path segment).
-    pub fn of(config: &Config) -> Names {
+    pub(crate) fn of(config: &Config) -> Names {
         Names {
             table: config.table.clone(),
             bucket: config.bucket.clone(),

@@ -81,10 +81,6 @@ impl DynamoStore {
         self
     }
 
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// A conditional put; on a conflict, what is stored already (from the failed condition when
     /// the service returns it, else a consistent read).
     async fn put_if_absent(&self, key: &str, it: HashMap<String, Sdk>) -> Result<PutOutcome, StoreError> {

@@ -19,12 +19,12 @@ use aws_config::BehaviorVersion;
 use std::sync::Arc;
 
 /// The SDK configuration from the environment.
-pub async fn sdk_config() -> aws_config::SdkConfig {
+pub(crate) async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
 /// Whether a custom endpoint is configured (moto, LocalStack): S3 then needs path-style URLs.
-pub fn custom_endpoint() -> bool {
+pub(crate) fn custom_endpoint() -> bool {
     ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"].iter().any(|v| std::env::var(v).map(|s| !s.is_empty()).unwrap_or(false))
 }
 

@@ -66,30 +66,8 @@ pub struct SqsSource {
 }
 
 impl SqsSource {
-    /// A source for a known queue URL, its ARN derived from the URL without a call (the region
-    /// from an `sqs.REGION.amazonaws.com` host, else the client's region). Prefer
-    /// [`SqsSource::from_url`], which asks the service and so also checks the queue exists.
-    pub fn new(client: aws_sdk_sqs::Client, queue_url: impl Into<String>, name: impl Into<String>) -> SqsSource {
-        let url = queue_url.into();
-        let mut segments = url.trim_end_matches('/').rsplit('/');
-        let queue = segments.next().unwrap_or_default();
-        let account = segments.next().unwrap_or_default();
-        let host_region = url
-            .split("://")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|host| host.strip_prefix("sqs."))
-            .and_then(|host| host.split('.').next())
-            .map(str::to_string);
-        let region = host_region
-            .or_else(|| client.config().region().map(|r| r.to_string()))
-            .unwrap_or_else(|| "us-east-1".into());
-        let arn = format!("arn:aws:sqs:{region}:{account}:{queue}");
-        SqsSource { client, url, arn, name: name.into() }
-    }
-
     /// A source for a queue URL, with the ARN from GetQueueAttributes (QueueArn).
-    pub async fn from_url(
+    pub(crate) async fn from_url(
         client: aws_sdk_sqs::Client,
         queue_url: impl Into<String>,
         name: impl Into<String>,
@@ -122,7 +100,7 @@ impl SqsSource {
 
     /// The queue named by the URL in `env_var` when set, else the queue called `default_name`;
     /// the source's short name is the queue's name.
-    pub async fn resolve(client: aws_sdk_sqs::Client, queue: &QueueRef) -> Result<SqsSource, SourceError> {
+    pub(crate) async fn resolve(client: aws_sdk_sqs::Client, queue: &QueueRef) -> Result<SqsSource, SourceError> {
         let url = match &queue.url {
             Some(url) => url.clone(),
             None => queue_url(&client, &queue.name).await?,
@@ -131,7 +109,7 @@ impl SqsSource {
     }
 
     /// The same source under another short name (`orders` rather than `orderflow-orders`).
-    pub fn named(mut self, name: impl Into<String>) -> SqsSource {
+    pub(crate) fn named(mut self, name: impl Into<String>) -> SqsSource {
         self.name = name.into();
         self
     }
@@ -305,7 +283,7 @@ pub struct DynamoStreamSource {
 
 impl DynamoStreamSource {
     /// The stream of an existing stream ARN.
-    pub fn new(client: aws_sdk_dynamodbstreams::Client, stream_arn: impl Into<String>) -> DynamoStreamSource {
+    pub(crate) fn new(client: aws_sdk_dynamodbstreams::Client, stream_arn: impl Into<String>) -> DynamoStreamSource {
         DynamoStreamSource { client, arn: stream_arn.into() }
     }
 
@@ -519,7 +497,10 @@ pub struct AwsRuntimeSources {
 impl AwsRuntimeSources {
     /// The resources `config` names: the queues of its URLs (else looked up by their names) and
     /// its table.
-    pub async fn from_config(sdk: &aws_config::SdkConfig, config: &Config) -> Result<AwsRuntimeSources, SourceError> {
+    pub(crate) async fn from_config(
+        sdk: &aws_config::SdkConfig,
+        config: &Config,
+    ) -> Result<AwsRuntimeSources, SourceError> {
         let sqs = aws_sdk_sqs::Client::new(sdk);
         let orders = SqsSource::resolve(sqs.clone(), &config.orders_queue).await?;
         let uploads = SqsSource::resolve(sqs.clone(), &config.uploads_queue).await?;
@@ -581,16 +562,10 @@ mod tests {
     }
 
     #[test]
-    fn a_queue_url_gives_its_name_and_an_arn() {
+    fn a_queue_url_gives_its_name() {
         assert_eq!(
             crate::config::queue_name_from_url("https://sqs.eu-west-1.amazonaws.com/123456789012/orderflow-orders"),
             "orderflow-orders"
         );
-        let client = aws_sdk_sqs::Client::from_conf(
-            aws_sdk_sqs::Config::builder().behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest()).build(),
-        );
-        let s = SqsSource::new(client, "https://sqs.eu-west-1.amazonaws.com/123456789012/orderflow-orders", "orders");
-        assert_eq!(s.arn(), "arn:aws:sqs:eu-west-1:123456789012:orderflow-orders");
-        assert_eq!(s.name(), "orders");
     }
 }

@@ -55,14 +55,14 @@ impl FolderBucket {
     }
 
     /// Opens an object for reading, through no symlink.
-    pub fn read(&self, bucket: &str, key: &str) -> Result<std::fs::File, ObjectError> {
+    pub(crate) fn read(&self, bucket: &str, key: &str) -> Result<std::fs::File, ObjectError> {
         self.path_of(bucket, key)?;
         jail::open_file(&self.root, bucket, key).map_err(|e| fs_error(bucket, key, e))
     }
 
     /// Writes an object through a temporary file named `temp_name` beside it (see
     /// `jail::write_file`), through no symlink.
-    pub fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         bucket: &str,
         key: &str,
@@ -74,7 +74,7 @@ impl FolderBucket {
     }
 
     /// Removes stale temporary files named `prefix...` in the key's folder (best effort).
-    pub fn remove_stale(&self, bucket: &str, key: &str, prefix: &str, older_than: std::time::SystemTime) {
+    pub(crate) fn remove_stale(&self, bucket: &str, key: &str, prefix: &str, older_than: std::time::SystemTime) {
         if self.path_of(bucket, key).is_ok() {
             jail::remove_stale(&self.root, bucket, key, prefix, older_than);
         }

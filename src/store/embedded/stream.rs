@@ -12,7 +12,7 @@ pub fn sequence_number(seq: i64) -> String {
 }
 
 /// The ARN of the embedded table's stream.
-pub fn stream_arn(table: &str) -> String {
+pub(crate) fn stream_arn(table: &str) -> String {
     format!("arn:aws:dynamodb:local:000000000000:table/{table}/stream/embedded")
 }
 

@@ -23,7 +23,7 @@ struct Columns {
     tax_rate: Option<usize>,
 }
 
-pub const CSV_REQUIRED: [&str; 6] = ["order_id", "customer_id", "currency", "sku", "quantity", "unit_price"];
+pub(crate) const CSV_REQUIRED: [&str; 6] = ["order_id", "customer_id", "currency", "sku", "quantity", "unit_price"];
 
 fn columns(header: &csv::StringRecord) -> Result<Columns, FileError> {
     let find = |name: &str| header.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name);

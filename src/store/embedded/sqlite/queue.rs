@@ -42,7 +42,7 @@ impl SqliteQueue {
         self
     }
 
-    pub fn dead_letter_name(&self) -> String {
+    pub(crate) fn dead_letter_name(&self) -> String {
         format!("{}{}", self.name, crate::config::DLQ_SUFFIX)
     }
 
