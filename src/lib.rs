@@ -42,6 +42,7 @@ pub mod ingest;
 pub mod local;
 pub mod metering;
 pub mod order;
+mod panic;
 pub mod store;
 pub mod telemetry;
 pub mod wiring;

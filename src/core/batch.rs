@@ -86,7 +86,7 @@ where
             match AssertUnwindSafe(f(r)).catch_unwind().await {
                 Ok(out) => out,
                 Err(panic) => {
-                    let msg = crate::core::panic::message(panic.as_ref());
+                    let msg = crate::panic::message(panic.as_ref());
                     tracing::error!(record = i, panic = %msg, "record handler panicked");
                     RecordOutcome::retry(format!("the handler panicked: {msg}"))
                 }
@@ -140,7 +140,7 @@ where
         let done = match AssertUnwindSafe(f(indices)).catch_unwind().await {
             Ok(done) => done,
             Err(panic) => {
-                let msg = crate::core::panic::message(panic.as_ref());
+                let msg = crate::panic::message(panic.as_ref());
                 tracing::error!(records = round.len(), panic = %msg, "a batch of records panicked");
                 vec![RecordOutcome::retry(format!("the handler panicked: {msg}")); round.len()]
             }

@@ -3,5 +3,4 @@
 //! the deadline guard (`batch`).
 
 pub mod batch;
-pub(crate) mod panic;
 pub mod processing;

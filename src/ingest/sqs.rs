@@ -105,7 +105,7 @@ pub async fn process(
                         ready_at.push(k);
                     }
                     Err(panic) => {
-                        let msg = crate::core::panic::message(panic.as_ref());
+                        let msg = crate::panic::message(panic.as_ref());
                         tracing::error!(record = i, panic = %msg, "record handler panicked");
                         outcomes[k] = Some(RecordOutcome::retry(format!("the handler panicked: {msg}")));
                     }

@@ -127,7 +127,7 @@ async fn guarded<T>(fut: impl std::future::Future<Output = Result<T, StoreError>
     match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
         Ok(r) => r,
         Err(panic) => {
-            let msg = crate::core::panic::message(panic.as_ref());
+            let msg = crate::panic::message(panic.as_ref());
             tracing::error!(panic = %msg, "a store write panicked");
             Err(StoreError::Transient(format!("the store write panicked: {msg}")))
         }
