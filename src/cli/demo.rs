@@ -8,9 +8,8 @@ use super::invoke::{invoke, Function};
 use super::DataDir;
 use crate::ingest::{s3, stream};
 use crate::metering::Metrics;
-use crate::order::OrderInput;
+use crate::order::{OrderInput, PendingOrder};
 use crate::store::embedded::{self, Embedded};
-use crate::store::item;
 use crate::store::OrderStore;
 use lambda_runtime::LambdaEvent;
 use std::process::ExitCode;
@@ -79,8 +78,9 @@ pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut inserted = 0;
     for line in PENDING_ORDERS.lines().filter(|l| !l.trim().is_empty()) {
         let input = OrderInput::from_json(line).map_err(anyhow::Error::msg)?;
-        let it = item::pending_item(&input).ok_or_else(|| anyhow::anyhow!("sample pending order has no order_id"))?;
-        if matches!(e.store.insert_pending(&it).await?, crate::store::PutOutcome::Inserted) {
+        let pending =
+            PendingOrder::new(input).ok_or_else(|| anyhow::anyhow!("sample pending order has no order_id"))?;
+        if matches!(e.store.insert_pending(&pending).await?, crate::store::PutOutcome::Inserted) {
             inserted += 1;
         }
     }
@@ -94,7 +94,7 @@ pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
         serde_json::to_string(&r)?
     );
 
-    let records = super::orders::select(e.store.scan().await?.iter().map(item::from_item).collect(), None);
+    let records = super::orders::select(e.store.scan().await?, None);
     println!("\nStored orders and rejected intake records ({})\n{}", records.len(), super::orders::table(&records));
     let lines = lines.lock().expect("metrics lock").clone();
     let pricing = crate::metering::pricing::Pricing::default();

@@ -3,7 +3,6 @@
 use super::DataDir;
 use crate::order::{Status, StoredOrder};
 use crate::store::embedded::Embedded;
-use crate::store::item;
 use crate::store::OrderStore;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use std::process::ExitCode;
@@ -38,7 +37,7 @@ pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     } else {
         Embedded::open(&a.data.data_dir)?.store.scan().await?
     };
-    let records = select(items.iter().map(item::from_item).collect(), a.status);
+    let records = select(items, a.status);
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&records)?),
         Format::Table => println!("{}", table(&records)),

@@ -5,8 +5,7 @@
 //! acknowledged; only transient ones (the store throttling or down) ask for a retry.
 
 use crate::config::MAX_BODY_BYTES;
-use crate::order::{excerpt, InputRef, Order, OrderInput, Source, Status, StoredOrder};
-use crate::store::item::{self, Completion, Item};
+use crate::order::{excerpt, Completion, InputRef, Order, OrderInput, PendingOrder, Source, Status, StoredOrder};
 use crate::store::{CompleteOutcome, OrderStore, PendingCompletion, PutOutcome, StoreError};
 use std::sync::Arc;
 
@@ -173,14 +172,14 @@ impl Processor {
     /// A stream INSERT of an item: a PENDING item is priced and completed in place; anything
     /// else is not an order to process (the caller counts it as ignored).
     #[cfg(test)]
-    pub(crate) async fn process_pending(&self, image: &Item, origin: Origin<'_>) -> RecordOutcome {
-        self.process_pendings(&[(image, origin)]).await.pop().expect("one outcome per record")
+    pub(crate) async fn process_pending(&self, pending: &PendingOrder, origin: Origin<'_>) -> RecordOutcome {
+        self.process_pendings(&[(&Ok(pending.clone()), origin)]).await.pop().expect("one outcome per record")
     }
 
     /// A stream batch of PENDING items, completed with one store call in the batch's order
     /// (after the first failure the rest are not attempted); an image without a key is stored as
     /// a rejection.
-    pub(crate) async fn process_pendings(&self, batch: &[(&Item, Origin<'_>)]) -> Vec<RecordOutcome> {
+    pub(crate) async fn process_pendings(&self, batch: &[(&PendingImage, Origin<'_>)]) -> Vec<RecordOutcome> {
         let now = now_rfc3339();
         let mut outcomes: Vec<Option<RecordOutcome>> = (0..batch.len()).map(|_| None).collect();
         let (mut pending, mut pending_at, mut customers) = (Vec::new(), Vec::new(), Vec::new());
@@ -280,22 +279,21 @@ fn rejection_outcome(record: StoredOrder, written: Result<(), StoreError>) -> Re
 /// What the stream handler writes onto a PENDING image (priced, or rejected in place), with the
 /// image's customer; or, for an image without a string key, the rejection to store instead.
 fn pending_completion(
-    image: &Item,
+    image: &PendingImage,
     origin: Origin<'_>,
     now: &str,
 ) -> Result<(PendingCompletion, Option<String>), Box<StoredOrder>> {
-    let key = match image.get(item::KEY) {
-        Some(serde_dynamo::AttributeValue::S(k)) if !k.is_empty() => k.clone(),
-        _ => {
-            let raw = serde_json::to_string(&serde_dynamo::Item::from(image.clone())).unwrap_or_default();
+    let pending = match image {
+        Ok(p) => p,
+        Err(raw) => {
             let reason = "the stream record's NewImage has no string order_id key".to_string();
-            return Err(Box::new(rejection(None, None, vec![reason], &raw, origin, now)));
+            return Err(Box::new(rejection(None, None, vec![reason], raw, origin, now)));
         }
     };
-    let input = item::order_input(image);
+    let input = pending.input();
     let customer_id = input.customer_id_text().map(str::to_string);
     let (status, totals, reasons, fingerprint) =
-        match Order::parse(&input).and_then(|o| o.price().map(|t| (o, t)).map_err(|r| vec![r])) {
+        match Order::parse(input).and_then(|o| o.price().map(|t| (o, t)).map_err(|r| vec![r])) {
             Ok((order, totals)) => (Status::Accepted, Some(totals), Vec::new(), Some(order.fingerprint())),
             Err(reasons) => (Status::Rejected, None, reasons, None),
         };
@@ -308,8 +306,12 @@ fn pending_completion(
         processed_at: now.to_string(),
         fingerprint,
     };
-    Ok((PendingCompletion { key, completion, image: Some(image.clone()) }, customer_id))
+    Ok((PendingCompletion { key: pending.key().to_string(), completion, image: Some(pending.clone()) }, customer_id))
 }
+
+/// A stream record's NewImage as the stream handler decoded it: the pending order, or, when its
+/// key is not a non-empty string, the image's text (kept in the rejection that records it).
+pub(crate) type PendingImage = Result<PendingOrder, String>;
 
 /// A record after the pure part of processing (parse, validate, price), ready to be written.
 /// The S3 import prepares on its parser thread, so parsing runs beside the writes.

@@ -5,10 +5,10 @@
 
 use super::{start_meter, Deps};
 use crate::core::batch::{self, DeadlineGuard};
-use crate::core::processing::{now_rfc3339, Origin, Outcome, RecordOutcome};
+use crate::core::processing::{now_rfc3339, Origin, Outcome, PendingImage, RecordOutcome};
 use crate::metering::Tally;
 use crate::order::Source;
-use crate::store::item::Item;
+use crate::store::item;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::{Error, LambdaEvent};
@@ -52,13 +52,15 @@ pub(crate) async fn process(
     let done = if guard.is_expired() {
         vec![RecordOutcome::retry(batch::DEADLINE_REASON); wanted.len()]
     } else {
-        let batch: Vec<(&Item, Origin<'_>)> = wanted
+        // The NewImage is decoded here, at the edge: the core sees pending orders, not items.
+        let images: Vec<PendingImage> =
+            wanted.iter().map(|&i| item::pending_image(&records[i].change.new_image)).collect();
+        let batch: Vec<(&PendingImage, Origin<'_>)> = wanted
             .iter()
+            .zip(&images)
             .zip(&received)
-            .map(|(&i, received_at)| {
-                let r = &records[i];
-                let seq = r.change.sequence_number.as_deref().unwrap_or("");
-                let image: &Item = &r.change.new_image;
+            .map(|((&i, image), received_at)| {
+                let seq = records[i].change.sequence_number.as_deref().unwrap_or("");
                 (image, Origin { source: Source::Stream, source_id: seq, received_at })
             })
             .collect();

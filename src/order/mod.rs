@@ -12,8 +12,8 @@ pub use ids::{CustomerId, OrderId, Sku};
 pub use input::{InputRef, ItemInput, ItemRef, ItemsInput, ItemsRef, OrderInput, Scalar, ScalarRef};
 pub use pricing::{round_money, Totals};
 pub use record::{
-    rejection_fingerprint, rejection_key, RecordKind, Rejection, Source, Status, StoredItem, StoredOrder,
-    REJECTION_KEY_PREFIX,
+    rejection_fingerprint, rejection_key, Completion, PendingOrder, RecordKind, Rejection, Source, Status, StoredItem,
+    StoredOrder, REJECTION_KEY_PREFIX,
 };
 
 use chrono::{DateTime, FixedOffset};

@@ -464,3 +464,43 @@ mod tests {
 
     const KNOWN: &str = "7de19e3156b1653d3277b6834c6450bc";
 }
+
+/// What the stream handler writes onto a PENDING item when it has processed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub status: Status,
+    pub totals: Option<Totals>,
+    pub reasons: Vec<String>,
+    pub source_id: String,
+    pub received_at: String,
+    pub processed_at: String,
+    pub fingerprint: Option<String>,
+}
+
+/// An order written straight into the table with status PENDING (by a client, `orderflow
+/// insert`, or as a stream record's NewImage): its table key and what it says, not yet priced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingOrder {
+    key: String,
+    input: crate::order::OrderInput,
+}
+
+impl PendingOrder {
+    /// The pending order `input` describes, keyed by its order_id: none unless that is a
+    /// non-empty string (a table key must be).
+    pub fn new(input: crate::order::OrderInput) -> Option<PendingOrder> {
+        match &input.order_id {
+            Some(crate::order::Scalar::Str(k)) if !k.is_empty() => Some(PendingOrder { key: k.clone(), input }),
+            _ => None,
+        }
+    }
+
+    /// Its table key (the order_id as written).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn input(&self) -> &crate::order::OrderInput {
+        &self.input
+    }
+}

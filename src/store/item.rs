@@ -3,8 +3,8 @@
 //! very same items, so a record looks the same whichever store holds it.
 
 use crate::order::{
-    rejection_key, ItemInput, ItemsInput, OrderInput, RecordKind, Scalar, Source, Status, StoredItem, StoredOrder,
-    Totals,
+    rejection_key, Completion, ItemInput, ItemsInput, OrderInput, PendingOrder, RecordKind, Scalar, Source, Status,
+    StoredItem, StoredOrder,
 };
 use rust_decimal::Decimal;
 use serde_dynamo::AttributeValue as Av;
@@ -318,45 +318,33 @@ pub fn from_item(m: &Item) -> StoredOrder {
     }
 }
 
-/// What the stream handler writes onto a PENDING item when it has processed it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Completion {
-    pub status: Status,
-    pub totals: Option<Totals>,
-    pub reasons: Vec<String>,
-    pub source_id: String,
-    pub received_at: String,
-    pub processed_at: String,
-    pub fingerprint: Option<String>,
+/// The attributes a completion sets on the item (an UpdateItem `SET` list, or applied to the
+/// embedded row).
+pub(crate) fn completion_attributes(c: &Completion) -> Vec<(&'static str, Av)> {
+    let mut v = vec![
+        ("status", s(c.status.as_str())),
+        ("reasons", Av::L(c.reasons.iter().map(|r| s(r)).collect())),
+        ("source", s(Source::Stream.as_str())),
+        ("source_id", s(&c.source_id)),
+        ("received_at", s(&c.received_at)),
+        ("processed_at", s(&c.processed_at)),
+    ];
+    if let Some(t) = c.totals {
+        v.push(("subtotal", n(t.subtotal)));
+        v.push(("discount", n(t.discount)));
+        v.push(("tax", n(t.tax)));
+        v.push(("total", n(t.total)));
+    }
+    if let Some(f) = &c.fingerprint {
+        v.push(("fingerprint", s(f)));
+    }
+    v
 }
 
-impl Completion {
-    /// The attributes set on the item (an UpdateItem `SET` list, or applied to the embedded row).
-    pub(crate) fn attributes(&self) -> Vec<(&'static str, Av)> {
-        let mut v = vec![
-            ("status", s(self.status.as_str())),
-            ("reasons", Av::L(self.reasons.iter().map(|r| s(r)).collect())),
-            ("source", s(Source::Stream.as_str())),
-            ("source_id", s(&self.source_id)),
-            ("received_at", s(&self.received_at)),
-            ("processed_at", s(&self.processed_at)),
-        ];
-        if let Some(t) = self.totals {
-            v.push(("subtotal", n(t.subtotal)));
-            v.push(("discount", n(t.discount)));
-            v.push(("tax", n(t.tax)));
-            v.push(("total", n(t.total)));
-        }
-        if let Some(f) = &self.fingerprint {
-            v.push(("fingerprint", s(f)));
-        }
-        v
-    }
-
-    pub(crate) fn apply(&self, item: &mut Item) {
-        for (k, v) in self.attributes() {
-            item.insert(k.to_string(), v);
-        }
+/// Sets a completion's attributes on an item.
+pub(crate) fn apply_completion(c: &Completion, item: &mut Item) {
+    for (k, v) in completion_attributes(c) {
+        item.insert(k.to_string(), v);
     }
 }
 
@@ -402,8 +390,21 @@ pub(crate) fn order_input(m: &Item) -> OrderInput {
     }
 }
 
-/// A PENDING item for the table, as a user (or `orderflow insert`) writes one.
-pub fn pending_item(input: &OrderInput) -> Option<Item> {
+/// The table row of a PENDING order, as a user (or `orderflow insert`) writes one.
+pub fn pending_row(p: &PendingOrder) -> Item {
+    let mut m = pending_item(p.input()).unwrap_or_default();
+    m.insert(KEY.into(), Av::S(p.key().to_string()));
+    m
+}
+
+/// The pending order a stream record's NewImage holds; when its key is not a non-empty string,
+/// the image's text instead (for the rejection that records it).
+pub(crate) fn pending_image(m: &Item) -> Result<PendingOrder, String> {
+    PendingOrder::new(order_input(m))
+        .ok_or_else(|| serde_json::to_string(&serde_dynamo::Item::from(m.clone())).unwrap_or_default())
+}
+
+fn pending_item(input: &OrderInput) -> Option<Item> {
     let mut m = Item::new();
     let av = |v: &Scalar| match v {
         Scalar::Str(x) => Av::S(x.clone()),

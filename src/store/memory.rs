@@ -1,8 +1,8 @@
 //! Test doubles: an in-memory `OrderStore`, bucket and queue. Named as doubles: the product
 //! uses SQLite or DynamoDB; these exist so benchmarks measure the handlers, not a database.
 
-use crate::order::{Status, StoredOrder};
-use crate::store::item::{self, Completion, Item};
+use crate::order::{Completion, PendingOrder, Status, StoredOrder};
+use crate::store::item::{self, Item};
 use crate::store::*;
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -73,19 +73,19 @@ impl OrderStore for InMemoryStoreDouble {
         &self,
         key: &str,
         c: &Completion,
-        image: Option<&Item>,
+        image: Option<&PendingOrder>,
     ) -> Result<CompleteOutcome, StoreError> {
         let mut items = self.items.lock().expect("store lock");
         match items.get_mut(key).map(Stored::as_item) {
             Some(existing) if item::status_of(existing) == Some(Status::Pending) => {
-                c.apply(existing);
+                item::apply_completion(c, existing);
                 Ok(CompleteOutcome::Completed)
             }
             Some(_) => Ok(CompleteOutcome::NotPending),
             None => match image {
                 Some(img) => {
-                    let mut new = img.clone();
-                    c.apply(&mut new);
+                    let mut new = item::pending_row(img);
+                    item::apply_completion(c, &mut new);
                     items.insert(key.to_string(), Stored::Item(new));
                     Ok(CompleteOutcome::Completed)
                 }
@@ -94,21 +94,17 @@ impl OrderStore for InMemoryStoreDouble {
         }
     }
 
-    async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
-        let key = match it.get(item::KEY) {
-            Some(serde_dynamo::AttributeValue::S(k)) => k.clone(),
-            _ => return Err(StoreError::Permanent("the item has no string order_id".into())),
-        };
+    async fn insert_pending(&self, pending: &PendingOrder) -> Result<PutOutcome, StoreError> {
         let mut items = self.items.lock().expect("store lock");
-        if let Some(existing) = items.get(&key) {
+        if let Some(existing) = items.get(pending.key()) {
             return Ok(existing.exists());
         }
-        items.insert(key, Stored::Item(it.clone()));
+        items.insert(pending.key().to_string(), Stored::Item(item::pending_row(pending)));
         Ok(PutOutcome::Inserted)
     }
 
-    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
-        Ok(self.items.lock().expect("store lock").values().map(Stored::item).collect())
+    async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
+        Ok(self.items.lock().expect("store lock").values().map(|s| item::from_item(&s.item())).collect())
     }
 }
 
@@ -171,17 +167,17 @@ impl OrderStore for DiscardingStoreDouble {
         &self,
         _key: &str,
         _c: &Completion,
-        _image: Option<&Item>,
+        _image: Option<&PendingOrder>,
     ) -> Result<CompleteOutcome, StoreError> {
         self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(CompleteOutcome::Completed)
     }
 
-    async fn insert_pending(&self, _it: &Item) -> Result<PutOutcome, StoreError> {
+    async fn insert_pending(&self, _pending: &PendingOrder) -> Result<PutOutcome, StoreError> {
         Ok(PutOutcome::Inserted)
     }
 
-    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
+    async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
         Ok(Vec::new())
     }
 }
@@ -214,18 +210,18 @@ impl OrderStore for LatencyStoreDouble {
         &self,
         key: &str,
         c: &Completion,
-        image: Option<&Item>,
+        image: Option<&PendingOrder>,
     ) -> Result<CompleteOutcome, StoreError> {
         tokio::time::sleep(self.latency).await;
         self.inner.complete_pending(key, c, image).await
     }
 
-    async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
+    async fn insert_pending(&self, pending: &PendingOrder) -> Result<PutOutcome, StoreError> {
         tokio::time::sleep(self.latency).await;
-        self.inner.insert_pending(it).await
+        self.inner.insert_pending(pending).await
     }
 
-    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
+    async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
         self.inner.scan().await
     }
 }

@@ -2,8 +2,8 @@
 //! and the embedded ones (SQLite, a folder as the bucket) implement these traits; handlers only
 //! ever see the traits, so they are plain async functions you can call in a test.
 
+use crate::order::{Completion, PendingOrder};
 use crate::order::{Status, StoredOrder};
-use crate::store::item::{Completion, Item};
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
@@ -52,12 +52,12 @@ pub trait OrderStore: Send + Sync {
         &self,
         key: &str,
         completion: &Completion,
-        image_if_absent: Option<&Item>,
+        image_if_absent: Option<&PendingOrder>,
     ) -> Result<CompleteOutcome, StoreError>;
-    /// Writes a PENDING item straight into the table (as a user would), if its key is free.
-    async fn insert_pending(&self, item: &Item) -> Result<PutOutcome, StoreError>;
-    /// Every item in the table (orders and rejections), for the CLI and tests.
-    async fn scan(&self) -> Result<Vec<Item>, StoreError>;
+    /// Writes a PENDING order straight into the table (as a user would), if its key is free.
+    async fn insert_pending(&self, pending: &PendingOrder) -> Result<PutOutcome, StoreError>;
+    /// Every record in the table (orders, rejections, PENDING rows), for the CLI and tests.
+    async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError>;
 
     // -----------------------------------------------------------------------------------------
     // Batches: a batch of SQS records, a stream batch or an import chunk reaches the store as one
@@ -109,7 +109,7 @@ pub struct PendingCompletion {
     pub key: String,
     pub completion: Completion,
     /// The stream record's NewImage: the embedded table applies it when the row is not there.
-    pub image: Option<Item>,
+    pub image: Option<PendingOrder>,
 }
 
 /// Single-record writes the default batch calls keep in flight (`OrderStore::write_window`).

@@ -17,7 +17,7 @@ use lambda_runtime::LambdaEvent;
 use orderflow::core::processing::{Origin, Outcome, Processor};
 use orderflow::ingest::{s3, stream, Deps};
 use orderflow::metering::Metrics;
-use orderflow::order::{Source, Status};
+use orderflow::order::{PendingOrder, Source, Status};
 use orderflow::store::aws::{AwsAdapters, DynamoStore, S3Objects, SqsQueue};
 use orderflow::store::item;
 use orderflow::store::memory::{InMemoryStoreDouble, RecordingQueueDouble};
@@ -92,8 +92,9 @@ async fn a_pending_row_is_completed_once_on_condition_that_it_is_still_pending()
     let cfg = sdk_config().await;
     let store = Arc::new(table(&cfg).await);
     let input = orderflow::order::OrderInput::from_json(r#"{"order_id":"ord-9","customer_id":"c","currency":"USD","items":[{"sku":"A","quantity":3,"unit_price":"0.10"}],"tax_rate":"0.5"}"#).unwrap();
-    let image = item::pending_item(&input).unwrap();
-    assert_eq!(store.insert_pending(&image).await.unwrap(), PutOutcome::Inserted);
+    let pending = PendingOrder::new(input).unwrap();
+    assert_eq!(store.insert_pending(&pending).await.unwrap(), PutOutcome::Inserted);
+    let image = item::pending_row(&pending);
     let deps = Deps::new(
         store.clone(),
         Arc::new(S3Objects::new(aws_sdk_s3::Client::new(&cfg))),
@@ -294,7 +295,7 @@ async fn the_dynamodb_write_window_keeps_exact_outcomes_and_the_first_line_of_a_
         (report.lines, report.accepted, report.duplicates, report.rejected, report.handed_on),
         (lines.len() as u64, 600, duplicates, conflicts, 0)
     );
-    let stored: Vec<_> = store.scan().await.unwrap().iter().map(item::from_item).collect();
+    let stored = store.scan().await.unwrap();
     for r in stored.iter().filter(|r| r.status == Status::Accepted) {
         assert_eq!(r.items[0].quantity, 1, "{:?}: the first line with an id is the one kept", r.order_id);
     }

@@ -8,11 +8,10 @@ use crate::common;
 use crate::common::{Fault, FaultInjectingStore};
 use orderflow::ingest::Deps;
 use orderflow::local::{self, Channels, Settings, Summary};
-use orderflow::order::{OrderInput, Status};
+use orderflow::order::{OrderInput, PendingOrder, Status};
 use orderflow::store::embedded::{
     Embedded, EmbeddedStream, Outgoing, SqliteQueue, EMBEDDED_SHARD, ORDERS_QUEUE, STREAM_FAILURES_QUEUE, UPLOADS_QUEUE,
 };
-use orderflow::store::item;
 use orderflow::store::{CheckpointStore, OrderQueue, OrderStore, StreamSource};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -218,7 +217,7 @@ async fn fifo_groups_keep_their_order_when_a_message_fails_and_comes_back() {
 async fn insert_pending(e: &Embedded, ids: &[&str]) {
     for id in ids {
         let input = OrderInput::from_json(&order(id, "cust-s")).unwrap();
-        e.store.insert_pending(&item::pending_item(&input).unwrap()).await.unwrap();
+        e.store.insert_pending(&PendingOrder::new(input).unwrap()).await.unwrap();
     }
 }
 

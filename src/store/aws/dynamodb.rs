@@ -2,8 +2,8 @@
 //! on put, `status = PENDING` on the stream channel's in-place update.
 
 use super::{describe, is_transient};
-use crate::order::StoredOrder;
-use crate::store::item::{self, Completion, Item};
+use crate::order::{Completion, PendingOrder, StoredOrder};
+use crate::store::item::{self, Item};
 use crate::store::*;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue as Sdk, ReturnValuesOnConditionCheckFailure};
@@ -168,12 +168,12 @@ impl OrderStore for DynamoStore {
         &self,
         key: &str,
         c: &Completion,
-        _image_if_absent: Option<&Item>,
+        _image_if_absent: Option<&PendingOrder>,
     ) -> Result<CompleteOutcome, StoreError> {
         let mut set = Vec::new();
         let mut names = HashMap::new();
         let mut values = HashMap::new();
-        for (i, (name, value)) in c.attributes().into_iter().enumerate() {
+        for (i, (name, value)) in item::completion_attributes(c).into_iter().enumerate() {
             set.push(format!("#a{i} = :v{i}"));
             names.insert(format!("#a{i}"), name.to_string());
             values.insert(format!(":v{i}"), to_sdk(&value));
@@ -202,15 +202,11 @@ impl OrderStore for DynamoStore {
         }
     }
 
-    async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
-        let key = match it.get(item::KEY) {
-            Some(Av::S(k)) if !k.is_empty() => k.clone(),
-            _ => return Err(StoreError::Permanent("the item has no string order_id".into())),
-        };
-        self.put_if_absent(&key, to_sdk_item(it)).await
+    async fn insert_pending(&self, pending: &PendingOrder) -> Result<PutOutcome, StoreError> {
+        self.put_if_absent(pending.key(), to_sdk_item(&item::pending_row(pending))).await
     }
 
-    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
+    async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
         let mut out = Vec::new();
         let mut start: Option<HashMap<String, Sdk>> = None;
         loop {
@@ -223,7 +219,7 @@ impl OrderStore for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| store_error(&e))?;
-            out.extend(page.items().iter().map(from_sdk_item));
+            out.extend(page.items().iter().map(|i| item::from_item(&from_sdk_item(i))));
             match page.last_evaluated_key() {
                 Some(k) if !k.is_empty() => start = Some(k.clone()),
                 _ => return Ok(out),

@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use orderflow::ingest::Deps;
 use orderflow::metering::Metrics;
-use orderflow::order::StoredOrder;
+use orderflow::order::{Completion, PendingOrder, StoredOrder};
 use orderflow::store::embedded::Embedded;
-use orderflow::store::item::{self, Completion, Item};
+use orderflow::store::item;
 use orderflow::store::*;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -58,16 +58,7 @@ pub async fn stored(store: &dyn OrderStore) -> BTreeMap<String, StoredOrder> {
 
 /// Every record in the store by its table key.
 pub async fn stored_by_table_key(store: &dyn OrderStore) -> BTreeMap<String, StoredOrder> {
-    store
-        .scan()
-        .await
-        .expect("scan")
-        .iter()
-        .map(|i| {
-            let r = item::from_item(i);
-            (r.key(), r)
-        })
-        .collect()
+    store.scan().await.expect("scan").into_iter().map(|r| (r.key(), r)).collect()
 }
 
 pub fn summary(records: &BTreeMap<String, StoredOrder>) -> BTreeMap<String, (String, String)> {
@@ -148,15 +139,15 @@ impl OrderStore for FaultInjectingStore {
         &self,
         key: &str,
         c: &Completion,
-        image: Option<&Item>,
+        image: Option<&PendingOrder>,
     ) -> Result<CompleteOutcome, StoreError> {
         self.check(key)?;
         self.inner.complete_pending(key, c, image).await
     }
-    async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
-        self.inner.insert_pending(it).await
+    async fn insert_pending(&self, pending: &PendingOrder) -> Result<PutOutcome, StoreError> {
+        self.inner.insert_pending(pending).await
     }
-    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
+    async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
         self.inner.scan().await
     }
 }

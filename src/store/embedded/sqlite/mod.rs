@@ -7,8 +7,8 @@ mod writer;
 
 pub use queue::{EmbeddedStream, Outgoing, SqliteQueue};
 
-use crate::order::{Status, StoredOrder};
-use crate::store::item::{self, Completion, Item};
+use crate::order::{Completion, PendingOrder, Status, StoredOrder};
+use crate::store::item::{self, Item};
 use crate::store::*;
 use async_trait::async_trait;
 use rusqlite::{params, CachedStatement, Connection, OptionalExtension};
@@ -360,14 +360,14 @@ impl SqliteStore {
         let mut current = match (&stored, &p.image) {
             (Some(old), _) => from_json(old)?,
             // A hand-written stream event for a row this table never had: apply its NewImage.
-            (None, Some(img)) => img.clone(),
+            (None, Some(img)) => item::pending_row(img),
             (None, None) => return Ok(CompleteOutcome::NotPending),
         };
         if item::status_of(&current) != Some(Status::Pending) {
             return Ok(CompleteOutcome::NotPending);
         }
         let before = to_json(&current);
-        p.completion.apply(&mut current);
+        item::apply_completion(&p.completion, &mut current);
         let after = to_json(&current);
         c.prepare_cached(
             "INSERT INTO orders (order_id, status, item) VALUES (?1, ?2, ?3)
@@ -437,21 +437,25 @@ impl OrderStore for SqliteStore {
         &self,
         key: &str,
         completion: &Completion,
-        image: Option<&Item>,
+        image: Option<&PendingOrder>,
     ) -> Result<CompleteOutcome, StoreError> {
         let p = PendingCompletion { key: key.to_string(), completion: completion.clone(), image: image.cloned() };
         one(self.complete_pendings(std::slice::from_ref(&p)).await)
     }
 
-    async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
-        let key = match it.get(item::KEY) {
-            Some(serde_dynamo::AttributeValue::S(k)) if !k.is_empty() => k.clone(),
-            _ => return Err(StoreError::Permanent("the item has no string order_id".into())),
-        };
-        one(self.write_each(vec![Row::of(key, it)], false, |w, row| w.insert_if_absent(row)).await)
+    async fn insert_pending(&self, pending: &PendingOrder) -> Result<PutOutcome, StoreError> {
+        let row = Row::of(pending.key().to_string(), &item::pending_row(pending));
+        one(self.write_each(vec![row], false, |w, row| w.insert_if_absent(row)).await)
     }
 
-    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
+    async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
+        Ok(self.scan_items().await?.iter().map(item::from_item).collect())
+    }
+}
+
+impl SqliteStore {
+    /// Every row of the table as stored (DynamoDB JSON), oldest first.
+    pub(crate) async fn scan_items(&self) -> Result<Vec<Item>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare("SELECT item FROM orders ORDER BY rowid").map_err(transient)?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(transient)?;

@@ -3,7 +3,7 @@
 
 use super::SqliteStore;
 use crate::core::processing::{prepare_body_at, Origin, Prepared, Processor, RecordOutcome};
-use crate::order::Source;
+use crate::order::{PendingOrder, Source};
 use crate::store::item::Item;
 use crate::store::*;
 use async_trait::async_trait;
@@ -27,15 +27,15 @@ impl OrderStore for SingleWrites {
     async fn complete_pending(
         &self,
         key: &str,
-        c: &crate::store::item::Completion,
-        image: Option<&Item>,
+        c: &crate::order::Completion,
+        image: Option<&PendingOrder>,
     ) -> Result<CompleteOutcome, StoreError> {
         self.0.complete_pending(key, c, image).await
     }
-    async fn insert_pending(&self, it: &Item) -> Result<PutOutcome, StoreError> {
-        self.0.insert_pending(it).await
+    async fn insert_pending(&self, pending: &PendingOrder) -> Result<PutOutcome, StoreError> {
+        self.0.insert_pending(pending).await
     }
-    async fn scan(&self) -> Result<Vec<Item>, StoreError> {
+    async fn scan(&self) -> Result<Vec<crate::order::StoredOrder>, StoreError> {
         self.0.scan().await
     }
 }
@@ -86,10 +86,10 @@ fn prepared(texts: &[String]) -> Vec<(Prepared, &str)> {
         .collect()
 }
 
-/// The table by key, without `processed_at` (a conflict is stamped when it is found).
-async fn table(store: &dyn OrderStore) -> BTreeMap<String, BTreeMap<String, serde_dynamo::AttributeValue>> {
+/// The table by key, as stored, without `processed_at` (a conflict is stamped when it is found).
+async fn table(store: &SqliteStore) -> BTreeMap<String, BTreeMap<String, serde_dynamo::AttributeValue>> {
     store
-        .scan()
+        .scan_items()
         .await
         .unwrap()
         .into_iter()
@@ -221,7 +221,7 @@ async fn an_insert_record_keeps_the_row_as_inserted_after_the_row_is_modified() 
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db")).unwrap();
     let input = crate::order::OrderInput::from_json(&Body::Valid { id: 7, variant: 0 }.text()).unwrap();
-    let pending = crate::store::item::pending_item(&input).unwrap();
+    let pending = PendingOrder::new(input).unwrap();
     assert_eq!(store.insert_pending(&pending).await.unwrap(), PutOutcome::Inserted);
     let p = Processor::new(Arc::new(SingleWrites(Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap()))));
     let origin = Origin { source: Source::Stream, source_id: "1", received_at: AT };
@@ -233,7 +233,7 @@ async fn an_insert_record_keeps_the_row_as_inserted_after_the_row_is_modified() 
         (changes[0].event_name.as_str(), status(&changes[0].new_image)),
         ("INSERT", Some(crate::order::Status::Pending))
     );
-    assert_eq!(changes[0].new_image.as_ref(), Some(&pending));
+    assert_eq!(changes[0].new_image.as_ref(), Some(&crate::store::item::pending_row(&pending)));
     assert_eq!(changes[1].event_name, "MODIFY");
     assert_eq!(status(&changes[1].old_image), Some(crate::order::Status::Pending));
     assert_eq!(status(&changes[1].new_image), Some(crate::order::Status::Accepted));
@@ -289,7 +289,7 @@ async fn the_embedded_stream_passes_over_what_the_filter_drops_as_reading_then_f
     for i in 0..45u8 {
         let pending = || {
             let input = crate::order::OrderInput::from_json(&Body::Valid { id: i, variant: 0 }.text()).unwrap();
-            crate::store::item::pending_item(&input).unwrap()
+            PendingOrder::new(input).unwrap()
         };
         match i % 3 {
             // An accepted order's INSERT: dropped by the filter.
