@@ -6,8 +6,9 @@ pub mod s3;
 pub mod sqs;
 pub mod stream;
 
+use crate::core::batch::DeadlineGuard;
 use crate::core::processing::Processor;
-use crate::metering::{meter::memory_from_env, Meter, Metrics};
+use crate::metering::{meter::memory_from_env, InvocationCost, Meter, Metrics, Tally};
 use crate::store::{ObjectStore, OrderQueue, OrderStore};
 use lambda_runtime::Context;
 use std::sync::Arc;
@@ -33,9 +34,34 @@ impl Deps {
     }
 }
 
+/// A handler's answer together with the metering of the invocation that gave it (what the
+/// local runtime reports per batch; the Lambda binaries keep only the response).
+pub struct Invocation<R> {
+    pub response: Result<R, lambda_runtime::Error>,
+    pub cost: InvocationCost,
+}
+
+/// The steps every handler shares around its own work: start the meter from the context, give
+/// the work a deadline guard, and when it is done write the invocation's one EMF line.
+pub(crate) async fn metered<R, Fut>(
+    deps: &Deps,
+    ctx: &Context,
+    default_name: &str,
+    work: impl FnOnce(DeadlineGuard) -> Fut,
+) -> Invocation<R>
+where
+    Fut: std::future::Future<Output = (Result<R, lambda_runtime::Error>, Tally)>,
+{
+    let meter = start_meter(ctx, default_name);
+    let (response, tally) = work(DeadlineGuard::from_deadline_ms(ctx.deadline)).await;
+    let cost = meter.finish(tally);
+    deps.metrics.emit(&cost);
+    Invocation { response, cost }
+}
+
 /// Starts the meter for an invocation: the function name and memory from the context when the
 /// runtime provides them, else the binary's name and `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`.
-pub(crate) fn start_meter(ctx: &Context, default_name: &str) -> Meter {
+fn start_meter(ctx: &Context, default_name: &str) -> Meter {
     let name = if ctx.env_config.function_name.is_empty() { default_name } else { &ctx.env_config.function_name };
     let memory = u32::try_from(ctx.env_config.memory).ok().filter(|m| *m > 0).unwrap_or_else(memory_from_env);
     Meter::start(&ctx.request_id, name, memory)

@@ -1,7 +1,7 @@
 //! `orderflow-sqs`: each SQS message body is one order. Answers with the messages to retry
 //! (`batchItemFailures`); FIFO groups stop at their first failure.
 
-use super::{epoch_ms_to_rfc3339, start_meter, Deps};
+use super::{epoch_ms_to_rfc3339, metered, Deps, Invocation};
 use crate::core::batch::{self, DeadlineGuard};
 use crate::core::processing::{now_rfc3339, prepare_body_at, Origin, Prepared, RecordOutcome};
 use crate::metering::Tally;
@@ -13,11 +13,13 @@ pub const FUNCTION_NAME: &str = "orderflow-sqs";
 
 /// The Lambda handler.
 pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-    let meter = start_meter(&event.context, FUNCTION_NAME);
-    let guard = DeadlineGuard::from_deadline_ms(event.context.deadline);
-    let (response, tally) = process(deps, &event.payload.records, guard).await;
-    deps.metrics.emit(&meter.finish(tally));
-    response
+    invoke(deps, event).await.response
+}
+
+/// The handler's response with its invocation's metering.
+pub async fn invoke(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Invocation<SqsBatchResponse> {
+    let records = &event.payload.records;
+    metered(deps, &event.context, FUNCTION_NAME, |guard| process(deps, records, guard)).await
 }
 
 /// An SQS event read record by record: each record's text is kept as it arrived, so that one
@@ -34,16 +36,23 @@ pub struct RawSqsEvent {
 /// much can be read) and acknowledged — retrying the same bytes cannot help. The others are
 /// handled as by `handle`.
 pub async fn handle_raw(deps: &Deps, event: LambdaEvent<RawSqsEvent>) -> Result<SqsBatchResponse, Error> {
+    let records = &event.payload.records;
+    metered(deps, &event.context, FUNCTION_NAME, |guard| process_raw(deps, records, guard)).await.response
+}
+
+async fn process_raw(
+    deps: &Deps,
+    records: &[Box<serde_json::value::RawValue>],
+    guard: DeadlineGuard,
+) -> (Result<SqsBatchResponse, Error>, Tally) {
     #[derive(serde::Deserialize)]
     struct IdOnly {
         #[serde(rename = "messageId")]
         message_id: Option<String>,
     }
-    let meter = start_meter(&event.context, FUNCTION_NAME);
-    let guard = DeadlineGuard::from_deadline_ms(event.context.deadline);
-    let mut messages = Vec::with_capacity(event.payload.records.len());
+    let mut messages = Vec::with_capacity(records.len());
     let (mut tally, mut retry) = (Tally::default(), Vec::new());
-    for (index, raw) in event.payload.records.iter().enumerate() {
+    for (index, raw) in records.iter().enumerate() {
         match serde_json::from_str::<SqsMessage>(raw.get()) {
             Ok(m) => messages.push(m),
             Err(e) => {
@@ -64,17 +73,19 @@ pub async fn handle_raw(deps: &Deps, event: LambdaEvent<RawSqsEvent>) -> Result<
     }
     let (response, handled) = process(deps, &messages, guard).await;
     tally.merge(&handled);
-    deps.metrics.emit(&meter.finish(tally));
-    let mut response = response?;
+    let mut response = match response {
+        Ok(r) => r,
+        Err(e) => return (Err(e), tally),
+    };
     for id in retry {
         let Some(id) = id else {
-            return Err("a record to retry has no messageId; failing the whole batch".into());
+            return (Err("a record to retry has no messageId; failing the whole batch".into()), tally);
         };
         let mut f = BatchItemFailure::default();
         f.item_identifier = id;
         response.batch_item_failures.push(f);
     }
-    Ok(response)
+    (Ok(response), tally)
 }
 
 /// The message's FIFO group, if it came from a FIFO queue.

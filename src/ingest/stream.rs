@@ -3,7 +3,7 @@
 //! ignored and counted. Records of a batch run in order; after the first failure the rest are
 //! reported too, so Lambda resumes from the lowest failed sequence number.
 
-use super::{start_meter, Deps};
+use super::{metered, Deps, Invocation};
 use crate::core::batch::{self, DeadlineGuard};
 use crate::core::processing::{now_rfc3339, Origin, Outcome, PendingImage, RecordOutcome};
 use crate::metering::Tally;
@@ -17,11 +17,13 @@ pub const FUNCTION_NAME: &str = "orderflow-stream";
 
 /// The Lambda handler.
 pub async fn handle(deps: &Deps, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
-    let meter = start_meter(&event.context, FUNCTION_NAME);
-    let guard = DeadlineGuard::from_deadline_ms(event.context.deadline);
-    let (response, tally) = process(deps, &event.payload.records, guard).await;
-    deps.metrics.emit(&meter.finish(tally));
-    response
+    invoke(deps, event).await.response
+}
+
+/// The handler's response with its invocation's metering.
+pub async fn invoke(deps: &Deps, event: LambdaEvent<Event>) -> Invocation<DynamoDbEventResponse> {
+    let records = &event.payload.records;
+    metered(deps, &event.context, FUNCTION_NAME, |guard| process(deps, records, guard)).await
 }
 
 /// Whether a stream record is an order to process: an INSERT whose new image is PENDING.

@@ -10,8 +10,8 @@ mod progress;
 
 pub use progress::Summary;
 
-use crate::ingest::{self, Deps};
-use crate::metering::{EmfObserver, EmfSink, InvocationCost};
+use crate::ingest::{self, Deps, Invocation};
+use crate::metering::InvocationCost;
 use crate::store::{Attempts, CheckpointStore, OrderQueue, QueueSource, SourceError, StreamFilter, StreamSource};
 use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::sqs::SqsMessage;
@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -123,26 +123,9 @@ impl QueueKind {
     }
 }
 
-/// Keeps each invocation's cost and counts (from its EMF line) for the progress line.
-#[derive(Debug, Default)]
-struct Observed(Mutex<HashMap<String, InvocationCost>>);
-
-impl EmfObserver for Observed {
-    fn observe(&self, cost: &InvocationCost) {
-        self.0.lock().expect("observer lock").insert(cost.request_id.clone(), cost.clone());
-    }
-}
-
-impl Observed {
-    fn take(&self, request_id: &str) -> Option<InvocationCost> {
-        self.0.lock().expect("observer lock").remove(request_id)
-    }
-}
-
 struct Shared {
     deps: Deps,
     settings: Settings,
-    observed: Arc<Observed>,
     progress: Progress,
     /// Receives, reads and invocations in progress: the drain check waits for zero.
     busy: AtomicUsize,
@@ -174,19 +157,16 @@ impl Drop for Busy {
 /// Runs the mappings until `stop` resolves (SIGINT/SIGTERM) or, with `drain`, until every channel
 /// is empty and nothing is in flight. In-flight batches always finish before it returns.
 pub async fn run(
-    mut deps: Deps,
+    deps: Deps,
     channels: Channels,
     settings: Settings,
     stop: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<Summary> {
-    let observed = Arc::new(Observed::default());
-    deps.metrics.sink = EmfSink::Observed(Box::new(deps.metrics.sink.clone()), observed.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let shared = Arc::new(Shared {
         deps,
         progress: Progress::new(settings.progress),
         settings,
-        observed,
         busy: AtomicUsize::new(0),
         stop: stop_rx,
     });
@@ -370,15 +350,19 @@ async fn poller(shared: Arc<Shared>, source: Arc<dyn QueueSource>, kind: QueueKi
 
 /// Runs a handler future as Lambda would: a panic or an overrun of the timeout is a function
 /// error, not a crash of the runtime.
-async fn guarded<T, E: std::fmt::Display>(
+async fn guarded<T: serde::Serialize>(
     timeout: Duration,
-    fut: impl Future<Output = Result<T, E>>,
-) -> Result<T, String> {
+    fut: impl Future<Output = Invocation<T>>,
+) -> (Result<Value, String>, Option<InvocationCost>) {
     match tokio::time::timeout(timeout, AssertUnwindSafe(fut).catch_unwind()).await {
-        Err(_) => Err(format!("Task timed out after {:.2} seconds", timeout.as_secs_f64())),
-        Ok(Err(_)) => Err("the handler panicked".to_string()),
-        Ok(Ok(Err(e))) => Err(format!("the handler returned an error: {e}")),
-        Ok(Ok(Ok(v))) => Ok(v),
+        Err(_) => (Err(format!("Task timed out after {:.2} seconds", timeout.as_secs_f64())), None),
+        Ok(Err(_)) => (Err("the handler panicked".to_string()), None),
+        Ok(Ok(Invocation { response, cost })) => (
+            response
+                .map(|r| serde_json::to_value(r).expect("a response serializes"))
+                .map_err(|e| format!("the handler returned an error: {e}")),
+            Some(cost),
+        ),
     }
 }
 
@@ -417,18 +401,15 @@ async fn invoke_queue(
 ) -> Vec<String> {
     let s = &shared.settings;
     let ctx = ingest::context(kind.function(), s.memory_mb, timeout);
-    let request_id = ctx.request_id.clone();
-    let response: Result<Value, String> = match kind {
+    let (response, cost) = match kind {
         QueueKind::Orders => {
             let mut event = aws_lambda_events::event::sqs::SqsEvent::default();
             event.records = messages.clone();
-            guarded(timeout, ingest::sqs::handle(&shared.deps, LambdaEvent::new(event, ctx)))
-                .await
-                .map(|r| serde_json::to_value(r).expect("a batch response serializes"))
+            guarded(timeout, ingest::sqs::invoke(&shared.deps, LambdaEvent::new(event, ctx))).await
         }
         QueueKind::Uploads => {
             let event = json!({ "Records": messages });
-            guarded(timeout, ingest::s3::handle(&shared.deps, LambdaEvent::new(event, ctx))).await
+            guarded(timeout, ingest::s3::invoke(&shared.deps, LambdaEvent::new(event, ctx))).await
         }
     };
     let ids: HashSet<&str> = messages.iter().filter_map(|m| m.message_id.as_deref()).collect();
@@ -445,7 +426,6 @@ async fn invoke_queue(
         // A function error: nothing is deleted; every message comes back after the visibility timeout.
         Err(e) => (Vec::new(), Some(e.as_str())),
     };
-    let cost = shared.observed.take(&request_id);
     shared.progress.queue_batch(source.name(), kind.function(), messages.len(), delete.len(), error, cost.as_ref());
     delete
 }
@@ -559,12 +539,10 @@ async fn stream_step(
     let mut failed_count = 0;
     if !batch.is_empty() {
         let ctx = ingest::context(ingest::stream::FUNCTION_NAME, s.memory_mb, s.stream_timeout);
-        let request_id = ctx.request_id.clone();
         let event = serde_json::from_value(json!({ "Records": batch })).expect("stream records have Lambda's shape");
-        let response = guarded(s.stream_timeout, ingest::stream::handle(&shared.deps, LambdaEvent::new(event, ctx)))
-            .await
-            .map(|r| serde_json::to_value(r).expect("a batch response serializes"));
-        cost = shared.observed.take(&request_id);
+        let (response, invoked_cost) =
+            guarded(s.stream_timeout, ingest::stream::invoke(&shared.deps, LambdaEvent::new(event, ctx))).await;
+        cost = invoked_cost;
         let seqs: HashSet<&str> = batch.iter().filter_map(|r| r.change.sequence_number.as_deref()).collect();
         match response.and_then(|r| reported_failures(&r, &seqs)) {
             Ok(failed) if failed.is_empty() => {

@@ -12,6 +12,6 @@ pub mod pricing;
 pub mod report;
 pub mod split;
 
-pub use emf::{EmfObserver, EmfSink, Metrics};
+pub use emf::{EmfSink, Metrics};
 pub use meter::{Arch, InvocationCost, Meter, Tally, LAMBDA_PRICES};
 pub use split::split_by_weight;

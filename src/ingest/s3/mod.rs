@@ -3,7 +3,7 @@
 //! object through the import parser, processes its orders, hands what is left on to the orders
 //! queue when the deadline approaches, and writes an import report to `reports/<key>.report.json`.
 
-use super::{start_meter, Deps};
+use super::{metered, Deps, Invocation};
 use crate::config::{IMPORT_PREFIX, REPORT_PREFIX};
 use crate::core::batch::{self, DeadlineGuard};
 pub(crate) mod import;
@@ -94,13 +94,19 @@ pub enum ImportError {
 
 /// The Lambda handler: an S3 event, S3 notifications in SQS messages, or an `s3:TestEvent`.
 pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let meter = start_meter(&event.context, FUNCTION_NAME);
-    let guard = DeadlineGuard::from_deadline_ms(event.context.deadline);
-    let request_id = event.context.request_id.clone();
-    let mut tally = Tally::default();
-    let result = route(deps, event.payload, guard, &request_id, &mut tally).await;
-    deps.metrics.emit(&meter.finish(tally));
-    result
+    invoke(deps, event).await.response
+}
+
+/// The handler's response with its invocation's metering.
+pub async fn invoke(deps: &Deps, event: LambdaEvent<Value>) -> Invocation<Value> {
+    let (payload, ctx) = (event.payload, event.context);
+    let request_id = ctx.request_id.as_str();
+    metered(deps, &ctx, FUNCTION_NAME, |guard| async move {
+        let mut tally = Tally::default();
+        let result = route(deps, payload, guard, request_id, &mut tally).await;
+        (result, tally)
+    })
+    .await
 }
 
 /// The parts of an S3 event notification an import needs. Read leniently: emulators leave out
