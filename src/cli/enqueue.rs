@@ -82,7 +82,10 @@ pub(crate) async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
             Dest::Embedded(q) => {
                 let msgs = bodies
                     .into_iter()
-                    .map(|body| Outgoing { group_id: a.fifo.then(|| crate::store::aws::fifo_group(&body)), body })
+                    .map(|body| Outgoing {
+                        group_id: a.fifo.then(|| crate::store::aws::message_group_for(&body)),
+                        body,
+                    })
                     .collect();
                 q.send(msgs).await?;
             }

@@ -38,7 +38,7 @@ impl SqsQueue {
                         // FIFO: each customer's orders stay in order; the content deduplicates.
                         use sha2::Digest;
                         entry
-                            .message_group_id(fifo_group(b))
+                            .message_group_id(message_group_for(b))
                             .message_deduplication_id(format!("{:x}", sha2::Sha256::digest(b.as_bytes())))
                     } else {
                         entry
@@ -91,7 +91,7 @@ impl SqsQueue {
 
 /// The FIFO message group of an order body: its customer, so each customer's orders stay in
 /// order (one shared group if it has none). `orderflow enqueue --fifo` uses it for the embedded queue too.
-pub fn fifo_group(body: &str) -> String {
+pub fn message_group_for(body: &str) -> String {
     crate::order::OrderInput::from_json(body)
         .ok()
         .and_then(|i| i.customer_id_text().map(str::to_string))
