@@ -20,11 +20,6 @@ use orderflow::store::OrderStore;
 use std::sync::Arc;
 use std::time::Duration;
 
-// mimalloc: the import and batch paths allocate many small strings; the system allocator was
-// a quarter of the profile.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn order(i: usize) -> String {
     format!(
         r#"{{"order_id":"ord-{i}","customer_id":"cust-{}","currency":"USD","items":[{{"sku":"SKU-1","quantity":2,"unit_price":"19.99"}},{{"sku":"SKU-2","quantity":1,"unit_price":5.25}}],"discount_percent":"10","tax_rate":"0.0825","placed_at":"2026-11-26T10:00:00Z"}}"#,

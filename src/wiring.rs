@@ -7,6 +7,22 @@ use crate::ingest::Deps;
 use crate::metering::{EmfSink, Metrics};
 use crate::store::aws::{sdk_config, AwsAdapters};
 use crate::store::embedded::Embedded;
+use lambda_runtime::LambdaEvent;
+
+/// A Lambda binary's whole life: note the process start (a cold start bills init), set up
+/// logging, build the adapters once, then hand every event to `handler` until the runtime stops.
+pub async fn serve<E, R, Fut>(handler: fn(&'static Deps, LambdaEvent<E>) -> Fut) -> Result<(), lambda_runtime::Error>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>> + Send + 'static,
+{
+    crate::metering::meter::mark_process_start();
+    crate::telemetry::init_lambda();
+    // Built once and kept for the process's life, as every invocation shares them.
+    let deps: &'static Deps = Box::leak(Box::new(lambda().await));
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| handler(deps, event))).await
+}
 
 /// What a Lambda binary runs: the AWS adapters from the environment, EMF on stdout.
 pub async fn lambda() -> Deps {
