@@ -5,5 +5,5 @@ use orderflow::ingest::s3 as handler;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    orderflow::wiring::serve(handler::handle).await
+    orderflow::wiring::serve(handler::handle_raw).await
 }

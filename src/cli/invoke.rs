@@ -68,7 +68,7 @@ pub(crate) async fn invoke(
         Function::S3 => {
             let ev = serde_json::from_str(event).context("the event is not JSON")?;
             let ctx = crate::ingest::context(s3::FUNCTION_NAME, memory, timeout);
-            s3::handle(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?
+            s3::handle_raw(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?
         }
         Function::Stream => {
             let ev = serde_json::from_str(event).context("the event is not a DynamoDB stream event")?;

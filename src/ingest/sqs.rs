@@ -45,6 +45,43 @@ async fn process_raw(
     records: &[Box<serde_json::value::RawValue>],
     guard: DeadlineGuard,
 ) -> (Result<SqsBatchResponse, Error>, Tally) {
+    let (messages, unread) = read_records(deps, records).await;
+    let (response, mut tally) = process(deps, &messages, guard).await;
+    tally.merge(&unread.tally);
+    (unread.add_to(response), tally)
+}
+
+/// The records of an SQS event that could not be read as SQS messages: each stored as a
+/// rejection and counted; those whose rejection could not be stored must come back.
+pub(crate) struct Unread {
+    pub(crate) tally: Tally,
+    retry: Vec<Option<String>>,
+}
+
+impl Unread {
+    /// The batch response with the unread records to retry added to it.
+    pub(crate) fn add_to(self, response: Result<SqsBatchResponse, Error>) -> Result<SqsBatchResponse, Error> {
+        let mut response = response?;
+        for id in self.retry {
+            let Some(id) = id else {
+                return Err("a record to retry has no messageId; failing the whole batch".into());
+            };
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            response.batch_item_failures.push(f);
+        }
+        Ok(response)
+    }
+}
+
+/// Reads an SQS event's records one by one: those serde can read as messages, and the rest
+/// (a lone surrogate in a body: JSON allows the escape, Rust strings cannot hold it) stored as
+/// rejections keyed by their messageId when that much can be read — retrying the same bytes
+/// cannot help.
+pub(crate) async fn read_records(
+    deps: &Deps,
+    records: &[Box<serde_json::value::RawValue>],
+) -> (Vec<SqsMessage>, Unread) {
     #[derive(serde::Deserialize)]
     struct IdOnly {
         #[serde(rename = "messageId")]
@@ -71,21 +108,7 @@ async fn process_raw(
             }
         }
     }
-    let (response, handled) = process(deps, &messages, guard).await;
-    tally.merge(&handled);
-    let mut response = match response {
-        Ok(r) => r,
-        Err(e) => return (Err(e), tally),
-    };
-    for id in retry {
-        let Some(id) = id else {
-            return (Err("a record to retry has no messageId; failing the whole batch".into()), tally);
-        };
-        let mut f = BatchItemFailure::default();
-        f.item_identifier = id;
-        response.batch_item_failures.push(f);
-    }
-    (Ok(response), tally)
+    (messages, Unread { tally, retry })
 }
 
 /// The message's FIFO group, if it came from a FIFO queue.

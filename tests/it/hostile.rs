@@ -365,3 +365,37 @@ async fn a_key_whose_slashes_arrive_percent_encoded_is_still_imported() {
     let resp = run_s3(&e, s3_event("incoming%2Fslash+one.jsonl")).await.unwrap();
     assert_eq!(resp["imports"][0]["accepted"], 1, "{resp}");
 }
+
+#[tokio::test]
+async fn a_lone_surrogate_in_one_notification_via_sqs_fails_only_that_record() {
+    let e = env();
+    put(&e, "incoming/good.jsonl", order("ord-good", "") + "\n").await;
+    let mut good = sqs_event(&[("n-good", &s3_event("incoming/good.jsonl").to_string())]);
+    good["Records"][0]["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:orderflow-uploads");
+    let good_record = good["Records"][0].to_string();
+    // `\ud800` is valid JSON but no Rust string can hold it: written into the event text by hand.
+    let bad_record = good_record.replace("n-good", "n-bad").replace("good.jsonl", "\\ud800.jsonl");
+    let text = format!(r#"{{"Records":[{bad_record},{good_record}]}}"#);
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "the whole event cannot be read");
+
+    let ev: Box<serde_json::value::RawValue> = serde_json::from_str(&text).unwrap();
+    let resp = s3::handle_raw(&e.deps, LambdaEvent::new(ev, ctx(s3::FUNCTION_NAME))).await.unwrap();
+    assert_eq!(resp, json!({ "batchItemFailures": [] }));
+    let s = stored(e.embedded.store.as_ref()).await;
+    assert_eq!(s["ord-good"].status, Status::Accepted);
+    let r = &s["rejected#sqs#n-bad"];
+    assert!(r.reasons[0].starts_with("the SQS record cannot be read"), "{:?}", r.reasons);
+    assert_eq!(read_report(&e, "incoming/good.jsonl").await.accepted, 1);
+
+    // The same event through `orderflow invoke s3`, as the function binary reads it.
+    let data = e.dir.path().join("cli");
+    let file = e.dir.path().join("event.json");
+    std::fs::write(&file, &text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["invoke", "s3", file.to_str().unwrap(), "--data-dir", data.to_str().unwrap()])
+        .env_remove("ORDERFLOW_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"batchItemFailures\":[]}\n");
+}

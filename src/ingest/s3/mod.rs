@@ -16,6 +16,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use import::{FileError, PreparedChunk};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -95,6 +96,28 @@ pub enum ImportError {
 /// The Lambda handler: an S3 event, S3 notifications in SQS messages, or an `s3:TestEvent`.
 pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Error> {
     invoke(deps, event).await.response
+}
+
+/// The Lambda handler as the function binary and `orderflow invoke s3` run it: an event serde
+/// can read is handled as by `handle`; in an SQS event of notifications, a record serde cannot
+/// read (a lone surrogate: JSON allows the escape, Rust strings cannot hold it) is stored as a
+/// rejection and acknowledged, and the other records are handled — one bad record never fails
+/// the batch.
+pub async fn handle_raw(deps: &Deps, event: LambdaEvent<Box<RawValue>>) -> Result<Value, Error> {
+    let (payload, ctx) = (event.payload, event.context);
+    if let Ok(v) = serde_json::from_str::<Value>(payload.get()) {
+        return invoke(deps, LambdaEvent::new(v, ctx)).await.response;
+    }
+    let records = serde_json::from_str::<super::sqs::RawSqsEvent>(payload.get())?.records;
+    let request_id = ctx.request_id.as_str();
+    let work = |guard| async move {
+        let (messages, unread) = super::sqs::read_records(deps, &records).await;
+        let mut tally = Tally::default();
+        let response = process_sqs(deps, &messages, guard, request_id, &mut tally).await;
+        tally.merge(&unread.tally);
+        (unread.add_to(response).and_then(|r| Ok(serde_json::to_value(r)?)), tally)
+    };
+    metered(deps, &ctx, FUNCTION_NAME, work).await.response
 }
 
 /// The handler's response with its invocation's metering.
