@@ -8,22 +8,17 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use orderflow::adapters::embedded::SqliteStore;
-use orderflow::adapters::memory::{
+use orderflow::core::batch::DeadlineGuard;
+use orderflow::ingest::{s3, sqs, Deps};
+use orderflow::metering::{Metrics, Tally};
+use orderflow::store::embedded::SqliteStore;
+use orderflow::store::memory::{
     DiscardingStoreDouble, InMemoryBucketDouble, InMemoryStoreDouble, LatencyStoreDouble, RecordingQueueDouble,
 };
-use orderflow::batch::DeadlineGuard;
-use orderflow::handlers::{s3, sqs, Deps};
-use orderflow::metering::{Metrics, Tally};
-use orderflow::ports::ObjectStore;
-use orderflow::ports::OrderStore;
+use orderflow::store::ObjectStore;
+use orderflow::store::OrderStore;
 use std::sync::Arc;
 use std::time::Duration;
-
-// mimalloc: the import and batch paths allocate many small strings; the system allocator was
-// a quarter of the profile.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn order(i: usize) -> String {
     format!(

@@ -5,19 +5,14 @@
 //!   cargo run --release --example import_file -- --generate 1000000 /tmp/orders-1m.jsonl
 //!   /usr/bin/time -v target/release/examples/import_file /tmp/orders-1m.jsonl
 
-use orderflow::adapters::embedded::FolderBucket;
-use orderflow::adapters::memory::{DiscardingStoreDouble, RecordingQueueDouble};
-use orderflow::batch::DeadlineGuard;
-use orderflow::handlers::{s3, Deps};
+use orderflow::core::batch::DeadlineGuard;
+use orderflow::ingest::{s3, Deps};
 use orderflow::metering::{Metrics, Tally};
+use orderflow::store::embedded::FolderBucket;
+use orderflow::store::memory::{DiscardingStoreDouble, RecordingQueueDouble};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-// mimalloc: the import and batch paths allocate many small strings; the system allocator was
-// a quarter of the profile.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -33,7 +33,7 @@ done
 export ORDERFLOW_TEST_MOTO_ENDPOINT="http://127.0.0.1:$PORT"
 echo "moto_server on $ORDERFLOW_TEST_MOTO_ENDPOINT"
 
-# The HTML report's browser test (tests/report/html.rs, scripts/browser_check.py) needs Debian's
+# The HTML report's browser test (tests/it/report/html.rs, scripts/browser_check.py) needs Debian's
 # Chromium and its chromedriver.
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
   SUDO=""

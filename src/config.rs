@@ -3,62 +3,62 @@
 //! Terraform sets exactly these variables on the functions; `infra/tests` checks that it does.
 
 /// The DynamoDB table (or embedded table) holding orders and rejected intake records.
-pub const ENV_TABLE: &str = "ORDERFLOW_TABLE";
+pub(crate) const ENV_TABLE: &str = "ORDERFLOW_TABLE";
 /// The bucket that bulk order files are dropped into (CLI `upload`).
-pub const ENV_BUCKET: &str = "ORDERFLOW_BUCKET";
+pub(crate) const ENV_BUCKET: &str = "ORDERFLOW_BUCKET";
 /// The orders queue: the S3 import hands orders on to it when its deadline approaches.
-pub const ENV_ORDERS_QUEUE_URL: &str = "ORDERFLOW_ORDERS_QUEUE_URL";
+pub(crate) const ENV_ORDERS_QUEUE_URL: &str = "ORDERFLOW_ORDERS_QUEUE_URL";
 /// The uploads queue that S3 notifies (CLI `run` polls it).
-pub const ENV_UPLOADS_QUEUE_URL: &str = "ORDERFLOW_UPLOADS_QUEUE_URL";
+pub(crate) const ENV_UPLOADS_QUEUE_URL: &str = "ORDERFLOW_UPLOADS_QUEUE_URL";
 /// The on-failure queue of the stream consumer (records that exhausted their retries).
-pub const ENV_STREAM_FAILURES_QUEUE_URL: &str = "ORDERFLOW_STREAM_FAILURES_QUEUE_URL";
+pub(crate) const ENV_STREAM_FAILURES_QUEUE_URL: &str = "ORDERFLOW_STREAM_FAILURES_QUEUE_URL";
 /// CloudWatch namespace of the per-invocation EMF line.
-pub const ENV_METRICS_NAMESPACE: &str = "ORDERFLOW_METRICS_NAMESPACE";
+pub(crate) const ENV_METRICS_NAMESPACE: &str = "ORDERFLOW_METRICS_NAMESPACE";
 
 /// Conditional writes a DynamoDB batch (an SQS batch, an import chunk) keeps in flight at once.
-pub const ENV_WRITE_CONCURRENCY: &str = "ORDERFLOW_WRITE_CONCURRENCY";
+pub(crate) const ENV_WRITE_CONCURRENCY: &str = "ORDERFLOW_WRITE_CONCURRENCY";
 /// The default of `ORDERFLOW_WRITE_CONCURRENCY` (see the README for how it was chosen).
-pub const DEFAULT_WRITE_CONCURRENCY: usize = 128;
+pub(crate) const DEFAULT_WRITE_CONCURRENCY: usize = 128;
 
-pub const DEFAULT_TABLE: &str = "orderflow-orders";
-pub const DEFAULT_BUCKET: &str = "orderflow-uploads";
+pub(crate) const DEFAULT_TABLE: &str = "orderflow-orders";
+pub(crate) const DEFAULT_BUCKET: &str = "orderflow-uploads";
 /// Queue names when the URL variables are unset (the names `infra/` gives them, without prefix).
-pub const DEFAULT_ORDERS_QUEUE: &str = "orderflow-orders";
-pub const DEFAULT_UPLOADS_QUEUE: &str = "orderflow-uploads";
-pub const DEFAULT_STREAM_FAILURES_QUEUE: &str = "orderflow-stream-failures";
+pub(crate) const DEFAULT_ORDERS_QUEUE: &str = "orderflow-orders";
+pub(crate) const DEFAULT_UPLOADS_QUEUE: &str = "orderflow-uploads";
+pub(crate) const DEFAULT_STREAM_FAILURES_QUEUE: &str = "orderflow-stream-failures";
 /// A queue's dead-letter queue is named after it, as in `infra/sqs.tf`.
-pub const DLQ_SUFFIX: &str = "-dlq";
+pub(crate) const DLQ_SUFFIX: &str = "-dlq";
 /// Function timeouts (seconds) as `infra/variables.tf` sets them; the local runtime gives each
 /// invocation a deadline this far away.
-pub const SQS_TIMEOUT_S: u64 = 30;
-pub const S3_TIMEOUT_S: u64 = 300;
-pub const STREAM_TIMEOUT_S: u64 = 60;
+pub(crate) const SQS_TIMEOUT_S: u64 = 30;
+pub(crate) const S3_TIMEOUT_S: u64 = 300;
+pub(crate) const STREAM_TIMEOUT_S: u64 = 60;
 /// Invocations in flight at once per SQS mapping (`infra`'s `maximum_concurrency`).
-pub const MAX_CONCURRENCY_SQS: usize = 10;
-pub const MAX_CONCURRENCY_S3: usize = 5;
+pub(crate) const MAX_CONCURRENCY_SQS: usize = 10;
+pub(crate) const MAX_CONCURRENCY_S3: usize = 5;
 /// Receives before a message moves to the dead-letter queue (`infra`'s `max_receive_count`).
-pub const MAX_RECEIVE_COUNT: u32 = 5;
-pub const DEFAULT_METRICS_NAMESPACE: &str = "Orderflow";
+pub(crate) const MAX_RECEIVE_COUNT: u32 = 5;
+pub(crate) const DEFAULT_METRICS_NAMESPACE: &str = "Orderflow";
 
 /// Only objects under this prefix are imported.
-pub const IMPORT_PREFIX: &str = "incoming/";
+pub(crate) const IMPORT_PREFIX: &str = "incoming/";
 /// Import reports are written under this prefix (never under `IMPORT_PREFIX`, so imports cannot loop).
-pub const REPORT_PREFIX: &str = "reports/";
+pub(crate) const REPORT_PREFIX: &str = "reports/";
 
 /// The largest order body accepted: SQS's own message limit.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The most bytes an import reads from one object, counted after decompression: a gzip bomb
 /// stops here, with a report that says so. Default `DEFAULT_MAX_OBJECT_BYTES` (2 GiB).
-pub const ENV_MAX_OBJECT_BYTES: &str = "ORDERFLOW_MAX_OBJECT_BYTES";
-pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+pub(crate) const ENV_MAX_OBJECT_BYTES: &str = "ORDERFLOW_MAX_OBJECT_BYTES";
+pub(crate) const DEFAULT_MAX_OBJECT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// The most lines an import reads from one object. Default `DEFAULT_MAX_OBJECT_LINES` (5 million).
-pub const ENV_MAX_OBJECT_LINES: &str = "ORDERFLOW_MAX_OBJECT_LINES";
-pub const DEFAULT_MAX_OBJECT_LINES: u64 = 5_000_000;
+pub(crate) const ENV_MAX_OBJECT_LINES: &str = "ORDERFLOW_MAX_OBJECT_LINES";
+pub(crate) const DEFAULT_MAX_OBJECT_LINES: u64 = 5_000_000;
 
 /// Per-object limits of an import (see `ENV_MAX_OBJECT_BYTES`, `ENV_MAX_OBJECT_LINES`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ObjectLimits {
+pub(crate) struct ObjectLimits {
     pub bytes: u64,
     pub lines: u64,
 }
@@ -72,7 +72,7 @@ impl Default for ObjectLimits {
 impl ObjectLimits {
     /// The limits from the environment; an unset, empty or invalid value (not a whole number
     /// of at least 1) leaves the default, with a warning for an invalid one.
-    pub fn from_env() -> ObjectLimits {
+    pub(crate) fn from_env() -> ObjectLimits {
         let read = |name: &str, default: u64| match std::env::var(name) {
             Ok(v) if !v.trim().is_empty() => match v.trim().parse::<u64>() {
                 Ok(n) if n >= 1 => n,
@@ -91,7 +91,7 @@ impl ObjectLimits {
 }
 
 /// Reads an environment variable, falling back to a default when unset or empty.
-pub fn env_or(name: &str, default: &str) -> String {
+pub(crate) fn env_or(name: &str, default: &str) -> String {
     match std::env::var(name) {
         Ok(v) if !v.is_empty() => v,
         _ => default.to_string(),
@@ -109,5 +109,72 @@ pub fn write_concurrency() -> usize {
             }
         },
         _ => DEFAULT_WRITE_CONCURRENCY,
+    }
+}
+
+/// A queue as the environment names it: its URL when its variable is set, else the default name
+/// (looked up with GetQueueUrl where a URL is needed, as `orderflow run --aws` does on moto).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRef {
+    /// The variable Terraform sets to the queue's URL.
+    pub env_var: &'static str,
+    pub url: Option<String>,
+    /// The queue's name: the URL's last path segment, else the default name.
+    pub name: String,
+}
+
+impl QueueRef {
+    fn from_env(env_var: &'static str, default_name: &str) -> QueueRef {
+        QueueRef::new(env_var, Some(env_or(env_var, "")).filter(|u| !u.is_empty()), default_name)
+    }
+
+    fn new(env_var: &'static str, url: Option<String>, default_name: &str) -> QueueRef {
+        let name = match &url {
+            Some(u) => queue_name_from_url(u).to_string(),
+            None => default_name.to_string(),
+        };
+        QueueRef { env_var, url, name }
+    }
+}
+
+/// A queue's name from its URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`).
+pub(crate) fn queue_name_from_url(url: &str) -> &str {
+    url.trim_end_matches('/').rsplit('/').next().unwrap_or(url)
+}
+
+/// Every resource name, resolved once from the environment (the variables infra/ sets on the
+/// functions; the defaults are the names infra/ gives the resources).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub table: String,
+    pub bucket: String,
+    pub orders_queue: QueueRef,
+    pub uploads_queue: QueueRef,
+    pub stream_failures_queue: QueueRef,
+}
+
+impl Config {
+    pub fn from_env() -> Config {
+        Config {
+            table: env_or(ENV_TABLE, DEFAULT_TABLE),
+            bucket: env_or(ENV_BUCKET, DEFAULT_BUCKET),
+            orders_queue: QueueRef::from_env(ENV_ORDERS_QUEUE_URL, DEFAULT_ORDERS_QUEUE),
+            uploads_queue: QueueRef::from_env(ENV_UPLOADS_QUEUE_URL, DEFAULT_UPLOADS_QUEUE),
+            stream_failures_queue: QueueRef::from_env(ENV_STREAM_FAILURES_QUEUE_URL, DEFAULT_STREAM_FAILURES_QUEUE),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_is_named_by_its_url_when_the_variable_gives_one_else_by_its_default_name() {
+        let url = "https://sqs.eu-west-1.amazonaws.com/123456789012/shop-orders";
+        let given = QueueRef::new(ENV_ORDERS_QUEUE_URL, Some(url.to_string()), DEFAULT_ORDERS_QUEUE);
+        assert_eq!((given.url.as_deref(), given.name.as_str()), (Some(url), "shop-orders"));
+        let unset = QueueRef::new(ENV_ORDERS_QUEUE_URL, None, DEFAULT_ORDERS_QUEUE);
+        assert_eq!((unset.url, unset.name.as_str()), (None, DEFAULT_ORDERS_QUEUE));
     }
 }

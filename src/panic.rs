@@ -1,7 +1,7 @@
 //! What a caught panic said, for the reason of the record it failed.
 
 /// The panic's message when it carried one (`panic!("...")` with a literal or a format).
-pub fn message(panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

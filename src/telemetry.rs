@@ -18,7 +18,7 @@ pub fn init_lambda() {
 }
 
 /// For the CLI: warnings by default, `RUST_LOG` to see more.
-pub fn init_cli() {
+pub(crate) fn init_cli() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     let _ =
         tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();

@@ -1,19 +1,9 @@
 //! Lambda entry point for orderflow-s3 — S3: bulk order files under incoming/, directly or via SQS notifications.
-//! Thin: builds the clients once, then hands every event to the library's handler.
+//! Thin: `wiring::serve` builds the clients once and hands every event to the library's handler.
 
-use lambda_runtime::{run, service_fn, Error};
-use orderflow::handlers::{s3 as handler, Deps};
-
-// mimalloc: the import and batch paths allocate many small strings; the system allocator was
-// a quarter of the profile.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use orderflow::ingest::s3 as handler;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    orderflow::metering::meter::mark_process_start();
-    orderflow::telemetry::init_lambda();
-    let deps = Deps::from_aws_env().await;
-    let deps = &deps;
-    run(service_fn(move |event| handler::handle(deps, event))).await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    orderflow::wiring::serve(handler::handle_raw).await
 }

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Required: create the resources on AWS (the SDK's configuration: AWS_REGION,
     /// AWS_ENDPOINT_URL, profiles). Names come from ORDERFLOW_TABLE, ORDERFLOW_BUCKET and the
     /// queue URL variables, else the defaults.
@@ -13,15 +13,16 @@ pub struct Args {
     pub aws: bool,
 }
 
-pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     if !a.aws {
         anyhow::bail!(
             "bootstrap creates AWS resources and needs --aws; the embedded default (SQLite and a folder as \
              the bucket) needs no bootstrap, it is created on first use"
         );
     }
-    let cfg = crate::adapters::aws::sdk_config().await;
-    let done = crate::adapters::aws::bootstrap(&cfg).await?;
+    let cfg = crate::store::aws::sdk_config().await;
+    let names = crate::store::aws::Names::of(&crate::config::Config::from_env());
+    let done = crate::store::aws::bootstrap_with(&cfg, &names).await?;
     eprintln!("bootstrapped in {}:", done.region);
     eprintln!("  table   {} (stream {})", done.table, done.stream_arn);
     eprintln!("  bucket  {} (notifies {} for {}*)", done.bucket, done.uploads.name, crate::config::IMPORT_PREFIX);

@@ -6,36 +6,35 @@
 
 use super::invoke::{invoke, Function};
 use super::DataDir;
-use crate::adapters::embedded::{self, Embedded};
-use crate::handlers::{s3, stream, Deps};
-use crate::item;
+use crate::ingest::{s3, stream};
 use crate::metering::Metrics;
-use crate::order::OrderInput;
-use crate::ports::OrderStore;
+use crate::order::{OrderInput, PendingOrder};
+use crate::store::embedded::{self, Embedded};
+use crate::store::OrderStore;
 use lambda_runtime::LambdaEvent;
 use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     data: DataDir,
 }
 
-pub const BUCKET: &str = crate::config::DEFAULT_BUCKET;
+pub(crate) const BUCKET: &str = crate::config::DEFAULT_BUCKET;
 
 /// The sample data, compiled in so the demo runs from any working directory.
-pub const SQS_MIXED_BATCH: &str = include_str!("../../events/sqs-mixed-batch.json");
-pub const S3_SQS_NOTIFICATION: &str = include_str!("../../events/s3-sqs-notification.json");
-pub const S3_DIRECT: &str = include_str!("../../events/s3-direct.json");
-pub const S3_TEST_EVENT: &str = include_str!("../../events/s3-test-event.json");
-pub const ORDERS_JSONL: &str = include_str!("../../events/orders.jsonl");
-pub const ORDERS_CSV: &str = include_str!("../../events/orders.csv");
-pub const ORDERS_CSV_GZ: &[u8] = include_bytes!("../../events/orders.csv.gz");
-pub const PENDING_ORDERS: &str = include_str!("../../events/pending-orders.jsonl");
+pub(crate) const SQS_MIXED_BATCH: &str = include_str!("../../events/sqs-mixed-batch.json");
+pub(crate) const S3_SQS_NOTIFICATION: &str = include_str!("../../events/s3-sqs-notification.json");
+pub(crate) const S3_DIRECT: &str = include_str!("../../events/s3-direct.json");
+pub(crate) const S3_TEST_EVENT: &str = include_str!("../../events/s3-test-event.json");
+pub(crate) const ORDERS_JSONL: &str = include_str!("../../events/orders.jsonl");
+pub(crate) const ORDERS_CSV: &str = include_str!("../../events/orders.csv");
+pub(crate) const ORDERS_CSV_GZ: &[u8] = include_bytes!("../../events/orders.csv.gz");
+pub(crate) const PENDING_ORDERS: &str = include_str!("../../events/pending-orders.jsonl");
 
 /// The objects the sample S3 events refer to, by (decoded) key.
-pub const SAMPLE_OBJECTS: [(&str, &[u8]); 3] = [
+pub(crate) const SAMPLE_OBJECTS: [(&str, &[u8]); 3] = [
     ("incoming/orders.jsonl", ORDERS_JSONL.as_bytes()),
     ("incoming/2026-11-26/store orders+east.csv", ORDERS_CSV.as_bytes()),
     ("incoming/archive/orders.csv.gz", ORDERS_CSV_GZ),
@@ -43,19 +42,19 @@ pub const SAMPLE_OBJECTS: [(&str, &[u8]); 3] = [
 
 /// Puts the sample objects into the embedded bucket (what `orderflow upload` does by hand).
 pub async fn seed_bucket(e: &Embedded) -> anyhow::Result<()> {
-    use crate::ports::ObjectStore;
+    use crate::store::ObjectStore;
     for (key, body) in SAMPLE_OBJECTS {
         e.bucket.put(BUCKET, key, body.to_vec(), "application/octet-stream").await?;
     }
     Ok(())
 }
 
-pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let e = Embedded::open(&a.data.data_dir)?;
     let (metrics, lines) = Metrics::memory();
     // The embedded store writes a batch in order: which of two conflicting messages wins is
     // the same every run.
-    let deps = Deps::embedded(&e, metrics);
+    let deps = crate::wiring::embedded(&e, metrics);
     let timeout = Duration::from_secs(30);
     let start_seq = e.store.last_change_seq().await?;
     println!("orderflow demo — embedded default in {}\n", a.data.data_dir.display());
@@ -79,14 +78,15 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut inserted = 0;
     for line in PENDING_ORDERS.lines().filter(|l| !l.trim().is_empty()) {
         let input = OrderInput::from_json(line).map_err(anyhow::Error::msg)?;
-        let it = item::pending_item(&input).ok_or_else(|| anyhow::anyhow!("sample pending order has no order_id"))?;
-        if matches!(e.store.insert_pending(&it).await?, crate::ports::PutOutcome::Inserted) {
+        let pending =
+            PendingOrder::new(input).ok_or_else(|| anyhow::anyhow!("sample pending order has no order_id"))?;
+        if matches!(e.store.insert_pending(&pending).await?, crate::store::PutOutcome::Inserted) {
             inserted += 1;
         }
     }
     let changes = e.store.changes_since(start_seq, 1000).await?;
     let event = embedded::stream::event(crate::config::DEFAULT_TABLE, &changes);
-    let ctx = super::context(stream::FUNCTION_NAME, 128, timeout);
+    let ctx = crate::ingest::context(stream::FUNCTION_NAME, 128, timeout);
     let r = stream::handle(&deps, LambdaEvent::new(event, ctx)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
         "5. {inserted} PENDING rows inserted; {} change-stream records -> orderflow-stream: {}",
@@ -94,7 +94,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         serde_json::to_string(&r)?
     );
 
-    let records = super::orders::select(e.store.scan().await?.iter().map(item::from_item).collect(), None);
+    let records = super::orders::select(e.store.scan().await?, None);
     println!("\nStored orders and rejected intake records ({})\n{}", records.len(), super::orders::table(&records));
     let lines = lines.lock().expect("metrics lock").clone();
     let pricing = crate::pricing::Pricing::default();

@@ -4,11 +4,10 @@
 
 use super::input::{self, Piece};
 use super::Target;
-use crate::adapters::embedded::{Outgoing, SqliteQueue, ORDERS_QUEUE};
-use crate::config;
-use crate::item;
-use crate::order::OrderInput;
-use crate::ports::{OrderStore, PutOutcome};
+use crate::config::Config;
+use crate::order::{OrderInput, PendingOrder};
+use crate::store::embedded::{Outgoing, SqliteQueue, ORDERS_QUEUE};
+use crate::store::{OrderStore, PutOutcome};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::process::ExitCode;
@@ -16,7 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(clap::Args, Debug)]
-pub struct EnqueueArgs {
+pub(crate) struct EnqueueArgs {
     /// A JSON order, a JSON array of orders, JSON Lines or CSV (optionally gzip); - for stdin.
     input: String,
     #[command(flatten)]
@@ -27,7 +26,7 @@ pub struct EnqueueArgs {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct InsertArgs {
+pub(crate) struct InsertArgs {
     /// A JSON order, a JSON array of orders, JSON Lines or CSV (optionally gzip); - for stdin.
     input: String,
     #[command(flatten)]
@@ -48,20 +47,20 @@ fn refuse(p: &Piece, reason: &str) {
     eprintln!("line {}: not sent: {reason}", p.line);
 }
 
-pub async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (mut rx, parser) = input::pieces(&a.input)?;
     enum Dest {
         Embedded(SqliteQueue),
-        Aws(crate::adapters::aws::SqsQueue),
+        Aws(crate::store::aws::SqsQueue),
     }
     let (dest, name) = if a.target.aws {
-        let aws = crate::adapters::aws::AwsAdapters::from_env().await;
-        let url = crate::adapters::aws::queue_url(&aws.sqs, config::ENV_ORDERS_QUEUE_URL, config::DEFAULT_ORDERS_QUEUE)
-            .await?;
-        (Dest::Aws(crate::adapters::aws::SqsQueue::new(aws.sqs.clone(), url.clone())), url)
+        let config = Config::from_env();
+        let aws = crate::wiring::aws(&config).await;
+        let url = crate::store::aws::queue_url(&aws.sqs, &config.orders_queue).await?;
+        (Dest::Aws(crate::store::aws::SqsQueue::new(aws.sqs.clone(), url.clone())), url)
     } else {
-        let e = crate::adapters::embedded::Embedded::open(&a.target.data.data_dir)?;
+        let e = crate::store::embedded::Embedded::open(&a.target.data.data_dir)?;
         (Dest::Embedded(SqliteQueue::new(e.store.clone(), ORDERS_QUEUE)), format!("embedded queue {ORDERS_QUEUE}"))
     };
     let bar = bar("orders sent");
@@ -83,12 +82,15 @@ pub async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
             Dest::Embedded(q) => {
                 let msgs = bodies
                     .into_iter()
-                    .map(|body| Outgoing { group_id: a.fifo.then(|| crate::adapters::aws::fifo_group(&body)), body })
+                    .map(|body| Outgoing {
+                        group_id: a.fifo.then(|| crate::store::aws::message_group_for(&body)),
+                        body,
+                    })
                     .collect();
                 q.send(msgs).await?;
             }
             Dest::Aws(q) => {
-                use crate::ports::OrderQueue;
+                use crate::store::OrderQueue;
                 q.send_all(bodies).await?;
             }
         }
@@ -105,14 +107,15 @@ pub async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
     Ok(if refused > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-pub async fn insert(a: InsertArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn insert(a: InsertArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (mut rx, parser) = input::pieces(&a.input)?;
     let (store, name): (Arc<dyn OrderStore>, String) = if a.target.aws {
-        let aws = crate::adapters::aws::AwsAdapters::from_env().await;
-        (aws.store.clone(), format!("table {}", config::env_or(config::ENV_TABLE, config::DEFAULT_TABLE)))
+        let config = Config::from_env();
+        let aws = crate::wiring::aws(&config).await;
+        (aws.store.clone(), format!("table {}", config.table))
     } else {
-        let e = crate::adapters::embedded::Embedded::open(&a.target.data.data_dir)?;
+        let e = crate::store::embedded::Embedded::open(&a.target.data.data_dir)?;
         (e.store.clone(), "the embedded table".to_string())
     };
     let bar = bar("PENDING orders inserted");
@@ -127,7 +130,7 @@ pub async fn insert(a: InsertArgs) -> anyhow::Result<ExitCode> {
             }
             // The table needs a key: anything that is not a JSON object with a string order_id
             // cannot be a row (the stream handler validates everything else).
-            match OrderInput::from_json(&p.body).ok().and_then(|i| item::pending_item(&i)) {
+            match OrderInput::from_json(&p.body).ok().and_then(PendingOrder::new) {
                 Some(it) => items.push((p.line, it)),
                 None => {
                     refused += 1;

@@ -2,7 +2,7 @@
 //! orders, JSON Lines or CSV (each optionally gzip). Lines and CSV rows are streamed; a JSON
 //! document is read whole (it has to be, to be parsed).
 
-use crate::import::{self, Chunk, Format, Unit};
+use crate::ingest::s3::import::{self, Chunk, Format, Unit};
 use anyhow::Context as _;
 use serde_json::value::RawValue;
 use std::io::{BufRead, BufReader, Read};
@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 /// One order's text as it will travel (a message body), with where it came from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Piece {
+pub(crate) struct Piece {
     /// Line number (JSON Lines, CSV: the order's first row) or position in a JSON array.
     pub line: u64,
     pub body: String,
@@ -20,7 +20,7 @@ pub struct Piece {
 
 /// The layouts an input can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
+pub(crate) enum Layout {
     /// One JSON order or a JSON array of orders.
     JsonDocument,
     Lines(Format),
@@ -28,7 +28,7 @@ pub enum Layout {
 
 /// Opens `path` (`-` = stdin), undoing gzip, and tells its layout from the extension or, for
 /// stdin and unknown extensions, from its first bytes.
-pub fn open(path: &str) -> anyhow::Result<(Box<dyn BufRead + Send>, Layout, Option<u64>)> {
+pub(crate) fn open(path: &str) -> anyhow::Result<(Box<dyn BufRead + Send>, Layout, Option<u64>)> {
     let (raw, size): (Box<dyn Read + Send>, Option<u64>) = if path == "-" {
         (Box::new(std::io::stdin()), None)
     } else {
@@ -72,10 +72,10 @@ fn sniff(reader: &mut Box<dyn BufRead + Send>) -> anyhow::Result<Layout> {
 
 /// Chunks of pieces as they are read, and the reader's end: the count of pieces, or an error
 /// saying what is wrong with the input as a whole.
-pub type Pieces = (mpsc::Receiver<Vec<Piece>>, tokio::task::JoinHandle<anyhow::Result<u64>>);
+pub(crate) type Pieces = (mpsc::Receiver<Vec<Piece>>, tokio::task::JoinHandle<anyhow::Result<u64>>);
 
 /// Streams the input's orders in chunks.
-pub fn pieces(path: &str) -> anyhow::Result<Pieces> {
+pub(crate) fn pieces(path: &str) -> anyhow::Result<Pieces> {
     let (reader, layout, _size) = open(path)?;
     let (tx, rx) = mpsc::channel(8);
     let handle = match layout {
@@ -120,7 +120,7 @@ fn piece(chunk: &Chunk, u: &Unit) -> Piece {
 }
 
 /// One JSON order or a JSON array of them, each kept as its exact text (numbers stay exact).
-pub fn document(text: &str) -> anyhow::Result<Vec<Piece>> {
+pub(crate) fn document(text: &str) -> anyhow::Result<Vec<Piece>> {
     let trimmed = text.trim_start();
     if trimmed.starts_with('[') {
         let list: Vec<&RawValue> = serde_json::from_str(trimmed).context("the input is not a valid JSON array")?;

@@ -2,9 +2,9 @@
 //! default, like `sam local invoke`.
 
 use super::DataDir;
-use crate::adapters::embedded::Embedded;
-use crate::handlers::{s3, sqs, stream, Deps};
+use crate::ingest::{s3, sqs, stream, Deps};
 use crate::metering::{EmfSink, Metrics};
+use crate::store::embedded::Embedded;
 use anyhow::Context as _;
 use lambda_runtime::LambdaEvent;
 use std::io::Read;
@@ -12,14 +12,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Function {
+pub(crate) enum Function {
     Sqs,
     S3,
     Stream,
 }
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Which handler to run.
     #[arg(value_enum)]
     function: Function,
@@ -35,7 +35,7 @@ pub struct Args {
     timeout: u64,
 }
 
-pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let text = if a.event == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).context("reading the event from stdin")?;
@@ -44,14 +44,14 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         std::fs::read_to_string(&a.event).with_context(|| format!("reading the event file {}", a.event))?
     };
     let embedded = Embedded::open(&a.data.data_dir)?;
-    let deps = Deps::embedded(&embedded, Metrics::from_env(EmfSink::Stderr));
+    let deps = crate::wiring::embedded(&embedded, Metrics::from_env(EmfSink::Stderr));
     let response = invoke(&deps, a.function, &text, a.memory, Duration::from_secs(a.timeout)).await?;
     println!("{}", serde_json::to_string(&response)?);
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs one handler on an event text and returns its JSON response.
-pub async fn invoke(
+pub(crate) async fn invoke(
     deps: &Deps,
     f: Function,
     event: &str,
@@ -62,17 +62,17 @@ pub async fn invoke(
     Ok(match f {
         Function::Sqs => {
             let ev = serde_json::from_str(event).context("the event is not an SQS event")?;
-            let ctx = super::context(sqs::FUNCTION_NAME, memory, timeout);
+            let ctx = crate::ingest::context(sqs::FUNCTION_NAME, memory, timeout);
             serde_json::to_value(sqs::handle_raw(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?)?
         }
         Function::S3 => {
             let ev = serde_json::from_str(event).context("the event is not JSON")?;
-            let ctx = super::context(s3::FUNCTION_NAME, memory, timeout);
-            s3::handle(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?
+            let ctx = crate::ingest::context(s3::FUNCTION_NAME, memory, timeout);
+            s3::handle_raw(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?
         }
         Function::Stream => {
             let ev = serde_json::from_str(event).context("the event is not a DynamoDB stream event")?;
-            let ctx = super::context(stream::FUNCTION_NAME, memory, timeout);
+            let ctx = crate::ingest::context(stream::FUNCTION_NAME, memory, timeout);
             serde_json::to_value(stream::handle(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?)?
         }
     })

@@ -5,12 +5,12 @@ mod bootstrap;
 mod cost;
 mod demo;
 mod enqueue;
-pub mod input;
+pub(crate) mod input;
 mod invoke;
 mod orders;
 mod report;
 mod run;
-pub mod upload;
+pub(crate) mod upload;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -22,14 +22,14 @@ use std::process::ExitCode;
     version,
     about = "Event-driven, idempotent order worker for AWS Lambda with exact pay-per-use accounting"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
 /// Where the embedded default keeps its SQLite database and bucket folder.
 #[derive(clap::Args, Debug, Clone)]
-pub struct DataDir {
+pub(crate) struct DataDir {
     /// Directory of the embedded default (SQLite database + bucket folder).
     #[arg(long, default_value = ".orderflow", env = "ORDERFLOW_DATA_DIR")]
     pub data_dir: PathBuf,
@@ -37,7 +37,7 @@ pub struct DataDir {
 
 /// The embedded default, or AWS with `--aws`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     #[command(flatten)]
     pub data: DataDir,
     /// Use AWS instead of the embedded default: the SDK's own settings (AWS_REGION,
@@ -47,7 +47,7 @@ pub struct Target {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the sample orders through all three handlers on the embedded default, then show the
     /// stored orders and what each function and customer cost.
     Demo(demo::Args),
@@ -110,21 +110,4 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// A Lambda `Context` for an in-process invocation: a fresh request id, the function's name and
-/// memory, and a deadline `timeout` from now.
-pub fn context(function_name: &str, memory_mb: u32, timeout: std::time::Duration) -> lambda_runtime::Context {
-    let mut ctx = lambda_runtime::Context::default();
-    ctx.request_id = uuid::Uuid::new_v4().to_string();
-    ctx.deadline = (chrono::Utc::now().timestamp_millis() as u64) + timeout.as_millis() as u64;
-    ctx.invoked_function_arn = format!("arn:aws:lambda:local:000000000000:function:{function_name}");
-    let cfg = lambda_runtime::Config {
-        function_name: function_name.to_string(),
-        memory: memory_mb as i32,
-        version: "$LATEST".to_string(),
-        ..Default::default()
-    };
-    ctx.env_config = std::sync::Arc::new(cfg);
-    ctx
 }

@@ -1,21 +1,20 @@
 //! `orderflow orders`: the stored orders and rejected intake records, as a table or JSON.
 
 use super::DataDir;
-use crate::adapters::embedded::Embedded;
-use crate::item;
 use crate::order::{Status, StoredOrder};
-use crate::ports::OrderStore;
+use crate::store::embedded::Embedded;
+use crate::store::OrderStore;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use std::process::ExitCode;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Table,
     Json,
 }
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     data: DataDir,
     /// Only records with this status (PENDING, ACCEPTED, REJECTED).
@@ -32,13 +31,13 @@ fn parse_status(s: &str) -> Result<Status, String> {
     Status::parse(s).ok_or_else(|| format!("unknown status {s:?}: expected PENDING, ACCEPTED or REJECTED"))
 }
 
-pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let items = if a.aws {
-        crate::adapters::aws::AwsAdapters::from_env().await.store.scan().await?
+        crate::wiring::aws(&crate::config::Config::from_env()).await.store.scan().await?
     } else {
         Embedded::open(&a.data.data_dir)?.store.scan().await?
     };
-    let records = select(items.iter().map(item::from_item).collect(), a.status);
+    let records = select(items, a.status);
     match a.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&records)?),
         Format::Table => println!("{}", table(&records)),
@@ -47,13 +46,13 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Filters by status and sorts by key, so output is stable whichever store it came from.
-pub fn select(mut records: Vec<StoredOrder>, status: Option<Status>) -> Vec<StoredOrder> {
+pub(crate) fn select(mut records: Vec<StoredOrder>, status: Option<Status>) -> Vec<StoredOrder> {
     records.retain(|r| status.is_none_or(|s| r.status == s));
     records.sort_by_key(|r| (r.kind == crate::order::RecordKind::Rejection, r.key()));
     records
 }
 
-pub fn table(records: &[StoredOrder]) -> Table {
+pub(crate) fn table(records: &[StoredOrder]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(160);
     t.set_header([

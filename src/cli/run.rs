@@ -1,20 +1,20 @@
-//! `orderflow run`: the local event-source-mapping runtime (see `crate::runtime`) on the
+//! `orderflow run`: the local event-source-mapping runtime (see `crate::local`) on the
 //! embedded default or, with `--aws`, on the queues and stream an AWS endpoint serves.
 
 use super::Target;
-use crate::adapters::embedded::{
+use crate::config::{self, Config};
+use crate::local::{self, Channels, Settings};
+use crate::metering::{EmfSink, Metrics};
+use crate::store::aws::AwsAdapters;
+use crate::store::embedded::{
     Embedded, EmbeddedStream, SqliteQueue, ORDERS_QUEUE, STREAM_FAILURES_QUEUE, UPLOADS_QUEUE,
 };
-use crate::config;
-use crate::handlers::Deps;
-use crate::metering::{EmfSink, Metrics};
-use crate::runtime::{self, Channels, Settings};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     target: Target,
     /// Exit 0 once every queue and the stream are empty and nothing is in flight.
@@ -73,7 +73,7 @@ async fn stop_signal() {
     }
 }
 
-pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut settings = Settings {
         batch_size: a.batch_size.into(),
         stream_batch_size: a.stream_batch_size.into(),
@@ -96,11 +96,11 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     // Stream checkpoints live in the data directory in both modes: a restart resumes.
     let local = Embedded::open(&a.target.data.data_dir)?;
+    let config = Config::from_env();
     let (deps, channels, what) = if a.target.aws {
-        let cfg = crate::adapters::aws::sdk_config().await;
-        let mut deps = Deps::from_aws_env().await;
-        deps.metrics = Metrics::from_env(EmfSink::Stdout);
-        let s = crate::adapters::aws::AwsRuntimeSources::from_config(&cfg).await?;
+        let cfg = crate::store::aws::sdk_config().await;
+        let deps = crate::wiring::aws_deps(&AwsAdapters::new(&cfg, &config), Metrics::from_env(EmfSink::Stdout));
+        let s = crate::store::aws::AwsRuntimeSources::from_config(&cfg, &config).await?;
         let channels = Channels {
             orders: Some(s.orders.clone()),
             uploads: Some(s.uploads.clone()),
@@ -110,16 +110,15 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         };
         (deps, channels, "AWS (the SDK's settings)".to_string())
     } else {
-        let deps = Deps::embedded(&local, Metrics::from_env(EmfSink::Stdout));
+        let deps = crate::wiring::embedded(&local, Metrics::from_env(EmfSink::Stdout));
         // A long poll of the embedded queue costs nothing remote, and a stop (or the end of a
         // drain) waits for the polls under way: keep them short.
         settings.poll_wait = Duration::from_millis(100);
         let n = a.max_receive_count;
-        let table = config::env_or(config::ENV_TABLE, config::DEFAULT_TABLE);
         let channels = Channels {
             orders: Some(Arc::new(SqliteQueue::new(local.store.clone(), ORDERS_QUEUE).with_max_receive_count(n))),
             uploads: Some(Arc::new(SqliteQueue::new(local.store.clone(), UPLOADS_QUEUE).with_max_receive_count(n))),
-            stream: Some(Arc::new(EmbeddedStream::new(local.store.clone(), &table))),
+            stream: Some(Arc::new(EmbeddedStream::new(local.store.clone(), &config.table))),
             checkpoints: local.store.clone(),
             stream_failures: Arc::new(SqliteQueue::new(local.store.clone(), STREAM_FAILURES_QUEUE)),
         };
@@ -129,7 +128,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
         "orderflow run on {what}: orders -> orderflow-sqs, uploads -> orderflow-s3, table stream -> orderflow-stream{}",
         if a.drain { " (until drained)" } else { " (Ctrl-C to stop)" }
     );
-    let summary = runtime::run(deps, channels, settings, stop_signal()).await?;
+    let summary = local::run(deps, channels, settings, stop_signal()).await?;
     eprintln!(
         "stopped after {:.2} s: {} invocation(s) ({} failed as a whole), {} record(s): {} accepted, {} duplicate, {} rejected, {} retried, {} ignored; {} message(s) deleted, {} stream record(s) filtered, {} sent to the on-failure queue; {} orders/s; cost ${}",
         summary.elapsed_ms as f64 / 1000.0,

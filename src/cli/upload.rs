@@ -3,9 +3,9 @@
 //! SQS for keys under `incoming/`; with `--aws` the bucket's notification configuration does it.
 
 use super::Target;
-use crate::adapters::embedded::{Embedded, SqliteQueue, UPLOADS_QUEUE, UPLOAD_TEMP_PREFIX};
-use crate::config::{self, IMPORT_PREFIX};
-use crate::ports::OrderQueue;
+use crate::config::{Config, IMPORT_PREFIX};
+use crate::store::embedded::{Embedded, SqliteQueue, UPLOADS_QUEUE, UPLOAD_TEMP_PREFIX};
+use crate::store::OrderQueue;
 use anyhow::Context as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::json;
@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// The file to upload (.jsonl, .ndjson, .csv, optionally .gz).
     file: std::path::PathBuf,
     /// The object key (default: incoming/<file name>).
@@ -28,13 +28,13 @@ const KEY_KEEP: &AsciiSet =
     &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/').remove(b'*');
 
 /// A key as S3 writes it into event notifications (URL form encoding).
-pub fn notification_key(key: &str) -> String {
+pub(crate) fn notification_key(key: &str) -> String {
     utf8_percent_encode(key, KEY_KEEP).to_string().replace("%20", "+")
 }
 
 /// The S3 event notification for one created object, as S3 sends it to a queue.
-pub fn notification(bucket: &str, key: &str, size: u64, etag: &str) -> serde_json::Value {
-    let now = crate::processing::now_rfc3339();
+pub(crate) fn notification(bucket: &str, key: &str, size: u64, etag: &str) -> serde_json::Value {
+    let now = crate::core::processing::now_rfc3339();
     json!({ "Records": [{
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
@@ -53,7 +53,7 @@ pub fn notification(bucket: &str, key: &str, size: u64, etag: &str) -> serde_jso
     }]})
 }
 
-pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let key = match &a.key {
         Some(k) => k.clone(),
         None => {
@@ -61,15 +61,16 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
             format!("{IMPORT_PREFIX}{name}")
         }
     };
-    if !crate::adapters::embedded::key_stays_inside(&key) {
+    if !crate::store::embedded::key_stays_inside(&key) {
         anyhow::bail!(
             "the key {key:?} would leave the bucket: use a relative key without `..`, a NUL or a backslash (e.g. {IMPORT_PREFIX}orders.jsonl)"
         );
     }
-    let bucket = config::env_or(config::ENV_BUCKET, config::DEFAULT_BUCKET);
+    let config = Config::from_env();
+    let bucket = config.bucket.clone();
     let size = std::fs::metadata(&a.file).with_context(|| format!("reading {}", a.file.display()))?.len();
     if a.target.aws {
-        let aws = crate::adapters::aws::AwsAdapters::from_env().await;
+        let aws = crate::wiring::aws(&config).await;
         let body = aws_sdk_s3::primitives::ByteStream::from_path(&a.file)
             .await
             .with_context(|| format!("reading {}", a.file.display()))?;
@@ -142,7 +143,7 @@ mod tests {
     fn notification_keys_are_url_encoded_the_way_s3_does_it() {
         assert_eq!(notification_key("incoming/my orders+1.csv"), "incoming/my+orders%2B1.csv");
         assert_eq!(
-            crate::handlers::s3::decode_key(&notification_key("incoming/a b+c=d.jsonl")),
+            crate::ingest::s3::decode_key(&notification_key("incoming/a b+c=d.jsonl")),
             "incoming/a b+c=d.jsonl"
         );
     }

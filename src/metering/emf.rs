@@ -15,14 +15,6 @@ pub enum EmfSink {
     Stdout,
     Stderr,
     Memory(Arc<Mutex<Vec<String>>>),
-    /// Writes to the inner sink, then shows the invocation to an observer (`orderflow run`'s
-    /// progress line reads the outcome counts from it).
-    Observed(Box<EmfSink>, Arc<dyn EmfObserver>),
-}
-
-/// Sees each invocation's cost and counts after its EMF line is written.
-pub trait EmfObserver: Send + Sync + std::fmt::Debug {
-    fn observe(&self, cost: &InvocationCost);
 }
 
 /// The metrics configuration of a handler: namespace and sink.
@@ -55,18 +47,8 @@ impl Metrics {
     }
 
     pub fn emit(&self, cost: &InvocationCost) {
-        Self::emit_to(&self.sink, &self.namespace, cost)
-    }
-
-    fn emit_to(sink: &EmfSink, namespace: &str, cost: &InvocationCost) {
-        if let EmfSink::Observed(inner, observer) = sink {
-            Self::emit_to(inner, namespace, cost);
-            observer.observe(cost);
-            return;
-        }
-        let line = emf_line(cost, namespace, chrono::Utc::now().timestamp_millis());
-        match sink {
-            EmfSink::Observed(..) => unreachable!("handled above"),
+        let line = emf_line(cost, &self.namespace, chrono::Utc::now().timestamp_millis());
+        match &self.sink {
             EmfSink::Stdout => {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{line}");

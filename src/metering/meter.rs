@@ -2,8 +2,8 @@
 //! start), GB-seconds and cost, all exact decimals.
 
 use super::split_by_weight;
+use crate::core::processing::{Outcome, RecordOutcome};
 use crate::pricing::{self, invocation_cost, Arch, LambdaRates};
-use crate::processing::{Outcome, RecordOutcome};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -8,6 +8,6 @@ pub mod meter;
 pub mod split;
 
 pub use crate::pricing::Arch;
-pub use emf::{EmfObserver, EmfSink, Metrics};
+pub use emf::{EmfSink, Metrics};
 pub use meter::{InvocationCost, Meter, Tally};
 pub use split::split_by_weight;

@@ -58,7 +58,7 @@ impl Currency {
         TABLE.iter().find(|(c, _)| *c == code).map(|&(code, minor_units)| Currency { code, minor_units })
     }
 
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         self.code
     }
 

@@ -25,11 +25,11 @@ macro_rules! id_type {
                 }
             }
 
-            pub fn as_str(&self) -> &str {
+            pub(crate) fn as_str(&self) -> &str {
                 &self.0
             }
 
-            pub fn into_string(self) -> String {
+            pub(crate) fn into_string(self) -> String {
                 self.0
             }
         }
@@ -50,7 +50,7 @@ id_type!(CustomerId, "customer_id");
 pub struct Sku(String);
 
 impl Sku {
-    pub fn parse(s: &str, field: &dyn std::fmt::Display) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str, field: &dyn std::fmt::Display) -> Result<Self, String> {
         let n = s.chars().count();
         if n == 0 || n > 64 || s.chars().any(char::is_control) {
             Err(format!("{field} must be 1-64 printable characters (got {:?})", crate::order::excerpt(s, 80)))
@@ -59,11 +59,11 @@ impl Sku {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
-    pub fn into_string(self) -> String {
+    pub(crate) fn into_string(self) -> String {
         self.0
     }
 }

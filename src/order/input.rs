@@ -14,7 +14,7 @@ pub enum Scalar {
 }
 
 impl Scalar {
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Scalar::Str(_) => "a string",
             Scalar::Num(_) => "a number",
@@ -65,7 +65,7 @@ pub enum ScalarRef<'a> {
 }
 
 impl<'a> ScalarRef<'a> {
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             ScalarRef::Str(_) => "a string",
             ScalarRef::Num(_) => "a number",
@@ -75,7 +75,7 @@ impl<'a> ScalarRef<'a> {
         }
     }
 
-    pub fn to_scalar(self) -> Scalar {
+    pub(crate) fn to_scalar(self) -> Scalar {
         match self {
             ScalarRef::Str(s) => Scalar::Str(s.to_string()),
             ScalarRef::Num(n) => Scalar::Num(n.to_string()),
@@ -87,7 +87,7 @@ impl<'a> ScalarRef<'a> {
 }
 
 impl Scalar {
-    pub fn view(&self) -> ScalarRef<'_> {
+    pub(crate) fn view(&self) -> ScalarRef<'_> {
         match self {
             Scalar::Str(s) => ScalarRef::Str(s),
             Scalar::Num(n) => ScalarRef::Num(n),
@@ -130,25 +130,25 @@ pub struct InputRef<'a> {
 impl<'a> InputRef<'a> {
     /// Reads the usual JSON order body without copying; `None` when the body needs the general
     /// reader (`OrderInput::from_json`), which then gives the same input or the error.
-    pub fn from_json(text: &'a str) -> Option<InputRef<'a>> {
+    pub(crate) fn from_json(text: &'a str) -> Option<InputRef<'a>> {
         fast::parse(text)
     }
 
-    pub fn order_id_text(&self) -> Option<&'a str> {
+    pub(crate) fn order_id_text(&self) -> Option<&'a str> {
         match self.order_id {
             Some(ScalarRef::Str(s)) => Some(s),
             _ => None,
         }
     }
 
-    pub fn customer_id_text(&self) -> Option<&'a str> {
+    pub(crate) fn customer_id_text(&self) -> Option<&'a str> {
         match self.customer_id {
             Some(ScalarRef::Str(s)) => Some(s),
             _ => None,
         }
     }
 
-    pub fn to_input(&self) -> OrderInput {
+    pub(crate) fn to_input(&self) -> OrderInput {
         let s = |v: &Option<ScalarRef<'a>>| v.map(ScalarRef::to_scalar);
         OrderInput {
             order_id: s(&self.order_id),
@@ -176,14 +176,14 @@ impl<'a> InputRef<'a> {
 
 impl OrderInput {
     /// The order id as text, if it arrived as a string: used to key rejections and hand-offs.
-    pub fn order_id_text(&self) -> Option<&str> {
+    pub(crate) fn order_id_text(&self) -> Option<&str> {
         match &self.order_id {
             Some(Scalar::Str(s)) => Some(s),
             _ => None,
         }
     }
 
-    pub fn customer_id_text(&self) -> Option<&str> {
+    pub(crate) fn customer_id_text(&self) -> Option<&str> {
         match &self.customer_id {
             Some(Scalar::Str(s)) => Some(s),
             _ => None,
@@ -191,7 +191,7 @@ impl OrderInput {
     }
 
     /// The borrowed view validation reads.
-    pub fn view(&self) -> InputRef<'_> {
+    pub(crate) fn view(&self) -> InputRef<'_> {
         fn s(v: &Option<Scalar>) -> Option<ScalarRef<'_>> {
             v.as_ref().map(Scalar::view)
         }
@@ -231,13 +231,13 @@ impl OrderInput {
 
     /// `from_json` through serde_json: every body, with the error messages (a key repeated at
     /// any level is refused, by name).
-    pub fn from_json_general(text: &str) -> Result<OrderInput, String> {
+    pub(crate) fn from_json_general(text: &str) -> Result<OrderInput, String> {
         general::parse(text)
     }
 
     /// Renders the order back to the JSON wire format (numbers exactly as they arrived), e.g. to
     /// hand a CSV order on to the orders queue.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let mut out = String::with_capacity(256);
         out.push('{');
         let mut first = true;

@@ -12,16 +12,16 @@ pub use ids::{CustomerId, OrderId, Sku};
 pub use input::{InputRef, ItemInput, ItemRef, ItemsInput, ItemsRef, OrderInput, Scalar, ScalarRef};
 pub use pricing::{round_money, Totals};
 pub use record::{
-    rejection_fingerprint, rejection_key, RecordKind, Rejection, Source, Status, StoredItem, StoredOrder,
-    REJECTION_KEY_PREFIX,
+    rejection_fingerprint, rejection_key, Completion, PendingOrder, RecordKind, Rejection, Source, Status, StoredItem,
+    StoredOrder, REJECTION_KEY_PREFIX,
 };
 
 use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
-pub const MAX_ITEMS: usize = 500;
-pub const MAX_QUANTITY: u32 = 100_000;
+pub(crate) const MAX_ITEMS: usize = 500;
+pub(crate) const MAX_QUANTITY: u32 = 100_000;
 
 /// A line item that passed validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +53,7 @@ impl std::fmt::Display for ItemField {
 }
 
 /// Shortens text for an error message or a stored excerpt, on a character boundary.
-pub fn excerpt(s: &str, max_chars: usize) -> String {
+pub(crate) fn excerpt(s: &str, max_chars: usize) -> String {
     let mut out: String = s.chars().take(max_chars).collect();
     if s.chars().nth(max_chars).is_some() {
         out.push('…');
@@ -62,11 +62,7 @@ pub fn excerpt(s: &str, max_chars: usize) -> String {
 }
 
 /// Reads a decimal exactly from a JSON number's text or a string (`"19.99"`, `1e2`, `"0.0825"`).
-pub fn parse_decimal(v: &Scalar, field: &dyn std::fmt::Display) -> Result<Decimal, String> {
-    parse_decimal_ref(v.view(), field)
-}
-
-fn parse_decimal_ref(v: ScalarRef<'_>, field: &dyn std::fmt::Display) -> Result<Decimal, String> {
+fn parse_decimal(v: ScalarRef<'_>, field: &dyn std::fmt::Display) -> Result<Decimal, String> {
     let text = match v {
         ScalarRef::Num(t) => t,
         ScalarRef::Str(s) => s.trim(),
@@ -93,7 +89,7 @@ fn parse_quantity(v: ScalarRef<'_>, field: &dyn std::fmt::Display) -> Result<u32
             }
         }
     }
-    let d = parse_decimal_ref(v, field)?;
+    let d = parse_decimal(v, field)?;
     if d.fract() != Decimal::ZERO {
         return Err(format!("{field} must be a whole number (got {d})"));
     }
@@ -132,7 +128,7 @@ impl Order {
     }
 
     /// `parse`, on the borrowed view (what the usual JSON body is read into).
-    pub fn parse_view(input: &InputRef<'_>) -> Result<Order, Vec<String>> {
+    pub(crate) fn parse_view(input: &InputRef<'_>) -> Result<Order, Vec<String>> {
         let mut reasons = Vec::new();
         let order_id = required_str(input.order_id, &"order_id", &mut reasons)
             .and_then(|s| collect(OrderId::parse(s), &mut reasons));
@@ -147,7 +143,7 @@ impl Order {
         });
         let discount_percent = match input.discount_percent {
             None | Some(ScalarRef::Null) => Some(Decimal::ZERO),
-            Some(v) => collect(parse_decimal_ref(v, &"discount_percent"), &mut reasons).and_then(|d| {
+            Some(v) => collect(parse_decimal(v, &"discount_percent"), &mut reasons).and_then(|d| {
                 if d < Decimal::ZERO || d > Decimal::ONE_HUNDRED {
                     reasons.push(format!("discount_percent must be between 0 and 100 (got {d})"));
                     None
@@ -158,7 +154,7 @@ impl Order {
         };
         let tax_rate = match input.tax_rate {
             None | Some(ScalarRef::Null) => Some(Decimal::ZERO),
-            Some(v) => collect(parse_decimal_ref(v, &"tax_rate"), &mut reasons).and_then(|d| {
+            Some(v) => collect(parse_decimal(v, &"tax_rate"), &mut reasons).and_then(|d| {
                 if d < Decimal::ZERO || d > Decimal::ONE {
                     reasons.push(format!("tax_rate must be between 0 and 1 (got {d})"));
                     None
@@ -255,7 +251,7 @@ fn parse_item(
             reasons.push(format!("items[{i}].unit_price is missing"));
             None
         }
-        Some(v) => collect(parse_decimal_ref(v, &ItemField(i, "unit_price")), reasons).and_then(|p| {
+        Some(v) => collect(parse_decimal(v, &ItemField(i, "unit_price")), reasons).and_then(|p| {
             if p < Decimal::ZERO {
                 reasons.push(format!("items[{i}].unit_price must not be negative (got {p})"));
                 return None;

@@ -15,7 +15,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             Status::Pending => "PENDING",
             Status::Accepted => "ACCEPTED",
@@ -23,7 +23,7 @@ impl Status {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Status> {
+    pub(crate) fn parse(s: &str) -> Option<Status> {
         match s.to_ascii_uppercase().as_str() {
             "PENDING" => Some(Status::Pending),
             "ACCEPTED" => Some(Status::Accepted),
@@ -60,7 +60,7 @@ impl Source {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Source> {
+    pub(crate) fn parse(s: &str) -> Option<Source> {
         match s {
             "sqs" => Some(Source::Sqs),
             "s3" => Some(Source::S3),
@@ -149,7 +149,7 @@ impl StoredOrder {
     }
 
     /// `accepted`, taking the order and the strings it keeps (no copies).
-    pub fn from_order(
+    pub(crate) fn from_order(
         order: Order,
         totals: Totals,
         source: Source,
@@ -188,7 +188,7 @@ impl StoredOrder {
 
     /// A rejected intake record keyed by its source id and what it is about (`rejection_key`).
     #[allow(clippy::too_many_arguments)]
-    pub fn rejection(
+    pub(crate) fn rejection(
         order_id: Option<&str>,
         customer_id: Option<&str>,
         reasons: Vec<String>,
@@ -289,7 +289,7 @@ impl Order {
 /// `DateTime::to_rfc3339`, written directly: chrono's general formatter cost more than pricing
 /// the order. Same text for every timestamp (tested against chrono); years outside 0-9999 go
 /// to chrono.
-pub fn rfc3339(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
+pub(crate) fn rfc3339(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
     use chrono::{Datelike, Offset, Timelike};
     let local = t.naive_local();
     let year = local.year();
@@ -463,4 +463,44 @@ mod tests {
     }
 
     const KNOWN: &str = "7de19e3156b1653d3277b6834c6450bc";
+}
+
+/// What the stream handler writes onto a PENDING item when it has processed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub status: Status,
+    pub totals: Option<Totals>,
+    pub reasons: Vec<String>,
+    pub source_id: String,
+    pub received_at: String,
+    pub processed_at: String,
+    pub fingerprint: Option<String>,
+}
+
+/// An order written straight into the table with status PENDING (by a client, `orderflow
+/// insert`, or as a stream record's NewImage): its table key and what it says, not yet priced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingOrder {
+    key: String,
+    input: crate::order::OrderInput,
+}
+
+impl PendingOrder {
+    /// The pending order `input` describes, keyed by its order_id: none unless that is a
+    /// non-empty string (a table key must be).
+    pub fn new(input: crate::order::OrderInput) -> Option<PendingOrder> {
+        match &input.order_id {
+            Some(crate::order::Scalar::Str(k)) if !k.is_empty() => Some(PendingOrder { key: k.clone(), input }),
+            _ => None,
+        }
+    }
+
+    /// Its table key (the order_id as written).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn input(&self) -> &crate::order::OrderInput {
+        &self.input
+    }
 }

@@ -1,0 +1,557 @@
+//! SQLite behind the ports: the orders table (items stored in DynamoDB JSON, exactly as the
+//! AWS adapter stores them), its change stream (NEW_AND_OLD_IMAGES records, like a DynamoDB
+//! stream) and the embedded queues.
+
+mod queue;
+mod writer;
+
+pub use queue::{EmbeddedStream, Outgoing, SqliteQueue};
+
+use crate::order::{Completion, PendingOrder, Status, StoredOrder};
+use crate::store::item::{self, Item};
+use crate::store::*;
+use async_trait::async_trait;
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use writer::transient;
+
+pub const ORDERS_QUEUE: &str = "orders";
+pub const UPLOADS_QUEUE: &str = "uploads";
+/// Where the stream consumer sends the metadata of records that exhausted their retries.
+pub const STREAM_FAILURES_QUEUE: &str = "stream-failures";
+/// The single shard of the embedded change stream.
+pub const EMBEDDED_SHARD: &str = "shardId-00000000000000000001-embedded";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS orders (
+    order_id   TEXT PRIMARY KEY,
+    status     TEXT,
+    item       TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS changes (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_name TEXT NOT NULL,
+    order_id   TEXT NOT NULL,
+    old_image  TEXT,
+    new_image  TEXT,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queue_messages (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue         TEXT NOT NULL,
+    -- Not UNIQUE (v4 UUIDs are): a unique index on random keys made every send and delete
+    -- write a random leaf page. Deletes find the row by seq, carried in the receipt handle.
+    message_id    TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    group_id      TEXT,
+    sent_ms       INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    visible_ms    INTEGER NOT NULL DEFAULT 0
+);
+DROP INDEX IF EXISTS queue_messages_by_queue;
+CREATE INDEX IF NOT EXISTS queue_messages_in_order ON queue_messages(queue, seq);
+-- Only FIFO messages have groups: the in-flight-groups lookup of every receive stays small.
+CREATE INDEX IF NOT EXISTS queue_messages_groups_in_flight
+    ON queue_messages(queue, visible_ms, group_id) WHERE group_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS stream_attempts (
+    stream_arn TEXT NOT NULL,
+    shard      TEXT NOT NULL,
+    sequence   TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    PRIMARY KEY (stream_arn, shard)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    stream_arn TEXT NOT NULL,
+    shard      TEXT NOT NULL,
+    sequence   TEXT NOT NULL,
+    PRIMARY KEY (stream_arn, shard)
+);
+";
+
+/// Columns added after the first release; added to older databases on open.
+const MIGRATIONS: &[&str] = &[
+    "ALTER TABLE queue_messages ADD COLUMN first_receive_ms INTEGER",
+    "ALTER TABLE queue_messages ADD COLUMN dedup_id TEXT",
+    // The seq of the row's INSERT change record, whose new image is the row itself until the
+    // row is first modified (then the image is copied into the change record).
+    "ALTER TABLE orders ADD COLUMN insert_seq INTEGER",
+];
+
+/// One record of the embedded change stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub seq: i64,
+    pub event_name: String,
+    pub order_id: String,
+    pub old_image: Option<Item>,
+    pub new_image: Option<Item>,
+    pub created_ms: i64,
+}
+
+/// The embedded orders table (and, through it, the queues, the stream and the checkpoints):
+/// writes go to one writer thread that group-commits them; reads use their own WAL connections.
+pub struct SqliteStore {
+    writer: writer::Writer,
+    path: std::path::PathBuf,
+    /// Idle read connections, opened on demand.
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+fn from_json(s: &str) -> Result<Item, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Permanent(format!("stored item is not valid DynamoDB JSON: {e}")))
+}
+
+fn to_json(item: &Item) -> String {
+    serde_json::to_string(item).expect("an item serializes")
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Appends a change record and returns its sequence number.
+fn append_change(
+    c: &Connection,
+    event: &str,
+    key: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+    created_ms: i64,
+) -> Result<i64, StoreError> {
+    c.prepare_cached(
+        "INSERT INTO changes (event_name, order_id, old_image, new_image, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut st| st.insert(params![event, key, old, new, created_ms]))
+    .map_err(transient)
+}
+
+/// The statements that insert rows, prepared once per write rather than once per record.
+struct RowWrites<'c> {
+    c: &'c Connection,
+    select: CachedStatement<'c>,
+    change: CachedStatement<'c>,
+    insert: CachedStatement<'c>,
+    now: i64,
+}
+
+impl<'c> RowWrites<'c> {
+    fn new(c: &'c Connection) -> Result<RowWrites<'c>, StoreError> {
+        Ok(RowWrites {
+            c,
+            select: c.prepare_cached("SELECT item FROM orders WHERE order_id = ?1").map_err(transient)?,
+            change: c
+                .prepare_cached("INSERT INTO changes (event_name, order_id, created_ms) VALUES ('INSERT', ?1, ?2)")
+                .map_err(transient)?,
+            insert: c
+                .prepare_cached("INSERT INTO orders (order_id, status, item, insert_seq) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(transient)?,
+            now: now_ms(),
+        })
+    }
+
+    fn stored(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.select.query_row([key], |r| r.get(0)).optional().map_err(transient)
+    }
+
+    /// Inserts a row with its INSERT change record. The record's new image is left NULL: it is
+    /// the row itself, read from `orders` until the row is first modified (see `complete`), so
+    /// the row's text is written once, not twice.
+    fn insert(&mut self, row: &Row) -> Result<(), StoreError> {
+        let seq = self.change.insert(params![row.key, self.now]).map_err(transient)?;
+        self.insert.execute(params![row.key, row.status, row.json, seq]).map(|_| ()).map_err(transient)
+    }
+
+    /// Inserts `row` unless its key is taken (a conditional write).
+    fn insert_if_absent(&mut self, row: &Row) -> Result<PutOutcome, StoreError> {
+        if let Some(existing) = self.stored(&row.key)? {
+            return Ok(item::exists(&from_json(&existing)?));
+        }
+        self.insert(row)?;
+        Ok(PutOutcome::Inserted)
+    }
+
+    /// Inserts a rejection unless one with its key is stored: the first rejection of a source
+    /// id stands; a redelivery writes nothing.
+    fn insert_rejection(&mut self, row: &Row) -> Result<(), StoreError> {
+        if self.stored(&row.key)?.is_none() {
+            self.insert(row)?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens a connection with the settings every connection of the data dir shares.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    // Another process writing the same data dir: wait for its commit rather than fail.
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", -16 * 1024)?;
+    Ok(conn)
+}
+
+/// A row to write: its key, status column and DynamoDB JSON.
+struct Row {
+    key: String,
+    status: Option<&'static str>,
+    json: String,
+}
+
+impl Row {
+    fn of(key: String, it: &Item) -> Row {
+        Row { key, status: status_text(it), json: to_json(it) }
+    }
+
+    fn record(r: &StoredOrder) -> Row {
+        Row { key: r.key(), status: Some(r.status.as_str()), json: item::to_json(r) }
+    }
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
+        let conn = connect(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.execute_batch(SCHEMA)?;
+        for m in MIGRATIONS {
+            match conn.execute(m, []) {
+                Ok(_) => {}
+                Err(e) if e.to_string().contains("duplicate column") => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(SqliteStore {
+            writer: writer::Writer::start(conn, connect(path)?)?,
+            path: path.to_path_buf(),
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    /// Runs `f` in the writer's next group commit (it may run twice: see `writer`).
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.writer.write(move |c, _| f(c)).await
+    }
+
+    /// Runs `f` on every record of a batch in the writer's next group commit, with one result
+    /// per record (a failed write fails each record).
+    async fn write_each<R: Send + Sync + 'static, T: Send + 'static>(
+        &self,
+        records: Vec<R>,
+        ordered: bool,
+        f: impl Fn(&mut RowWrites<'_>, &R) -> Result<T, StoreError> + Send + 'static,
+    ) -> Vec<Result<T, StoreError>> {
+        let n = records.len();
+        self.writer
+            .write(move |c, mode| {
+                let mut w = RowWrites::new(c)?;
+                writer::each_record(c, mode, &records, ordered, |_, r| f(&mut w, r))
+            })
+            .await
+            .unwrap_or_else(|e| (0..n).map(|_| Err(e.clone())).collect())
+    }
+
+    /// Runs `f` on a read connection off the async runtime's threads. It sees every write that
+    /// has been acknowledged.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (readers, path) = (self.readers.clone(), self.path.clone());
+        tokio::task::spawn_blocking(move || {
+            let idle = readers.lock().map_err(|_| StoreError::Transient("sqlite readers poisoned".into()))?.pop();
+            let conn = match idle {
+                Some(c) => c,
+                None => {
+                    let c = connect(&path).map_err(transient)?;
+                    // Reads through a memory map: without it every lookup in a large table is a
+                    // pread() copy.
+                    c.pragma_update(None, "mmap_size", 256 * 1024 * 1024).map_err(transient)?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            if let Ok(mut idle) = readers.lock() {
+                idle.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Transient(format!("sqlite task failed: {e}")))?
+    }
+
+    /// Change-stream records after `after_seq`, oldest first.
+    pub async fn changes_since(&self, after_seq: i64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        Ok(self.read_changes(after_seq, limit).await?.into_iter().map(|(c, _)| c).collect())
+    }
+
+    /// `changes_since`, each record with the size of its new (else old) image's text.
+    async fn read_changes(&self, after_seq: i64, limit: usize) -> Result<Vec<(Change, usize)>, StoreError> {
+        self.read(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT c.seq, c.event_name, c.order_id, c.old_image, COALESCE(c.new_image, o.item), c.created_ms
+                     FROM changes c LEFT JOIN orders o ON c.new_image IS NULL AND o.order_id = c.order_id
+                     WHERE c.seq > ?1 ORDER BY c.seq LIMIT ?2",
+                )
+                .map_err(transient)?;
+            let rows = stmt.query(params![after_seq, limit as i64]).map_err(transient)?;
+            changes_of(rows)
+        })
+        .await
+    }
+
+    /// The INSERT records of PENDING items among the next `window` change records after
+    /// `after_seq` (at most `limit` of them), found in SQL without decoding the others, with
+    /// the seq the read went up to and how many records it went over.
+    async fn read_pending_inserts(
+        &self,
+        after_seq: i64,
+        limit: usize,
+        window: usize,
+    ) -> Result<(Vec<(Change, usize)>, Option<i64>, usize), StoreError> {
+        self.read(move |c| {
+            // The window's end: the window-th record after `after_seq`, or the last there is.
+            let end: Option<i64> = c
+                .prepare_cached(
+                    "SELECT COALESCE(
+                        (SELECT seq FROM changes WHERE seq > ?1 ORDER BY seq LIMIT 1 OFFSET ?2),
+                        (SELECT MAX(seq) FROM changes WHERE seq > ?1))",
+                )
+                .and_then(|mut st| st.query_row(params![after_seq, window as i64 - 1], |r| r.get(0)))
+                .map_err(transient)?;
+            let Some(end) = end else { return Ok((Vec::new(), None, 0)) };
+            // An INSERT record whose image is NULL is the row itself, unmodified since: the
+            // row's status column is the image's status.
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT c.seq, c.event_name, c.order_id, c.old_image, COALESCE(c.new_image, o.item), c.created_ms
+                     FROM changes c LEFT JOIN orders o ON c.new_image IS NULL AND o.order_id = c.order_id
+                     WHERE c.seq > ?1 AND c.seq <= ?2 AND c.event_name = 'INSERT'
+                       AND (CASE WHEN c.new_image IS NULL THEN o.status
+                                 ELSE json_extract(c.new_image, '$.status.S') END) = 'PENDING'
+                     ORDER BY c.seq LIMIT ?3",
+                )
+                .map_err(transient)?;
+            let rows = stmt.query(params![after_seq, end, limit as i64]).map_err(transient)?;
+            let found = changes_of(rows)?;
+            // A full page ends at its last record; the records after it are read next time.
+            let last = if found.len() == limit { found.last().map_or(end, |(ch, _)| ch.seq) } else { end };
+            let scanned: i64 = c
+                .prepare_cached("SELECT COUNT(*) FROM changes WHERE seq > ?1 AND seq <= ?2")
+                .and_then(|mut st| st.query_row(params![after_seq, last], |r| r.get(0)))
+                .map_err(transient)?;
+            Ok((found, Some(last), scanned as usize))
+        })
+        .await
+    }
+
+    /// The last sequence number of the change stream (0 when empty).
+    pub async fn last_change_seq(&self) -> Result<i64, StoreError> {
+        self.read(|c| c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0)).map_err(transient))
+            .await
+    }
+
+    fn complete(w: &mut RowWrites<'_>, p: &PendingCompletion) -> Result<CompleteOutcome, StoreError> {
+        let (c, now) = (w.c, w.now);
+        let stored = w.stored(&p.key)?;
+        let mut current = match (&stored, &p.image) {
+            (Some(old), _) => from_json(old)?,
+            // A hand-written stream event for a row this table never had: apply its NewImage.
+            (None, Some(img)) => item::pending_row(img),
+            (None, None) => return Ok(CompleteOutcome::NotPending),
+        };
+        if item::status_of(&current) != Some(Status::Pending) {
+            return Ok(CompleteOutcome::NotPending);
+        }
+        let before = to_json(&current);
+        item::apply_completion(&p.completion, &mut current);
+        let after = to_json(&current);
+        c.prepare_cached(
+            "INSERT INTO orders (order_id, status, item) VALUES (?1, ?2, ?3)
+             ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, item = excluded.item",
+        )
+        .and_then(|mut st| st.execute(params![p.key, p.completion.status.as_str(), after]))
+        .map_err(transient)?;
+        if let Some(old) = &stored {
+            // The INSERT record's image was this row: keep it now that the row changes.
+            c.prepare_cached(
+                "UPDATE changes SET new_image = ?1
+                 WHERE seq = (SELECT insert_seq FROM orders WHERE order_id = ?2) AND new_image IS NULL",
+            )
+            .and_then(|mut st| st.execute(params![old, p.key]))
+            .map_err(transient)?;
+        }
+        append_change(c, "MODIFY", &p.key, Some(&before), Some(&after), now)?;
+        Ok(CompleteOutcome::Completed)
+    }
+}
+
+/// Change records from rows of (seq, event_name, order_id, old image, new image, created_ms),
+/// each with the size of its new (else old) image's text.
+fn changes_of(mut rows: rusqlite::Rows<'_>) -> Result<Vec<(Change, usize)>, StoreError> {
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(transient)? {
+        let text = |i| r.get_ref(i).map_err(transient).map(|v| v.as_str_or_null().ok().flatten());
+        let (old, new) = (text(3)?, text(4)?);
+        let size = new.or(old).map_or(0, str::len);
+        let change = Change {
+            seq: r.get(0).map_err(transient)?,
+            event_name: r.get(1).map_err(transient)?,
+            order_id: r.get(2).map_err(transient)?,
+            old_image: old.map(from_json).transpose()?,
+            new_image: new.map(from_json).transpose()?,
+            created_ms: r.get(5).map_err(transient)?,
+        };
+        out.push((change, size));
+    }
+    Ok(out)
+}
+
+fn status_text(it: &Item) -> Option<&'static str> {
+    item::status_of(it).map(|s| s.as_str())
+}
+
+fn one<T>(mut results: Vec<Result<T, StoreError>>) -> Result<T, StoreError> {
+    results.pop().expect("one result per record")
+}
+
+#[async_trait]
+impl OrderStore for SqliteStore {
+    /// One writer thread takes the writes in the order they were sent.
+    fn ordered_batches(&self) -> bool {
+        true
+    }
+
+    async fn put_order(&self, order: &StoredOrder) -> Result<PutOutcome, StoreError> {
+        one(self.put_orders(std::slice::from_ref(order)).await)
+    }
+
+    async fn put_rejection(&self, rejection: &StoredOrder) -> Result<(), StoreError> {
+        one(self.put_rejections(std::slice::from_ref(rejection)).await)
+    }
+
+    async fn complete_pending(
+        &self,
+        key: &str,
+        completion: &Completion,
+        image: Option<&PendingOrder>,
+    ) -> Result<CompleteOutcome, StoreError> {
+        let p = PendingCompletion { key: key.to_string(), completion: completion.clone(), image: image.cloned() };
+        one(self.complete_pendings(std::slice::from_ref(&p)).await)
+    }
+
+    async fn insert_pending(&self, pending: &PendingOrder) -> Result<PutOutcome, StoreError> {
+        let row = Row::of(pending.key().to_string(), &item::pending_row(pending));
+        one(self.write_each(vec![row], false, |w, row| w.insert_if_absent(row)).await)
+    }
+
+    async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
+        Ok(self.scan_items().await?.iter().map(item::from_item).collect())
+    }
+}
+
+impl SqliteStore {
+    /// Every row of the table as stored (DynamoDB JSON), oldest first.
+    pub(crate) async fn scan_items(&self) -> Result<Vec<Item>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT item FROM orders ORDER BY rowid").map_err(transient)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(transient)?;
+            let mut out = Vec::new();
+            for r in rows {
+                out.push(from_json(&r.map_err(transient)?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_orders(&self, orders: &[StoredOrder]) -> Vec<Result<PutOutcome, StoreError>> {
+        // Encoded here, on the caller's thread: the writer thread only writes.
+        let rows: Vec<Row> = orders.iter().map(Row::record).collect();
+        self.write_each(rows, false, |w, row| w.insert_if_absent(row)).await
+    }
+
+    async fn put_rejections(&self, rejections: &[StoredOrder]) -> Vec<Result<(), StoreError>> {
+        let rows: Vec<Row> = rejections.iter().map(Row::record).collect();
+        self.write_each(rows, false, |w, row| w.insert_rejection(row)).await
+    }
+
+    async fn complete_pendings(&self, batch: &[PendingCompletion]) -> Vec<Result<CompleteOutcome, StoreError>> {
+        self.write_each(batch.to_vec(), true, Self::complete).await
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for SqliteStore {
+    async fn load(&self, stream_arn: &str, shard: &str) -> Result<Option<String>, SourceError> {
+        let (arn, shard) = (stream_arn.to_string(), shard.to_string());
+        self.read(move |c| {
+            c.query_row("SELECT sequence FROM checkpoints WHERE stream_arn = ?1 AND shard = ?2", [arn, shard], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(transient)
+        })
+        .await
+        .map_err(|e| SourceError::Transient(e.to_string()))
+    }
+
+    async fn save(&self, stream_arn: &str, shard: &str, sequence_number: &str) -> Result<(), SourceError> {
+        let (arn, shard, seq) = (stream_arn.to_string(), shard.to_string(), sequence_number.to_string());
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO checkpoints (stream_arn, shard, sequence) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(stream_arn, shard) DO UPDATE SET sequence = excluded.sequence",
+                [&arn, &shard, &seq],
+            )
+            .map(|_| ())
+            .map_err(transient)
+        })
+        .await
+        .map_err(|e| SourceError::Transient(e.to_string()))
+    }
+
+    async fn load_attempts(&self, stream_arn: &str, shard: &str) -> Result<Option<Attempts>, SourceError> {
+        let (arn, shard) = (stream_arn.to_string(), shard.to_string());
+        self.read(move |c| {
+            c.query_row(
+                "SELECT sequence, attempts FROM stream_attempts WHERE stream_arn = ?1 AND shard = ?2",
+                [arn, shard],
+                |r| Ok(Attempts { sequence_number: r.get(0)?, count: r.get(1)? }),
+            )
+            .optional()
+            .map_err(transient)
+        })
+        .await
+        .map_err(|e| SourceError::Transient(e.to_string()))
+    }
+
+    async fn save_attempts(
+        &self,
+        stream_arn: &str,
+        shard: &str,
+        attempts: Option<&Attempts>,
+    ) -> Result<(), SourceError> {
+        let (arn, shard, attempts) = (stream_arn.to_string(), shard.to_string(), attempts.cloned());
+        self.write(move |c| {
+            match &attempts {
+                Some(a) => c.execute(
+                    "INSERT INTO stream_attempts (stream_arn, shard, sequence, attempts) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(stream_arn, shard) DO UPDATE SET sequence = excluded.sequence, attempts = excluded.attempts",
+                    params![arn, shard, a.sequence_number, a.count],
+                ),
+                None => c.execute("DELETE FROM stream_attempts WHERE stream_arn = ?1 AND shard = ?2", params![arn, shard]),
+            }
+            .map(|_| ())
+            .map_err(transient)
+        })
+        .await
+        .map_err(|e| SourceError::Transient(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

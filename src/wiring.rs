@@ -1,0 +1,45 @@
+//! The one place adapters are built and handed to the handlers: the AWS adapters over the
+//! resources [`Config`] names (the Lambda binaries, the CLI's `--aws`), and the embedded default
+//! under a data directory. The handlers only see ports ([`Deps`]).
+
+use crate::config::Config;
+use crate::ingest::Deps;
+use crate::metering::{EmfSink, Metrics};
+use crate::store::aws::{sdk_config, AwsAdapters};
+use crate::store::embedded::Embedded;
+use lambda_runtime::LambdaEvent;
+
+/// A Lambda binary's whole life: note the process start (a cold start bills init), set up
+/// logging, build the adapters once, then hand every event to `handler` until the runtime stops.
+pub async fn serve<E, R, Fut>(handler: fn(&'static Deps, LambdaEvent<E>) -> Fut) -> Result<(), lambda_runtime::Error>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    R: serde::Serialize + Send + 'static,
+    Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>> + Send + 'static,
+{
+    crate::metering::meter::mark_process_start();
+    crate::telemetry::init_lambda();
+    // Built once and kept for the process's life, as every invocation shares them.
+    let deps: &'static Deps = Box::leak(Box::new(lambda().await));
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| handler(deps, event))).await
+}
+
+/// What a Lambda binary runs: the AWS adapters from the environment, EMF on stdout.
+pub async fn lambda() -> Deps {
+    aws_deps(&aws(&Config::from_env()).await, Metrics::from_env(EmfSink::Stdout))
+}
+
+/// The AWS clients (the SDK's own configuration chain) over the resources `config` names.
+pub(crate) async fn aws(config: &Config) -> AwsAdapters {
+    AwsAdapters::new(&sdk_config().await, config)
+}
+
+/// The handlers' ports over the AWS adapters.
+pub(crate) fn aws_deps(aws: &AwsAdapters, metrics: Metrics) -> Deps {
+    Deps::new(aws.store.clone(), aws.objects.clone(), aws.orders_queue.clone(), metrics)
+}
+
+/// The handlers' ports over the embedded default (SQLite and a folder bucket in a data dir).
+pub fn embedded(e: &Embedded, metrics: Metrics) -> Deps {
+    Deps::new(e.store.clone(), e.bucket.clone(), e.orders_queue.clone(), metrics)
+}
