@@ -10,18 +10,24 @@ use crate::store::embedded::Embedded;
 use lambda_runtime::LambdaEvent;
 
 /// A Lambda binary's whole life: note the process start (a cold start bills init), set up
-/// logging, build the adapters once, then hand every event to `handler` until the runtime stops.
+/// logging, ask the runtime for the first event at once, build the adapters when it arrives
+/// (the SDK's configuration and TLS roots take longer than everything else in init: ready for
+/// the first poll in a few milliseconds instead), then hand every event to `handler`.
 pub async fn serve<E, R, Fut>(handler: fn(&'static Deps, LambdaEvent<E>) -> Fut) -> Result<(), lambda_runtime::Error>
 where
     E: serde::de::DeserializeOwned + Send + 'static,
     R: serde::Serialize + Send + 'static,
     Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>> + Send + 'static,
 {
+    // Built once, on first use, and kept for the process's life: every invocation shares them.
+    static DEPS: tokio::sync::OnceCell<Deps> = tokio::sync::OnceCell::const_new();
     crate::metering::meter::mark_process_start();
     crate::telemetry::init_lambda();
-    // Built once and kept for the process's life, as every invocation shares them.
-    let deps: &'static Deps = Box::leak(Box::new(lambda().await));
-    lambda_runtime::run(lambda_runtime::service_fn(move |event| handler(deps, event))).await
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| async move {
+        let deps: &'static Deps = DEPS.get_or_init(lambda).await;
+        handler(deps, event).await
+    }))
+    .await
 }
 
 /// What a Lambda binary runs: the AWS adapters from the environment, EMF on stdout.
