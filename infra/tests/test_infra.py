@@ -139,7 +139,7 @@ def rust_sources() -> dict[Path, str]:
 
 def config_const(name: str) -> str:
     text = (SRC / "config.rs").read_text()
-    m = re.search(rf'pub\s+const\s+{name}\s*:\s*&(?:\'static\s+)?str\s*=\s*"([^"]*)"', text)
+    m = re.search(rf'pub(?:\(crate\))?\s+const\s+{name}\s*:\s*&(?:\'static\s+)?str\s*=\s*"([^"]*)"', text)
     assert m, f"src/config.rs defines no `pub const {name}: &str`"
     return m.group(1)
 
@@ -268,7 +268,7 @@ def test_sqs_mappings():
 def test_the_local_runtime_defaults_to_the_mappings_maximum_concurrency():
     text = (SRC / "config.rs").read_text()
     for name, fn in [("MAX_CONCURRENCY_SQS", "orderflow-sqs"), ("MAX_CONCURRENCY_S3", "orderflow-s3")]:
-        m = re.search(rf"pub\s+const\s+{name}\s*:\s*usize\s*=\s*(\d+)\s*;", text)
+        m = re.search(rf"pub(?:\(crate\))?\s+const\s+{name}\s*:\s*usize\s*=\s*(\d+)\s*;", text)
         assert m, f"src/config.rs defines no `pub const {name}: usize`"
         assert int(m.group(1)) == default("maximum_concurrency")[fn], name
 
