@@ -2,7 +2,7 @@
 //! start), GB-seconds and cost, all exact decimals.
 
 use super::split_by_weight;
-use crate::core::processing::{Outcome, RecordOutcome};
+use crate::order::{Outcome, RecordOutcome};
 use crate::pricing::{self, invocation_cost, Arch, LambdaRates};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;

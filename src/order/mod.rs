@@ -4,12 +4,14 @@
 mod currency;
 mod ids;
 mod input;
+mod outcome;
 mod pricing;
 mod record;
 
 pub use currency::Currency;
 pub use ids::{CustomerId, OrderId, Sku};
 pub use input::{InputRef, ItemInput, ItemRef, ItemsInput, ItemsRef, OrderInput, Scalar, ScalarRef};
+pub use outcome::{Outcome, RecordOutcome};
 pub use pricing::{round_money, Totals};
 pub use record::{
     rejection_fingerprint, rejection_key, Completion, PendingOrder, RecordKind, Rejection, Source, Status, StoredItem,
