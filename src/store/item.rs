@@ -390,13 +390,6 @@ pub(crate) fn order_input(m: &Item) -> OrderInput {
     }
 }
 
-/// The table row of a PENDING order, as a user (or `orderflow insert`) writes one.
-pub fn pending_row(p: &PendingOrder) -> Item {
-    let mut m = pending_item(p.input()).unwrap_or_default();
-    m.insert(KEY.into(), Av::S(p.key().to_string()));
-    m
-}
-
 /// The pending order a stream record's NewImage holds; when its key is not a non-empty string,
 /// the image's text instead (for the rejection that records it).
 pub(crate) fn pending_image(m: &Item) -> Result<PendingOrder, String> {
@@ -404,7 +397,9 @@ pub(crate) fn pending_image(m: &Item) -> Result<PendingOrder, String> {
         .ok_or_else(|| serde_json::to_string(&serde_dynamo::Item::from(m.clone())).unwrap_or_default())
 }
 
-fn pending_item(input: &OrderInput) -> Option<Item> {
+/// The table row of a PENDING order, as a user (or `orderflow insert`) writes one.
+pub fn pending_row(p: &PendingOrder) -> Item {
+    let input = p.input();
     let mut m = Item::new();
     let av = |v: &Scalar| match v {
         Scalar::Str(x) => Av::S(x.clone()),
@@ -412,7 +407,7 @@ fn pending_item(input: &OrderInput) -> Option<Item> {
         Scalar::Bool(b) => Av::Bool(*b),
         Scalar::Null | Scalar::Other(_) => Av::Null(true),
     };
-    m.insert(KEY.into(), av(input.order_id.as_ref().filter(|v| matches!(v, Scalar::Str(_)))?));
+    m.insert(KEY.into(), s(p.key()));
     for (k, v) in [
         ("customer_id", &input.customer_id),
         ("currency", &input.currency),
@@ -446,7 +441,7 @@ fn pending_item(input: &OrderInput) -> Option<Item> {
     m.insert("status".into(), s(Status::Pending.as_str()));
     m.insert("record_type".into(), s("ORDER"));
     m.insert("source".into(), s(Source::Table.as_str()));
-    Some(m)
+    m
 }
 
 /// The key of a rejection record for a source id and fingerprint (re-exported for adapters
