@@ -98,13 +98,10 @@ impl SqsSource {
         Self::from_url(client, url, name).await
     }
 
-    /// The queue named by the URL in `env_var` when set, else the queue called `default_name`;
-    /// the source's short name is the queue's name.
+    /// The queue `queue` names (its URL, else looked up by its name); the source's short name is
+    /// the queue's name.
     pub(crate) async fn resolve(client: aws_sdk_sqs::Client, queue: &QueueRef) -> Result<SqsSource, SourceError> {
-        let url = match &queue.url {
-            Some(url) => url.clone(),
-            None => queue_url(&client, &queue.name).await?,
-        };
+        let url = url_of(&client, queue).await?;
         Self::from_url(client, url, queue.name.clone()).await
     }
 
@@ -161,6 +158,14 @@ fn message_attribute(v: &MessageAttributeValue) -> Value {
         a["binaryValue"] = json!(aws_smithy_types::base64::encode(b.as_ref()));
     }
     a
+}
+
+/// A queue's URL: the one its variable gave, else GetQueueUrl of its name.
+async fn url_of(client: &aws_sdk_sqs::Client, queue: &QueueRef) -> Result<String, SourceError> {
+    match &queue.url {
+        Some(url) => Ok(url.clone()),
+        None => queue_url(client, &queue.name).await,
+    }
 }
 
 /// GetQueueUrl of a queue name.
@@ -504,10 +509,7 @@ impl AwsRuntimeSources {
         let sqs = aws_sdk_sqs::Client::new(sdk);
         let orders = SqsSource::resolve(sqs.clone(), &config.orders_queue).await?;
         let uploads = SqsSource::resolve(sqs.clone(), &config.uploads_queue).await?;
-        let failures_url = match &config.stream_failures_queue.url {
-            Some(url) => url.clone(),
-            None => queue_url(&sqs, &config.stream_failures_queue.name).await?,
-        };
+        let failures_url = url_of(&sqs, &config.stream_failures_queue).await?;
         Self::assemble(sdk, sqs, orders, uploads, failures_url, &config.table).await
     }
 
