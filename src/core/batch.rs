@@ -159,11 +159,7 @@ where
 }
 
 /// The identifiers of every record whose outcome is `Retry`, for `batchItemFailures`.
-pub(crate) fn failures<'a, T>(
-    records: &'a [T],
-    outcomes: &[RecordOutcome],
-    id: impl Fn(&'a T) -> String,
-) -> Vec<String> {
+pub(crate) fn failures<'a, T, I>(records: &'a [T], outcomes: &[RecordOutcome], id: impl Fn(&'a T) -> I) -> Vec<I> {
     records
         .iter()
         .zip(outcomes)

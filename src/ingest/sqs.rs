@@ -62,14 +62,7 @@ impl Unread {
     /// The batch response with the unread records to retry added to it.
     pub(crate) fn add_to(self, response: Result<SqsBatchResponse, Error>) -> Result<SqsBatchResponse, Error> {
         let mut response = response?;
-        for id in self.retry {
-            let Some(id) = id else {
-                return Err("a record to retry has no messageId; failing the whole batch".into());
-            };
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = id;
-            response.batch_item_failures.push(f);
-        }
+        add_failures(&mut response, self.retry)?;
         Ok(response)
     }
 }
@@ -180,24 +173,27 @@ pub(crate) fn source_id(m: &SqsMessage, index: usize) -> std::borrow::Cow<'_, st
     }
 }
 
-/// Builds the partial batch response. A message to retry without a messageId cannot be named,
-/// so the whole batch fails (Lambda then retries all of it; the others are idempotent).
+/// Builds the partial batch response.
 pub(crate) fn response(
     records: &[SqsMessage],
     outcomes: &[crate::core::processing::RecordOutcome],
 ) -> Result<SqsBatchResponse, Error> {
-    let ids = batch::failures(records, outcomes, |m| m.message_id.clone().unwrap_or_default());
-    if ids.iter().any(String::is_empty) {
+    let ids = batch::failures(records, outcomes, |m| m.message_id.clone());
+    let mut resp = SqsBatchResponse::default();
+    add_failures(&mut resp, ids)?;
+    Ok(resp)
+}
+
+/// Names the messages to retry in a batch response. A message without a messageId cannot be
+/// named, so the whole batch fails (Lambda then retries all of it; the others are idempotent).
+fn add_failures(resp: &mut SqsBatchResponse, ids: Vec<Option<String>>) -> Result<(), Error> {
+    if ids.iter().any(|id| id.as_deref().is_none_or(str::is_empty)) {
         return Err("a message to retry has no messageId; failing the whole batch".into());
     }
-    let mut resp = SqsBatchResponse::default();
-    resp.batch_item_failures = ids
-        .into_iter()
-        .map(|id| {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = id;
-            f
-        })
-        .collect();
-    Ok(resp)
+    resp.batch_item_failures.extend(ids.into_iter().flatten().map(|id| {
+        let mut f = BatchItemFailure::default();
+        f.item_identifier = id;
+        f
+    }));
+    Ok(())
 }
