@@ -36,6 +36,13 @@ pub(crate) const STREAM_TIMEOUT_S: u64 = 60;
 /// Invocations in flight at once per SQS mapping (`infra`'s `maximum_concurrency`).
 pub(crate) const MAX_CONCURRENCY_SQS: usize = 10;
 pub(crate) const MAX_CONCURRENCY_S3: usize = 5;
+/// How long a queue mapping waits to fill a batch (`infra`'s `maximum_batching_window_in_seconds`).
+pub(crate) const BATCH_WINDOW_S: u64 = 5;
+/// Stream records older than this go to the on-failure queue unprocessed (`infra`'s
+/// `stream_maximum_record_age_in_seconds`).
+pub(crate) const STREAM_MAX_RECORD_AGE_S: u64 = 3600;
+/// Retries of a failing stream batch (`infra`'s `stream_maximum_retry_attempts`).
+pub(crate) const STREAM_MAX_RETRIES: u32 = 5;
 /// Receives before a message moves to the dead-letter queue (`infra`'s `max_receive_count`).
 pub(crate) const MAX_RECEIVE_COUNT: u32 = 5;
 pub(crate) const DEFAULT_METRICS_NAMESPACE: &str = "Orderflow";

@@ -273,6 +273,18 @@ def test_the_local_runtime_defaults_to_the_mappings_maximum_concurrency():
         assert int(m.group(1)) == default("maximum_concurrency")[fn], name
 
 
+def test_the_local_runtime_defaults_to_the_mappings_window_record_age_and_retries():
+    text = (SRC / "config.rs").read_text()
+    for name, var in [
+        ("BATCH_WINDOW_S", "maximum_batching_window_in_seconds"),
+        ("STREAM_MAX_RECORD_AGE_S", "stream_maximum_record_age_in_seconds"),
+        ("STREAM_MAX_RETRIES", "stream_maximum_retry_attempts"),
+    ]:
+        m = re.search(rf"pub(?:\(crate\))?\s+const\s+{name}\s*:\s*u\d+\s*=\s*(\d+)\s*;", text)
+        assert m, f"src/config.rs defines no `const {name}`"
+        assert int(m.group(1)) == default(var), name
+
+
 def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout():
     queues = res("aws_sqs_queue")
     for queue, fn in sqs_mappings().items():

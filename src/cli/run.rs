@@ -23,6 +23,12 @@ pub(crate) struct Args {
     /// Messages per invocation of orderflow-sqs (the orders queue).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=10000))]
     batch_size: u16,
+    /// Seconds a queue mapping waits, from its first receive, to fill a batch: it invokes once the
+    /// batch is full, the window has passed or the payload would pass 6 MB
+    /// (MaximumBatchingWindowInSeconds; infra/'s value by default). With --drain, the window also
+    /// ends when the queue has nothing more to give.
+    #[arg(long, default_value_t = config::BATCH_WINDOW_S, value_parser = clap::value_parser!(u64).range(0..=300))]
+    batch_window: u64,
     /// Seconds a received message stays hidden (default: 6 × the function timeout + 5, as infra/).
     #[arg(long)]
     visibility_timeout: Option<u64>,
@@ -38,8 +44,12 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=10000))]
     stream_batch_size: u16,
     /// Retries of a failing stream batch before its records go to the on-failure queue.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = config::STREAM_MAX_RETRIES, value_parser = clap::value_parser!(u32).range(0..=10000))]
     stream_max_retries: u32,
+    /// Stream records older than this many seconds go to the on-failure queue unprocessed
+    /// (MaximumRecordAgeInSeconds: -1 for no limit, else 60 to 604800; infra/'s value by default).
+    #[arg(long, default_value_t = config::STREAM_MAX_RECORD_AGE_S as i64, value_parser = parse_record_age, allow_hyphen_values = true)]
+    max_record_age: i64,
     /// Do not split a stream batch in two when the handler fails as a whole.
     #[arg(long)]
     no_bisect: bool,
@@ -59,6 +69,15 @@ pub(crate) struct Args {
     quiet: bool,
 }
 
+/// Lambda's range for MaximumRecordAgeInSeconds: -1 (no limit) or 60 to 604,800 (7 days).
+fn parse_record_age(s: &str) -> Result<i64, String> {
+    match s.parse::<i64>() {
+        Ok(n) if n == -1 || (60..=604_800).contains(&n) => Ok(n),
+        Ok(n) => Err(format!("{n} is out of range: -1 (no limit) or 60 to 604800 seconds, as Lambda allows")),
+        Err(e) => Err(format!("not a whole number of seconds: {e}")),
+    }
+}
+
 /// Resolves when SIGINT or SIGTERM arrives.
 async fn stop_signal() {
     use tokio::signal::unix::{signal, SignalKind};
@@ -74,8 +93,14 @@ async fn stop_signal() {
 }
 
 pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if a.batch_size > 10 && a.batch_window == 0 {
+        // As Lambda refuses the mapping: a batch over 10 can only be filled by several receives.
+        anyhow::bail!("--batch-size over 10 needs --batch-window of at least 1 second, as on Lambda");
+    }
     let mut settings = Settings {
         batch_size: a.batch_size.into(),
+        batch_window: Duration::from_secs(a.batch_window),
+        stream_max_record_age: u64::try_from(a.max_record_age).ok().map(Duration::from_secs),
         stream_batch_size: a.stream_batch_size.into(),
         visibility_timeout: a.visibility_timeout.map(Duration::from_secs),
         drain: a.drain,

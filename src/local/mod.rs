@@ -7,19 +7,20 @@
 //! any AWS endpoint: only the `QueueSource`/`StreamSource` adapters differ.
 
 mod progress;
+mod stream;
+mod window;
 
 pub use progress::Summary;
 
 use crate::ingest::{self, Deps, Invocation};
 use crate::metering::InvocationCost;
-use crate::store::{Attempts, CheckpointStore, OrderQueue, QueueSource, SourceError, StreamFilter, StreamSource};
-use aws_lambda_events::event::dynamodb::EventRecord;
+use crate::store::{CheckpointStore, OrderQueue, QueueSource, SourceError, StreamSource};
 use aws_lambda_events::event::sqs::SqsMessage;
 use futures::FutureExt;
 use lambda_runtime::LambdaEvent;
 use progress::Progress;
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,6 +38,10 @@ pub struct Settings {
     pub uploads_batch_size: usize,
     /// Records per invocation of `orderflow-stream`.
     pub stream_batch_size: usize,
+    /// How long a queue mapping waits, from its first receive, to fill a batch
+    /// (`MaximumBatchingWindowInSeconds`; infra/'s value by default). With `drain` the window
+    /// also ends once a receive finds the queue empty.
+    pub batch_window: Duration,
     /// How long a received message stays hidden; `None`: 6 × the function timeout + 5 s, as infra/.
     pub visibility_timeout: Option<Duration>,
     /// Invocations of `orderflow-sqs` in flight at once (the mapping's maximum concurrency).
@@ -53,6 +58,9 @@ pub struct Settings {
     pub memory_mb: u32,
     /// Retries of a failing stream batch before its records go to the on-failure queue.
     pub stream_max_retries: u32,
+    /// Stream records older than this go to the on-failure queue without being processed
+    /// (`MaximumRecordAgeInSeconds`; infra/'s value by default; `None`: no limit, Lambda's -1).
+    pub stream_max_record_age: Option<Duration>,
     /// On a handler error, split a stream batch in two before retrying.
     pub bisect_on_error: bool,
     /// When a partially failed stream batch exhausts its retries, send only the record that kept
@@ -72,6 +80,7 @@ impl Default for Settings {
             batch_size: 10,
             uploads_batch_size: 1,
             stream_batch_size: 100,
+            batch_window: Duration::from_secs(BATCH_WINDOW_S),
             visibility_timeout: None,
             concurrency: MAX_CONCURRENCY_SQS,
             uploads_concurrency: MAX_CONCURRENCY_S3,
@@ -81,7 +90,8 @@ impl Default for Settings {
             s3_timeout: Duration::from_secs(S3_TIMEOUT_S),
             stream_timeout: Duration::from_secs(STREAM_TIMEOUT_S),
             memory_mb: crate::metering::meter::memory_from_env(),
-            stream_max_retries: 5,
+            stream_max_retries: STREAM_MAX_RETRIES,
+            stream_max_record_age: Some(Duration::from_secs(STREAM_MAX_RECORD_AGE_S)),
             bisect_on_error: true,
             on_failure_record_only: false,
             stream_filter: true,
@@ -92,7 +102,7 @@ impl Default for Settings {
 
 impl Settings {
     fn visibility(&self, timeout: Duration) -> Duration {
-        self.visibility_timeout.unwrap_or(timeout * 6 + Duration::from_secs(5))
+        self.visibility_timeout.unwrap_or(timeout * 6 + Duration::from_secs(crate::config::BATCH_WINDOW_S))
     }
 }
 
@@ -179,7 +189,7 @@ pub async fn run(
         workers.spawn(queue_worker(shared.clone(), q.clone(), QueueKind::Uploads));
     }
     if let Some(s) = &channels.stream {
-        workers.spawn(stream_worker(
+        workers.spawn(stream::worker(
             shared.clone(),
             s.clone(),
             channels.checkpoints.clone(),
@@ -306,18 +316,23 @@ async fn poller(shared: Arc<Shared>, source: Arc<dyn QueueSource>, kind: QueueKi
     .clamp(1, 10_000);
     let visibility = s.visibility(timeout);
     let wait = s.poll_wait.max(Duration::from_millis(50));
+    let fill = window::Window { length: s.batch_window, close_when_empty: s.drain, poll_wait: wait };
     let mut backoff = Backoff::default();
     // The handled messages of the last batch: deleted with the next receive, in one call.
     let mut handled: Vec<String> = Vec::new();
     while !shared.stopping() {
         // A long poll is not work in flight: received messages count as outstanding until
         // deleted, so the drain check cannot miss them; `Busy` covers the invocation on top.
-        match source.delete_and_receive(&handled, batch, wait, visibility).await {
+        let first = window::first_receive(batch);
+        match source.delete_and_receive(&handled, first, wait, visibility).await {
             Ok(messages) => {
                 handled.clear();
                 backoff.reset();
                 if !messages.is_empty() {
                     let _busy = Busy::new(&shared);
+                    let clock = &std::time::Instant::now;
+                    let messages =
+                        window::fill(source.as_ref(), messages, batch, fill, clock, visibility, &shared.stop).await;
                     handled = invoke_queue(&shared, source.as_ref(), kind, messages, timeout).await;
                 }
             }
@@ -430,290 +445,6 @@ async fn invoke_queue(
     delete
 }
 
-/// Per-shard position and retry state of the stream consumer.
-#[derive(Debug, Default)]
-struct ShardState {
-    checkpoint: Option<String>,
-    loaded: bool,
-    /// The record that failed last time and how many times in a row.
-    failing: Option<(String, u32)>,
-    /// Records to read next time (halved by bisect, reset by a success).
-    limit: Option<usize>,
-}
-
-/// Sequence numbers are decimal strings: compare them as numbers.
-fn seq_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
-}
-
-fn seq_of(r: &EventRecord) -> String {
-    r.change.sequence_number.clone().unwrap_or_default()
-}
-
-/// Reads the stream's shards in order and invokes the stream handler, one batch per shard at a time.
-async fn stream_worker(
-    shared: Arc<Shared>,
-    source: Arc<dyn StreamSource>,
-    checkpoints: Arc<dyn CheckpointStore>,
-    on_failure: Arc<dyn OrderQueue>,
-) -> anyhow::Result<()> {
-    let mut states: HashMap<String, ShardState> = HashMap::new();
-    let mut backoff = Backoff::default();
-    while !shared.stopping() {
-        let shards = match source.shards().await {
-            Ok(s) => s,
-            Err(SourceError::Transient(e)) => {
-                tracing::warn!(error = %e, "listing stream shards failed; retrying");
-                backoff.sleep().await;
-                continue;
-            }
-            Err(e) => return Err(anyhow::anyhow!("stream {}: {e}", source.arn())),
-        };
-        let mut progressed = false;
-        for shard in shards {
-            if shared.stopping() {
-                break;
-            }
-            let state = states.entry(shard.clone()).or_default();
-            // Records read stay past the checkpoint until handled, so the drain check sees them.
-            let _busy = Busy::new(&shared);
-            match stream_step(&shared, source.as_ref(), checkpoints.as_ref(), on_failure.as_ref(), &shard, state).await
-            {
-                Ok(p) => progressed |= p,
-                Err(StepError::Transient(e)) => {
-                    tracing::warn!(shard, error = %e, "stream read failed; retrying");
-                }
-                Err(StepError::Fatal(e)) => return Err(e),
-            }
-        }
-        if !progressed {
-            tokio::time::sleep(shared.settings.poll_wait.min(Duration::from_millis(200))).await;
-        }
-    }
-    Ok(())
-}
-
-enum StepError {
-    Transient(String),
-    Fatal(anyhow::Error),
-}
-
-impl From<SourceError> for StepError {
-    fn from(e: SourceError) -> StepError {
-        match e {
-            SourceError::Transient(m) => StepError::Transient(m),
-            e => StepError::Fatal(e.into()),
-        }
-    }
-}
-
-/// One batch of one shard: read after the checkpoint, invoke, checkpoint. Returns whether any
-/// record was read.
-async fn stream_step(
-    shared: &Shared,
-    source: &dyn StreamSource,
-    checkpoints: &dyn CheckpointStore,
-    on_failure: &dyn OrderQueue,
-    shard: &str,
-    state: &mut ShardState,
-) -> Result<bool, StepError> {
-    let s = &shared.settings;
-    if !state.loaded {
-        state.checkpoint = checkpoints.load(source.arn(), shard).await?;
-        state.failing = checkpoints.load_attempts(source.arn(), shard).await?.map(|a| (a.sequence_number, a.count));
-        state.loaded = true;
-    }
-    let failing_before = state.failing.clone();
-    let limit = state.limit.unwrap_or(s.stream_batch_size).clamp(1, 10_000);
-    let filter = if s.stream_filter { StreamFilter::PendingInserts } else { StreamFilter::All };
-    let page = source.read_page(shard, state.checkpoint.as_deref(), limit, filter).await?;
-    let Some(last) = page.last else {
-        return Ok(false);
-    };
-    let batch: Vec<&EventRecord> = page.records.iter().collect();
-    let filtered = page.scanned - batch.len();
-    let mut new_checkpoint = Some(last.clone());
-    let mut error = None;
-    let mut cost = None;
-    let mut failed_count = 0;
-    if !batch.is_empty() {
-        let ctx = ingest::context(ingest::stream::FUNCTION_NAME, s.memory_mb, s.stream_timeout);
-        let event = serde_json::from_value(json!({ "Records": batch })).expect("stream records have Lambda's shape");
-        let (response, invoked_cost) =
-            guarded(s.stream_timeout, ingest::stream::invoke(&shared.deps, LambdaEvent::new(event, ctx))).await;
-        cost = invoked_cost;
-        let seqs: HashSet<&str> = batch.iter().filter_map(|r| r.change.sequence_number.as_deref()).collect();
-        match response.and_then(|r| reported_failures(&r, &seqs)) {
-            Ok(failed) if failed.is_empty() => {
-                state.failing = None;
-                state.limit = None;
-            }
-            Ok(failed) => {
-                // Lambda checkpoints just before the lowest failed record and retries from it.
-                failed_count = failed.len();
-                let lowest = failed.iter().min_by(|a, b| seq_cmp(a, b)).expect("not empty").clone();
-                new_checkpoint = batch
-                    .iter()
-                    .map(|r| seq_of(r))
-                    .take_while(|q| seq_cmp(q, &lowest).is_lt())
-                    .last()
-                    .or_else(|| state.checkpoint.clone());
-                let attempts = match &state.failing {
-                    Some((seq, n)) if *seq == lowest => n + 1,
-                    _ => 1,
-                };
-                if attempts > s.stream_max_retries {
-                    // As Lambda: the batch, from the record that kept failing to its end, goes to
-                    // the on-failure destination and the shard moves on past it, unprocessed.
-                    // `on_failure_record_only` (not what Lambda does): that record alone.
-                    let sent: Vec<&EventRecord> = batch
-                        .iter()
-                        .copied()
-                        .filter(|r| match seq_cmp(&seq_of(r), &lowest) {
-                            std::cmp::Ordering::Equal => true,
-                            std::cmp::Ordering::Greater => !s.on_failure_record_only,
-                            std::cmp::Ordering::Less => false,
-                        })
-                        .collect();
-                    send_to_on_failure(shared, source, on_failure, shard, &sent, attempts, None).await?;
-                    if s.on_failure_record_only {
-                        new_checkpoint = Some(lowest);
-                    } else {
-                        warn_skipped(shard, &sent);
-                        new_checkpoint = Some(last.clone());
-                    }
-                    state.failing = None;
-                } else {
-                    state.failing = Some((lowest, attempts));
-                }
-            }
-            Err(e) => {
-                failed_count = batch.len();
-                if s.bisect_on_error && batch.len() > 1 {
-                    // Split the batch and retry each half: a poison record ends up alone.
-                    state.limit = Some(batch.len() / 2);
-                    new_checkpoint = state.checkpoint.clone();
-                } else {
-                    let first = seq_of(batch[0]);
-                    let attempts = match &state.failing {
-                        Some((seq, n)) if *seq == first => n + 1,
-                        _ => 1,
-                    };
-                    if attempts > s.stream_max_retries {
-                        send_to_on_failure(shared, source, on_failure, shard, &batch, attempts, Some(&e)).await?;
-                        state.failing = None;
-                        state.limit = None;
-                    } else {
-                        state.failing = Some((first, attempts));
-                        new_checkpoint = state.checkpoint.clone();
-                    }
-                }
-                error = Some(e);
-            }
-        }
-    }
-    if new_checkpoint != state.checkpoint {
-        if let Some(cp) = &new_checkpoint {
-            checkpoints.save(source.arn(), shard, cp).await?;
-        }
-        state.checkpoint = new_checkpoint;
-    }
-    if state.failing != failing_before {
-        // Kept with the checkpoint: a restart goes on counting instead of starting over.
-        let attempts = state.failing.as_ref().map(|(seq, n)| Attempts { sequence_number: seq.clone(), count: *n });
-        checkpoints.save_attempts(source.arn(), shard, attempts.as_ref()).await?;
-    }
-    shared.progress.stream_batch(
-        ingest::stream::FUNCTION_NAME,
-        page.scanned,
-        filtered,
-        failed_count,
-        state.checkpoint.as_deref(),
-        error.as_deref(),
-        cost.as_ref(),
-    );
-    if state.failing.is_some() || error.is_some() {
-        // Give a transient fault time to clear before the retry.
-        let attempts = state.failing.as_ref().map(|(_, n)| *n).unwrap_or(1);
-        tokio::time::sleep(Duration::from_millis(50u64 << attempts.min(5))).await;
-    }
-    Ok(true)
-}
-
-/// Names every record a shard moved past without processing it.
-fn warn_skipped(shard: &str, records: &[&EventRecord]) {
-    let names: Vec<String> = records
-        .iter()
-        .map(|r| {
-            let key = r.change.keys.get(crate::store::item::KEY).and_then(|v| match v {
-                serde_dynamo::AttributeValue::S(k) => Some(k.as_str()),
-                _ => None,
-            });
-            format!("{} ({})", seq_of(r), key.unwrap_or("?"))
-        })
-        .collect();
-    tracing::warn!(
-        shard,
-        records = names.len(),
-        skipped = names.join(", "),
-        "stream records skipped after their batch exhausted its retries (as Lambda does): not processed"
-    );
-}
-
-/// Sends a failed batch's metadata to the on-failure queue, in the shape Lambda's on-failure
-/// destination receives for a DynamoDB stream.
-async fn send_to_on_failure(
-    shared: &Shared,
-    source: &dyn StreamSource,
-    on_failure: &dyn OrderQueue,
-    shard: &str,
-    records: &[&EventRecord],
-    attempts: u32,
-    function_error: Option<&str>,
-) -> Result<(), StepError> {
-    let (Some(first), Some(last)) = (records.first(), records.last()) else {
-        return Ok(());
-    };
-    let arrival = |r: &EventRecord| r.change.approximate_creation_date_time.to_rfc3339();
-    let body = json!({
-        "requestContext": {
-            "requestId": uuid::Uuid::new_v4().to_string(),
-            "functionArn": format!("arn:aws:lambda:local:000000000000:function:{}", ingest::stream::FUNCTION_NAME),
-            "condition": "RetryAttemptsExhausted",
-            "approximateInvokeCount": attempts,
-        },
-        "responseContext": {
-            "statusCode": 200,
-            "executedVersion": "$LATEST",
-            "functionError": if function_error.is_some() { "Unhandled" } else { "" },
-        },
-        "version": "1.0",
-        "timestamp": crate::core::processing::now_rfc3339(),
-        "DDBStreamBatchInfo": {
-            "shardId": shard,
-            "startSequenceNumber": seq_of(first),
-            "endSequenceNumber": seq_of(last),
-            "approximateArrivalOfFirstRecord": arrival(first),
-            "approximateArrivalOfLastRecord": arrival(last),
-            "batchSize": records.len(),
-            "streamArn": source.arn(),
-        },
-    });
-    on_failure
-        .send_all(vec![body.to_string()])
-        .await
-        .map_err(|e| StepError::Transient(format!("sending to the on-failure queue: {e}")))?;
-    tracing::warn!(
-        shard,
-        records = records.len(),
-        attempts,
-        "stream records exhausted their retries: sent to the on-failure queue"
-    );
-    shared.progress.sent_to_on_failure(records.len());
-    Ok(())
-}
-
 /// Exponential backoff for polling after a transient failure: 100 ms doubling to 5 s.
 #[derive(Debug, Default)]
 struct Backoff {
@@ -734,13 +465,6 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sequence_numbers_compare_as_numbers_not_as_text() {
-        assert!(seq_cmp("9", "10").is_lt());
-        assert!(seq_cmp("000000000000000000010", "9").is_gt());
-        assert!(seq_cmp("100", "100").is_eq());
-    }
 
     #[test]
     fn a_partial_batch_response_naming_an_unknown_record_fails_the_whole_batch() {

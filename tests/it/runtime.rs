@@ -12,7 +12,8 @@ use orderflow::order::{OrderInput, PendingOrder, Status};
 use orderflow::store::embedded::{
     Embedded, EmbeddedStream, Outgoing, SqliteQueue, EMBEDDED_SHARD, ORDERS_QUEUE, STREAM_FAILURES_QUEUE, UPLOADS_QUEUE,
 };
-use orderflow::store::{CheckpointStore, OrderQueue, OrderStore, StreamSource};
+use orderflow::store::{CheckpointStore, OrderQueue, OrderStore, SourceError, StreamFilter, StreamPage, StreamSource};
+use serde_dynamo::AttributeValue;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,10 +55,21 @@ async fn run_until(
     settings: Settings,
     stop: impl std::future::Future<Output = ()> + Send,
 ) -> Summary {
+    let stream = Arc::new(EmbeddedStream::new(e.store.clone(), "orderflow-orders"));
+    run_with_stream(e, deps, settings, stream, stop).await
+}
+
+async fn run_with_stream(
+    e: &Embedded,
+    deps: Deps,
+    settings: Settings,
+    stream: Arc<dyn StreamSource>,
+    stop: impl std::future::Future<Output = ()> + Send,
+) -> Summary {
     let channels = Channels {
         orders: Some(Arc::new(orders_queue(e))),
         uploads: Some(Arc::new(SqliteQueue::new(e.store.clone(), UPLOADS_QUEUE))),
-        stream: Some(Arc::new(EmbeddedStream::new(e.store.clone(), "orderflow-orders"))),
+        stream: Some(stream),
         checkpoints: e.store.clone(),
         stream_failures: Arc::new(SqliteQueue::new(e.store.clone(), STREAM_FAILURES_QUEUE)),
     };
@@ -347,4 +359,142 @@ async fn a_restarted_stream_consumer_resumes_at_its_checkpoint() {
 
     assert_eq!((first.accepted, second.accepted), (2, 1));
     assert_eq!(records_per_invocation(&env.emf, "orderflow-stream"), vec![2, 1]);
+}
+
+/// A stream double (named so: it changes what the real stream says) that dates the records of
+/// the given keys two hours back, so a test has old records without waiting for them to age.
+struct AgedStreamDouble {
+    inner: EmbeddedStream,
+    old: Vec<&'static str>,
+}
+
+impl AgedStreamDouble {
+    fn age(&self, records: &mut [aws_lambda_events::event::dynamodb::EventRecord]) {
+        for r in records {
+            let key = match r.change.keys.get("order_id") {
+                Some(AttributeValue::S(k)) => k.clone(),
+                _ => continue,
+            };
+            if self.old.contains(&key.as_str()) {
+                r.change.approximate_creation_date_time -= chrono::Duration::hours(2);
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl StreamSource for AgedStreamDouble {
+    fn arn(&self) -> &str {
+        self.inner.arn()
+    }
+    async fn shards(&self) -> Result<Vec<String>, SourceError> {
+        self.inner.shards().await
+    }
+    async fn read(
+        &self,
+        shard: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<aws_lambda_events::event::dynamodb::EventRecord>, SourceError> {
+        let mut records = self.inner.read(shard, after, limit).await?;
+        self.age(&mut records);
+        Ok(records)
+    }
+    async fn read_page(
+        &self,
+        shard: &str,
+        after: Option<&str>,
+        limit: usize,
+        filter: StreamFilter,
+    ) -> Result<StreamPage, SourceError> {
+        let mut page = self.inner.read_page(shard, after, limit, filter).await?;
+        self.age(&mut page.records);
+        Ok(page)
+    }
+}
+
+fn aged(e: &Embedded, old: &[&'static str]) -> Arc<dyn StreamSource> {
+    Arc::new(AgedStreamDouble { inner: EmbeddedStream::new(e.store.clone(), "orderflow-orders"), old: old.to_vec() })
+}
+
+#[tokio::test]
+async fn stream_records_older_than_the_maximum_record_age_go_to_the_on_failure_queue_unprocessed() {
+    let env = common::env();
+    insert_pending(&env.embedded, &["p1", "p2", "p3"]).await;
+    let seq = orderflow::store::embedded::stream::sequence_number;
+    let hour = Settings { stream_max_record_age: Some(Duration::from_secs(3600)), ..settings() };
+
+    let summary = run_with_stream(
+        &env.embedded,
+        env.deps.clone(),
+        hour,
+        aged(&env.embedded, &["p1", "p2"]),
+        std::future::pending(),
+    )
+    .await;
+
+    assert_eq!(records_per_invocation(&env.emf, "orderflow-stream"), vec![1], "only p3 is invoked");
+    assert_eq!(summary.sent_to_on_failure, 2);
+    let failures = SqliteQueue::new(env.embedded.store.clone(), STREAM_FAILURES_QUEUE).bodies().await.unwrap();
+    assert_eq!(failures.len(), 1, "one message for the two expired records: {failures:?}");
+    let info: serde_json::Value = serde_json::from_str(&failures[0]).unwrap();
+    assert_eq!(info["requestContext"]["condition"], "RecordAgeExceeded");
+    assert_eq!(info["requestContext"]["approximateInvokeCount"], 0);
+    assert!(info.get("responseContext").is_none(), "never invoked, so no response: {info}");
+    assert_eq!(info["DDBStreamBatchInfo"]["startSequenceNumber"], seq(1).as_str());
+    assert_eq!(info["DDBStreamBatchInfo"]["endSequenceNumber"], seq(2).as_str());
+    assert_eq!(info["DDBStreamBatchInfo"]["batchSize"], 2);
+    let statuses = statuses(env.embedded.store.as_ref()).await;
+    assert_eq!((statuses["p1"].as_str(), statuses["p2"].as_str()), ("PENDING", "PENDING"));
+    assert_eq!(statuses["p3"], "ACCEPTED");
+}
+
+#[tokio::test]
+async fn without_a_maximum_record_age_old_stream_records_are_processed() {
+    let env = common::env();
+    insert_pending(&env.embedded, &["p1", "p2"]).await;
+    let unlimited = Settings { stream_max_record_age: None, ..settings() };
+
+    let summary = run_with_stream(
+        &env.embedded,
+        env.deps.clone(),
+        unlimited,
+        aged(&env.embedded, &["p1", "p2"]),
+        std::future::pending(),
+    )
+    .await;
+
+    assert_eq!((summary.accepted, summary.sent_to_on_failure), (2, 0));
+}
+
+#[tokio::test]
+async fn a_failing_record_that_outlives_the_maximum_record_age_is_discarded_instead_of_retried() {
+    let env = common::env();
+    let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["p2"], Fault::Transient);
+    let mut deps = env.deps.clone();
+    deps.processor = orderflow::core::processing::Processor::new(store.clone());
+    insert_pending(&env.embedded, &["p1", "p2"]).await;
+    let arn = EmbeddedStream::new(env.embedded.store.clone(), "orderflow-orders").arn().to_string();
+    // A first run that fails p2 twice without a limit on age...
+    let failed_twice = async {
+        while env.embedded.store.load_attempts(&arn, EMBEDDED_SHARD).await.unwrap().is_none_or(|a| a.count < 2) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let first = Settings { drain: false, stream_max_retries: 100, stream_max_record_age: None, ..settings() };
+    run_until(&env.embedded, deps.clone(), first, failed_twice).await;
+
+    // ...then a restart that finds p2 two hours old: it goes, with the attempts it had.
+    let hour =
+        Settings { stream_max_retries: 100, stream_max_record_age: Some(Duration::from_secs(3600)), ..settings() };
+    let summary =
+        run_with_stream(&env.embedded, deps, hour, aged(&env.embedded, &["p2"]), std::future::pending()).await;
+
+    assert_eq!(summary.sent_to_on_failure, 1);
+    let failures = SqliteQueue::new(env.embedded.store.clone(), STREAM_FAILURES_QUEUE).bodies().await.unwrap();
+    let info: serde_json::Value = serde_json::from_str(&failures[0]).unwrap();
+    assert_eq!(info["requestContext"]["condition"], "RecordAgeExceeded");
+    assert!(info["requestContext"]["approximateInvokeCount"].as_u64().unwrap() >= 2);
+    assert_eq!(env.embedded.store.load_attempts(&arn, EMBEDDED_SHARD).await.unwrap(), None, "no longer retried");
+    assert_eq!(statuses(env.embedded.store.as_ref()).await["p2"], "PENDING");
 }

@@ -27,8 +27,6 @@ use std::time::Duration;
 /// Retention as `infra/sqs.tf` sets it: 4 days on the work queues, 14 on the dead-letter ones.
 const WORK_RETENTION_S: u32 = 345_600;
 const DLQ_RETENTION_S: u32 = 1_209_600;
-/// infra's `maximum_batching_window_in_seconds` default, part of the visibility timeout.
-const BATCHING_WINDOW_S: u64 = 5;
 /// How long to wait for a new table to become ACTIVE.
 const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -314,7 +312,7 @@ fn dlq_attributes() -> HashMap<Qa, String> {
 /// is never redelivered while a retried invocation may still hold it), redrive to its DLQ.
 fn work_attributes(function_timeout_s: u64, dlq_arn: &str) -> HashMap<Qa, String> {
     HashMap::from([
-        (Qa::VisibilityTimeout, (6 * function_timeout_s + BATCHING_WINDOW_S).to_string()),
+        (Qa::VisibilityTimeout, (6 * function_timeout_s + config::BATCH_WINDOW_S).to_string()),
         (Qa::MessageRetentionPeriod, WORK_RETENTION_S.to_string()),
         (Qa::SqsManagedSseEnabled, "true".to_string()),
         (
