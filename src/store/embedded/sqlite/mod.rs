@@ -29,8 +29,10 @@ CREATE TABLE IF NOT EXISTS orders (
     status     TEXT,
     item       TEXT NOT NULL
 );
+-- seq: the writer numbers change records itself (max + 1: they are never deleted), so no
+-- AUTOINCREMENT bookkeeping per record; databases made before keep theirs, which does no harm.
 CREATE TABLE IF NOT EXISTS changes (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq        INTEGER PRIMARY KEY,
     event_name TEXT NOT NULL,
     order_id   TEXT NOT NULL,
     old_image  TEXT,
@@ -110,42 +112,42 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Appends a change record and returns its sequence number.
-fn append_change(
-    c: &Connection,
-    event: &str,
-    key: &str,
-    old: Option<&str>,
-    new: Option<&str>,
-    created_ms: i64,
-) -> Result<i64, StoreError> {
-    c.prepare_cached(
-        "INSERT INTO changes (event_name, order_id, old_image, new_image, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .and_then(|mut st| st.insert(params![event, key, old, new, created_ms]))
-    .map_err(transient)
-}
-
-/// The statements that insert rows, prepared once per write rather than once per record.
+/// The statements that insert rows and change records, prepared once per write rather than once
+/// per record. Change records take their seqs from one counter read when the write starts (it
+/// holds the write lock, so no other writer can take them meanwhile): a row goes in with its
+/// INSERT record's seq in one statement, and a taken key costs no lookup before the insert.
 struct RowWrites<'c> {
     c: &'c Connection,
     select: CachedStatement<'c>,
     change: CachedStatement<'c>,
     insert: CachedStatement<'c>,
+    /// The seq the next change record takes.
+    next_seq: i64,
     now: i64,
 }
 
 impl<'c> RowWrites<'c> {
     fn new(c: &'c Connection) -> Result<RowWrites<'c>, StoreError> {
+        let last: i64 = c
+            .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM changes")
+            .and_then(|mut st| st.query_row([], |r| r.get(0)))
+            .map_err(transient)?;
         Ok(RowWrites {
             c,
             select: c.prepare_cached("SELECT item FROM orders WHERE order_id = ?1").map_err(transient)?,
             change: c
-                .prepare_cached("INSERT INTO changes (event_name, order_id, created_ms) VALUES ('INSERT', ?1, ?2)")
+                .prepare_cached(
+                    "INSERT INTO changes (seq, event_name, order_id, old_image, new_image, created_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
                 .map_err(transient)?,
             insert: c
-                .prepare_cached("INSERT INTO orders (order_id, status, item, insert_seq) VALUES (?1, ?2, ?3, ?4)")
+                .prepare_cached(
+                    "INSERT INTO orders (order_id, status, item, insert_seq) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(order_id) DO NOTHING",
+                )
                 .map_err(transient)?,
+            next_seq: last + 1,
             now: now_ms(),
         })
     }
@@ -154,30 +156,47 @@ impl<'c> RowWrites<'c> {
         self.select.query_row([key], |r| r.get(0)).optional().map_err(transient)
     }
 
-    /// Inserts a row with its INSERT change record. The record's new image is left NULL: it is
-    /// the row itself, read from `orders` until the row is first modified (see `complete`), so
-    /// the row's text is written once, not twice.
-    fn insert(&mut self, row: &Row) -> Result<(), StoreError> {
-        let seq = self.change.insert(params![row.key, self.now]).map_err(transient)?;
-        self.insert.execute(params![row.key, row.status, row.json, seq]).map(|_| ()).map_err(transient)
+    /// Appends a change record. The counter moves only once the record is in: a record that
+    /// fails (and is rolled back with its savepoint) leaves no gap.
+    fn append_change(
+        &mut self,
+        event: &str,
+        key: &str,
+        old: Option<&str>,
+        new: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let seq = self.next_seq;
+        self.change.execute(params![seq, event, key, old, new, self.now]).map_err(transient)?;
+        self.next_seq += 1;
+        Ok(())
+    }
+
+    /// Inserts `row` with its INSERT change record unless its key is taken; says whether it did.
+    /// The record's new image is left NULL: it is the row itself, read from `orders` until the
+    /// row is first modified (see `complete`), so the row's text is written once, not twice.
+    fn insert(&mut self, row: &Row) -> Result<bool, StoreError> {
+        let seq = self.next_seq;
+        let inserted = self.insert.execute(params![row.key, row.status, row.json, seq]).map_err(transient)?;
+        if inserted == 0 {
+            return Ok(false);
+        }
+        self.append_change("INSERT", &row.key, None, None)?;
+        Ok(true)
     }
 
     /// Inserts `row` unless its key is taken (a conditional write).
     fn insert_if_absent(&mut self, row: &Row) -> Result<PutOutcome, StoreError> {
-        if let Some(existing) = self.stored(&row.key)? {
-            return Ok(item::exists(&from_json(&existing)?));
+        if self.insert(row)? {
+            return Ok(PutOutcome::Inserted);
         }
-        self.insert(row)?;
-        Ok(PutOutcome::Inserted)
+        let existing = self.stored(&row.key)?.ok_or_else(|| StoreError::Transient("a taken key has no row".into()))?;
+        Ok(item::exists(&from_json(&existing)?))
     }
 
     /// Inserts a rejection unless one with its key is stored: the first rejection of a source
     /// id stands; a redelivery writes nothing.
     fn insert_rejection(&mut self, row: &Row) -> Result<(), StoreError> {
-        if self.stored(&row.key)?.is_none() {
-            self.insert(row)?;
-        }
-        Ok(())
+        self.insert(row).map(|_| ())
     }
 }
 
@@ -355,7 +374,7 @@ impl SqliteStore {
     }
 
     fn complete(w: &mut RowWrites<'_>, p: &PendingCompletion) -> Result<CompleteOutcome, StoreError> {
-        let (c, now) = (w.c, w.now);
+        let c = w.c;
         let stored = w.stored(&p.key)?;
         let mut current = match (&stored, &p.image) {
             (Some(old), _) => from_json(old)?,
@@ -384,7 +403,7 @@ impl SqliteStore {
             .and_then(|mut st| st.execute(params![old, p.key]))
             .map_err(transient)?;
         }
-        append_change(c, "MODIFY", &p.key, Some(&before), Some(&after), now)?;
+        w.append_change("MODIFY", &p.key, Some(&before), Some(&after))?;
         Ok(CompleteOutcome::Completed)
     }
 }
