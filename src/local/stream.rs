@@ -5,7 +5,7 @@
 
 use super::{guarded, reported_failures, Backoff, Busy, Shared};
 use crate::ingest;
-use crate::store::{Attempts, CheckpointStore, OrderQueue, SourceError, StreamFilter, StreamSource};
+use crate::store::{Attempts, CheckpointStore, Lease, OrderQueue, SourceError, StreamFilter, StreamSource};
 use aws_lambda_events::event::dynamodb::EventRecord;
 use lambda_runtime::LambdaEvent;
 use serde_json::json;
@@ -43,6 +43,10 @@ pub(super) async fn worker(
 ) -> anyhow::Result<()> {
     let mut states: HashMap<String, ShardState> = HashMap::new();
     let mut backoff = Backoff::default();
+    let owner = format!("{}/{}", std::process::id(), uuid::Uuid::new_v4());
+    let leases = Leases::default();
+    let renewals =
+        tokio::spawn(leases.clone().renew(shared.clone(), source.clone(), checkpoints.clone(), owner.clone()));
     while !shared.stopping() {
         let shards = match source.shards().await {
             Ok(s) => s,
@@ -57,6 +61,21 @@ pub(super) async fn worker(
         for shard in shards {
             if shared.stopping() {
                 break;
+            }
+            if !leases.holds(&shard) {
+                let now = chrono::Utc::now().timestamp_millis();
+                match checkpoints.lease(source.arn(), &shard, &owner, now, LEASE_TTL_MS).await {
+                    Ok(Lease::Renewed | Lease::Taken) => {
+                        // Another reader may have moved the shard on since this one last held it.
+                        states.remove(&shard);
+                        leases.set(&shard, true);
+                    }
+                    Ok(Lease::HeldElsewhere) => continue,
+                    Err(e) => {
+                        tracing::warn!(shard, error = %e, "taking the shard's lease failed; retrying");
+                        continue;
+                    }
+                }
             }
             let state = states.entry(shard.clone()).or_default();
             // Records read stay past the checkpoint until handled, so the drain check sees them.
@@ -74,7 +93,66 @@ pub(super) async fn worker(
             tokio::time::sleep(shared.settings.poll_wait.min(Duration::from_millis(200))).await;
         }
     }
+    renewals.abort();
+    for shard in leases.held() {
+        if let Err(e) = checkpoints.release(source.arn(), &shard, &owner).await {
+            tracing::warn!(shard, error = %e, "releasing the shard's lease failed: another reader takes it once it expires");
+        }
+    }
     Ok(())
+}
+
+/// How long a shard's lease lasts unless renewed. A reader renews its leases every third of
+/// this, whatever its batches are doing; a killed reader's shards are taken over once their
+/// leases run out (at once on Linux, where the store sees the process is gone).
+const LEASE_TTL_MS: i64 = 10_000;
+
+/// The shards this reader holds a lease on.
+#[derive(Clone, Default)]
+struct Leases(Arc<std::sync::Mutex<HashSet<String>>>);
+
+impl Leases {
+    fn holds(&self, shard: &str) -> bool {
+        self.0.lock().expect("leases lock").contains(shard)
+    }
+
+    fn set(&self, shard: &str, held: bool) {
+        let mut leases = self.0.lock().expect("leases lock");
+        if held {
+            leases.insert(shard.to_string());
+        } else {
+            leases.remove(shard);
+        }
+    }
+
+    fn held(&self) -> Vec<String> {
+        self.0.lock().expect("leases lock").iter().cloned().collect()
+    }
+
+    /// Renews every held lease every third of its term; a lease found taken is dropped, so the
+    /// reader stops reading that shard before its next batch.
+    async fn renew(
+        self,
+        shared: Arc<Shared>,
+        source: Arc<dyn StreamSource>,
+        checkpoints: Arc<dyn CheckpointStore>,
+        owner: String,
+    ) {
+        while !shared.stopping() {
+            tokio::time::sleep(Duration::from_millis(LEASE_TTL_MS as u64 / 3)).await;
+            for shard in self.held() {
+                let now = chrono::Utc::now().timestamp_millis();
+                match checkpoints.lease(source.arn(), &shard, &owner, now, LEASE_TTL_MS).await {
+                    Ok(Lease::Renewed | Lease::Taken) => {}
+                    Ok(Lease::HeldElsewhere) => {
+                        tracing::warn!(shard, "the shard's lease was taken by another reader: leaving the shard to it");
+                        self.set(&shard, false);
+                    }
+                    Err(e) => tracing::warn!(shard, error = %e, "renewing the shard's lease failed; retrying"),
+                }
+            }
+        }
+    }
 }
 
 enum StepError {

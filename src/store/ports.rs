@@ -374,6 +374,31 @@ pub trait CheckpointStore: Send + Sync {
         shard: &str,
         attempts: Option<&Attempts>,
     ) -> Result<(), SourceError>;
+    /// Takes or renews `owner`'s lease on a shard until `now_ms + ttl_ms`, unless another owner
+    /// holds a lease that has not expired by `now_ms`: one reader per shard among the processes
+    /// sharing the store, and a killed process's shard is taken over once its lease runs out.
+    async fn lease(
+        &self,
+        stream_arn: &str,
+        shard: &str,
+        owner: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<Lease, SourceError>;
+    /// Gives up `owner`'s lease on a shard (a clean stop), so the next reader need not wait.
+    async fn release(&self, stream_arn: &str, shard: &str, owner: &str) -> Result<(), SourceError>;
+}
+
+/// What asking for a shard's lease gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lease {
+    /// The asker held it and still does: its view of the shard is current.
+    Renewed,
+    /// The asker holds it now and did not before: another reader may have moved the shard on,
+    /// so its checkpoint and attempts are read again.
+    Taken,
+    /// Another owner holds it.
+    HeldElsewhere,
 }
 
 /// How many times in a row a shard's batch failed at one record.

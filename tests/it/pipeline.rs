@@ -378,3 +378,31 @@ fn a_sigkill_during_a_large_group_commit_leaves_every_order_with_its_change_reco
     assert_eq!(count(&db, "SELECT COUNT(DISTINCT order_id) FROM changes"), N as i64);
     assert_eq!(count(&db, whole), 1, "each order exactly once, with exactly one change record");
 }
+
+#[test]
+fn a_shard_leased_by_a_run_killed_with_sigkill_is_taken_over_by_the_next_run() {
+    const N: usize = 2000;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pending.jsonl"), generated_orders(N)).unwrap();
+    orderflow(dir.path(), &[], &["insert", "pending.jsonl", "--data-dir", "data"]);
+    let db = dir.path().join("data/orderflow.db");
+
+    let mut child = spawn(dir.path(), &["run", "--data-dir", "data", "--quiet"]);
+    let started = Instant::now();
+    let accepted = "SELECT COUNT(*) FROM orders WHERE status = 'ACCEPTED'";
+    while count(&db, "SELECT COUNT(*) FROM stream_leases") == 0 || count(&db, accepted) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the run never took the shard");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL: its lease stays behind, unreleased
+    child.wait().unwrap();
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM stream_leases"), 1, "the killed run's lease is still there");
+    assert!(count(&db, accepted) < N as i64, "the run finished before it was killed; nothing was tested");
+
+    let out = orderflow(dir.path(), &[], &["run", "--drain", "--data-dir", "data", "--quiet"]);
+    drop(out);
+
+    assert_eq!(count(&db, accepted), N as i64, "the next run read the shard on to its end");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM changes WHERE event_name = 'MODIFY'"), N as i64, "each completed once");
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM stream_leases"), 0, "a clean stop gives the lease up");
+}

@@ -498,3 +498,22 @@ async fn a_failing_record_that_outlives_the_maximum_record_age_is_discarded_inst
     assert_eq!(env.embedded.store.load_attempts(&arn, EMBEDDED_SHARD).await.unwrap(), None, "no longer retried");
     assert_eq!(statuses(env.embedded.store.as_ref()).await["p2"], "PENDING");
 }
+
+#[tokio::test]
+async fn two_runtimes_on_one_data_dir_read_each_stream_record_once_between_them() {
+    let env = common::env();
+    let ids: Vec<String> = (0..300).map(|i| format!("p{i:03}")).collect();
+    insert_pending(&env.embedded, &ids.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let second = Embedded::open(&env.embedded.dir).unwrap();
+    let (metrics, second_emf) = orderflow::metering::Metrics::memory();
+    let second_deps = orderflow::wiring::embedded(&second, metrics);
+
+    let (a, b) =
+        tokio::join!(drain(&env.embedded, env.deps.clone(), settings()), drain(&second, second_deps, settings()),);
+
+    let invoked: u64 = records_per_invocation(&env.emf, "orderflow-stream").iter().sum::<u64>()
+        + records_per_invocation(&second_emf, "orderflow-stream").iter().sum::<u64>();
+    assert_eq!(invoked, 300, "each PENDING insert invoked (and billed) once, not once per runtime");
+    assert_eq!(a.accepted + b.accepted, 300);
+    assert!(statuses(env.embedded.store.as_ref()).await.values().all(|s| s == "ACCEPTED"));
+}

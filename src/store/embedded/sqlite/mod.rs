@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS stream_attempts (
     attempts   INTEGER NOT NULL,
     PRIMARY KEY (stream_arn, shard)
 );
+CREATE TABLE IF NOT EXISTS stream_leases (
+    stream_arn TEXT NOT NULL,
+    shard      TEXT NOT NULL,
+    owner      TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (stream_arn, shard)
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
     stream_arn TEXT NOT NULL,
     shard      TEXT NOT NULL,
@@ -429,6 +436,14 @@ fn changes_of(mut rows: rusqlite::Rows<'_>) -> Result<Vec<(Change, usize)>, Stor
     Ok(out)
 }
 
+/// Whether a lease's owner is a process that no longer runs. A data dir is local: an owner
+/// id that starts with a pid (`<pid>/…`, as `orderflow run` makes them) names a process on this
+/// machine, and where /proc shows processes, a killed reader's lease need not run out first.
+fn owner_is_gone(owner: &str) -> bool {
+    let Some(pid) = owner.split_once('/').and_then(|(p, _)| p.parse::<u32>().ok()) else { return false };
+    Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
 fn status_text(it: &Item) -> Option<&'static str> {
     item::status_of(it).map(|s| s.as_str())
 }
@@ -470,23 +485,9 @@ impl OrderStore for SqliteStore {
     async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
         Ok(self.scan_items().await?.iter().map(item::from_item).collect())
     }
-}
 
-impl SqliteStore {
-    /// Every row of the table as stored (DynamoDB JSON), oldest first.
-    pub(crate) async fn scan_items(&self) -> Result<Vec<Item>, StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare("SELECT item FROM orders ORDER BY rowid").map_err(transient)?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(transient)?;
-            let mut out = Vec::new();
-            for r in rows {
-                out.push(from_json(&r.map_err(transient)?)?);
-            }
-            Ok(out)
-        })
-        .await
-    }
-
+    // The batch calls are overridden here, in the trait impl: every caller holds the store as
+    // `dyn OrderStore`, and the port's defaults would send each record as a write of its own.
     async fn put_orders(&self, orders: &[StoredOrder]) -> Vec<Result<PutOutcome, StoreError>> {
         // Encoded here, on the caller's thread: the writer thread only writes.
         let rows: Vec<Row> = orders.iter().map(Row::record).collect();
@@ -500,6 +501,28 @@ impl SqliteStore {
 
     async fn complete_pendings(&self, batch: &[PendingCompletion]) -> Vec<Result<CompleteOutcome, StoreError>> {
         self.write_each(batch.to_vec(), true, Self::complete).await
+    }
+}
+
+impl SqliteStore {
+    /// Transactions the writer has committed.
+    #[cfg(test)]
+    pub(crate) fn commits(&self) -> u64 {
+        self.writer.commits()
+    }
+
+    /// Every row of the table as stored (DynamoDB JSON), oldest first.
+    pub(crate) async fn scan_items(&self) -> Result<Vec<Item>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT item FROM orders ORDER BY rowid").map_err(transient)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(transient)?;
+            let mut out = Vec::new();
+            for r in rows {
+                out.push(from_json(&r.map_err(transient)?)?);
+            }
+            Ok(out)
+        })
+        .await
     }
 }
 
@@ -564,6 +587,55 @@ impl CheckpointStore for SqliteStore {
                 ),
                 None => c.execute("DELETE FROM stream_attempts WHERE stream_arn = ?1 AND shard = ?2", params![arn, shard]),
             }
+            .map(|_| ())
+            .map_err(transient)
+        })
+        .await
+        .map_err(|e| SourceError::Transient(e.to_string()))
+    }
+
+    async fn lease(
+        &self,
+        stream_arn: &str,
+        shard: &str,
+        owner: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<Lease, SourceError> {
+        let (arn, shard, owner) = (stream_arn.to_string(), shard.to_string(), owner.to_string());
+        self.write(move |c| {
+            let held: Option<(String, i64)> = c
+                .query_row(
+                    "SELECT owner, expires_ms FROM stream_leases WHERE stream_arn = ?1 AND shard = ?2",
+                    params![arn, shard],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(transient)?;
+            let lease = match &held {
+                Some((o, _)) if *o == owner => Lease::Renewed,
+                Some((o, expires)) if *expires > now_ms && !owner_is_gone(o) => return Ok(Lease::HeldElsewhere),
+                _ => Lease::Taken,
+            };
+            c.execute(
+                "INSERT INTO stream_leases (stream_arn, shard, owner, expires_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(stream_arn, shard) DO UPDATE SET owner = excluded.owner, expires_ms = excluded.expires_ms",
+                params![arn, shard, owner, now_ms.saturating_add(ttl_ms)],
+            )
+            .map_err(transient)?;
+            Ok(lease)
+        })
+        .await
+        .map_err(|e| SourceError::Transient(e.to_string()))
+    }
+
+    async fn release(&self, stream_arn: &str, shard: &str, owner: &str) -> Result<(), SourceError> {
+        let (arn, shard, owner) = (stream_arn.to_string(), shard.to_string(), owner.to_string());
+        self.write(move |c| {
+            c.execute(
+                "DELETE FROM stream_leases WHERE stream_arn = ?1 AND shard = ?2 AND owner = ?3",
+                params![arn, shard, owner],
+            )
             .map(|_| ())
             .map_err(transient)
         })

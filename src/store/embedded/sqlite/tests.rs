@@ -355,3 +355,70 @@ async fn a_stale_receipt_handle_deletes_nothing_and_the_current_one_deletes_its_
     q.delete(vec![handle(&second[0])]).await.unwrap();
     assert_eq!(q.outstanding().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_shard_lease_is_held_by_one_owner_until_it_expires_or_is_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    let lease = |owner: &'static str, now: i64| {
+        let store = &store;
+        async move { store.lease("arn", "shard-1", owner, now, 1_000).await.unwrap() }
+    };
+    assert_eq!(lease("a", 0).await, Lease::Taken);
+    assert_eq!(lease("b", 500).await, Lease::HeldElsewhere, "a's lease runs until 1000");
+    assert_eq!(lease("a", 900).await, Lease::Renewed, "now until 1900");
+    assert_eq!(lease("b", 1_500).await, Lease::HeldElsewhere);
+    assert_eq!(lease("b", 1_900).await, Lease::Taken, "a stopped renewing: b takes the shard over");
+    assert_eq!(lease("a", 2_000).await, Lease::HeldElsewhere, "a must read the shard's state again to get it back");
+    assert_eq!(store.lease("arn", "shard-2", "a", 2_000, 1_000).await.unwrap(), Lease::Taken, "leases are per shard");
+    store.release("arn", "shard-1", "a").await.unwrap();
+    assert_eq!(lease("a", 2_100).await, Lease::HeldElsewhere, "only the holder can release a lease");
+    store.release("arn", "shard-1", "b").await.unwrap();
+    assert_eq!(lease("a", 2_100).await, Lease::Taken, "a released lease is free at once");
+}
+
+#[tokio::test]
+async fn a_lease_held_by_a_process_that_no_longer_runs_is_taken_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("db")).unwrap();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let gone = child.id();
+    child.wait().unwrap();
+    let alive = format!("{}/x", std::process::id());
+    let dead = format!("{gone}/y");
+
+    assert_eq!(store.lease("arn", "s", &alive, 0, 60_000).await.unwrap(), Lease::Taken);
+    assert_eq!(
+        store.lease("arn", "s", "other", 1, 60_000).await.unwrap(),
+        Lease::HeldElsewhere,
+        "a live owner keeps it"
+    );
+    store.release("arn", "s", &alive).await.unwrap();
+    assert_eq!(store.lease("arn", "s", &dead, 2, 60_000).await.unwrap(), Lease::Taken);
+    assert_eq!(store.lease("arn", "s", "other", 3, 60_000).await.unwrap(), Lease::Taken, "its process has exited");
+}
+
+#[tokio::test]
+async fn a_batch_through_the_port_is_one_transaction_not_one_per_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap());
+    // Every caller holds the store as the port: the batch must not fall back to the default.
+    let store: Arc<dyn OrderStore> = sqlite.clone();
+    let texts: Vec<String> = (0..100).map(|id| Body::Valid { id, variant: 0 }.text()).collect();
+    let orders: Vec<crate::order::StoredOrder> = prepared(&texts)
+        .into_iter()
+        .map(|(p, _)| match p {
+            Prepared::Order(o) => *o,
+            _ => panic!("valid"),
+        })
+        .collect();
+    let before = sqlite.commits();
+
+    let outcomes = store.put_orders(&orders).await;
+
+    assert!(outcomes.iter().all(|o| matches!(o, Ok(PutOutcome::Inserted))));
+    assert_eq!(sqlite.commits() - before, 1, "100 orders in one group commit");
+    let again = sqlite.commits();
+    store.put_rejections(&orders).await.into_iter().for_each(|r| r.unwrap());
+    assert_eq!(sqlite.commits() - again, 1, "100 rejections in one group commit");
+}

@@ -10,7 +10,8 @@
 
 use crate::store::StoreError;
 use rusqlite::Connection;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 
 /// The most writes one transaction takes (an SQS batch or an import chunk is one write).
 const MAX_WRITES_PER_COMMIT: usize = 256;
@@ -66,6 +67,8 @@ where
 pub(super) struct Writer {
     jobs: Option<mpsc::Sender<Box<dyn Job>>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Transactions committed so far: a batch is one, whatever port method it came through.
+    commits: Arc<AtomicU64>,
 }
 
 impl Drop for Writer {
@@ -98,8 +101,16 @@ impl Writer {
         let (kick, kicked) = mpsc::sync_channel::<()>(1);
         let thread = |name: &str| std::thread::Builder::new().name(name.into());
         thread("orderflow-sqlite-checkpoint").spawn(move || checkpoint(checkpoints, kicked))?;
-        let writer = thread("orderflow-sqlite-writer").spawn(move || run(conn, rx, kick))?;
-        Ok(Writer { jobs: Some(jobs), thread: Some(writer) })
+        let commits = Arc::new(AtomicU64::new(0));
+        let counted = commits.clone();
+        let writer = thread("orderflow-sqlite-writer").spawn(move || run(conn, rx, kick, &counted))?;
+        Ok(Writer { jobs: Some(jobs), thread: Some(writer), commits })
+    }
+
+    /// Transactions committed so far.
+    #[cfg(test)]
+    pub(super) fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
     }
 
     /// Runs `f` in the next group commit and answers once that transaction has committed.
@@ -134,7 +145,7 @@ fn checkpoint(conn: Connection, kicked: mpsc::Receiver<()>) {
 /// The shortest time between two checkpoints.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
-fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, kick: mpsc::SyncSender<()>) {
+fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, kick: mpsc::SyncSender<()>, commits: &AtomicU64) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
         while jobs.len() < MAX_WRITES_PER_COMMIT {
@@ -153,6 +164,7 @@ fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, kick: mpsc::SyncSende
         if jobs.iter_mut().all(|j| j.run(&conn, Mode::Together).is_ok()) {
             match exec(&conn, "COMMIT") {
                 Ok(()) => {
+                    commits.fetch_add(1, Ordering::Relaxed);
                     jobs.into_iter().for_each(|j| j.answer(Ok(())));
                     // A checkpoint already asked for covers this commit too.
                     let _ = kick.try_send(());
@@ -168,6 +180,9 @@ fn run(conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, kick: mpsc::SyncSende
         let _ = exec(&conn, "ROLLBACK");
         for mut j in jobs {
             let r = alone(&conn, j.as_mut());
+            if r.is_ok() {
+                commits.fetch_add(1, Ordering::Relaxed);
+            }
             j.answer(r);
         }
         let _ = kick.try_send(());
