@@ -77,6 +77,7 @@ impl Drop for Writer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        tracing::debug!(transactions = self.commits.load(Ordering::Relaxed), "sqlite writer stopped");
     }
 }
 
