@@ -33,14 +33,14 @@ produce() {
   python3 - "$W" "$r" <<'PY'
 import json, sys
 w, r = sys.argv[1], int(sys.argv[2])
-def order(oid, qty=2, price="19.99"):
-    return {"order_id": oid, "customer_id": f"cust-{r % 37}", "currency": "USD",
+def order(oid, qty=2, price="19.99", rnd=r):
+    return {"order_id": oid, "customer_id": f"cust-{rnd % 37}", "currency": "USD",
             "items": [{"sku": "SKU-1", "quantity": qty, "unit_price": price},
                       {"sku": "SKU-2", "quantity": 1, "unit_price": "5.25"}], "tax_rate": "0.0825"}
 lines = [json.dumps(order(f"q-{r}-{i}")) for i in range(50)]
 if r > 0:
-    lines += [json.dumps(order(f"q-{r-1}-{i}")) for i in range(5)]          # exact duplicates
-    lines.append(json.dumps(order(f"q-{r-1}-7", qty=9)))                      # conflicting resend
+    lines += [json.dumps(order(f"q-{r-1}-{i}", rnd=r - 1)) for i in range(5)]   # exact duplicates
+    lines.append(json.dumps(order(f"q-{r-1}-7", qty=9, rnd=r - 1)))            # conflicting resend
 lines.append('{"order_id": "broken-%d", "items": [' % r)                       # malformed
 lines.append(json.dumps(order(f"bad-{r}", qty=-1)))                            # invalid
 open(f"{w}/enqueue.jsonl", "w").write("\n".join(lines) + "\n")
@@ -96,6 +96,7 @@ check "uploaded orders accepted" $((rounds * 20)) "$(q "SELECT COUNT(*) FROM ord
 check "inserted PENDING rows accepted" $((rounds * 20)) "$(q "SELECT COUNT(*) FROM orders WHERE order_id LIKE 'p-%' AND status = 'ACCEPTED'")"
 check "keys inserted twice" 0 "$(q "SELECT COUNT(*) FROM (SELECT order_id FROM changes WHERE event_name = 'INSERT' GROUP BY order_id HAVING COUNT(*) > 1)")"
 check "rows completed twice" 0 "$(q "SELECT COUNT(*) FROM (SELECT order_id FROM changes WHERE event_name = 'MODIFY' GROUP BY order_id HAVING COUNT(*) > 1)")"
+check "exact resends acknowledged as duplicates" $((5 * (rounds - 1))) "$(grep -ho '[0-9]* duplicate' "$W/run.err" "$W/drain.err" | awk '{n += $1} END {print n + 0}')"
 check "messages left or dead-lettered" 0 "$(q "SELECT COUNT(*) FROM queue_messages")"
 # Rejections: per round 1 malformed + 1 invalid (+ 1 conflict after the first), 1 bad CSV row.
 check "rejections stored" $((rounds * 3 + rounds - 1)) "$(q "SELECT COUNT(*) FROM orders WHERE order_id LIKE 'rejected#%'")"

@@ -80,8 +80,13 @@ pub(super) async fn worker(
             let state = states.entry(shard.clone()).or_default();
             // Records read stay past the checkpoint until handled, so the drain check sees them.
             let _busy = Busy::new(&shared);
-            match stream_step(&shared, source.as_ref(), checkpoints.as_ref(), on_failure.as_ref(), &shard, state).await
-            {
+            let ends = Ends {
+                shared: &shared,
+                source: source.as_ref(),
+                checkpoints: checkpoints.as_ref(),
+                on_failure: on_failure.as_ref(),
+            };
+            match stream_step(ends, &shard, state).await {
                 Ok(p) => progressed |= p,
                 Err(StepError::Transient(e)) => {
                     tracing::warn!(shard, error = %e, "stream read failed; retrying");
@@ -169,16 +174,20 @@ impl From<SourceError> for StepError {
     }
 }
 
+/// What the stream side reads from and writes to: the runtime's state, the stream, where
+/// positions are kept, and the on-failure destination.
+#[derive(Clone, Copy)]
+struct Ends<'a> {
+    shared: &'a Shared,
+    source: &'a dyn StreamSource,
+    checkpoints: &'a dyn CheckpointStore,
+    on_failure: &'a dyn OrderQueue,
+}
+
 /// One batch of one shard: read after the checkpoint, invoke, checkpoint. Returns whether any
 /// record was read.
-async fn stream_step(
-    shared: &Shared,
-    source: &dyn StreamSource,
-    checkpoints: &dyn CheckpointStore,
-    on_failure: &dyn OrderQueue,
-    shard: &str,
-    state: &mut ShardState,
-) -> Result<bool, StepError> {
+async fn stream_step(ends: Ends<'_>, shard: &str, state: &mut ShardState) -> Result<bool, StepError> {
+    let Ends { shared, source, checkpoints, .. } = ends;
     let s = &shared.settings;
     if !state.loaded {
         state.checkpoint = checkpoints.load(source.arn(), shard).await?;
@@ -195,7 +204,7 @@ async fn stream_step(
     let filtered = page.scanned - page.records.len();
     let expired = expired_prefix(&page.records, s.stream_max_record_age, chrono::Utc::now());
     if expired > 0 {
-        discard_expired(shared, source, checkpoints, on_failure, shard, state, &page.records[..expired]).await?;
+        discard_expired(ends, shard, state, &page.records[..expired]).await?;
     }
     let batch: Vec<&EventRecord> = page.records[expired..].iter().collect();
     let mut new_checkpoint = Some(last.clone());
@@ -242,7 +251,7 @@ async fn stream_step(
                         })
                         .collect();
                     let why = Discard::RetriesExhausted(None);
-                    send_to_on_failure(shared, source, on_failure, shard, &sent, attempts, why).await?;
+                    send_to_on_failure(ends, shard, &sent, attempts, why).await?;
                     if s.on_failure_record_only {
                         new_checkpoint = Some(lowest);
                     } else {
@@ -268,7 +277,7 @@ async fn stream_step(
                     };
                     if attempts > s.stream_max_retries {
                         let why = Discard::RetriesExhausted(Some(&e));
-                        send_to_on_failure(shared, source, on_failure, shard, &batch, attempts, why).await?;
+                        send_to_on_failure(ends, shard, &batch, attempts, why).await?;
                         state.failing = None;
                         state.limit = None;
                     } else {
@@ -319,19 +328,17 @@ fn expired_prefix(records: &[EventRecord], max_age: Option<Duration>, now: chron
 /// Sends records past their maximum age to the on-failure queue without invoking the function,
 /// as Lambda does, and checkpoints past them (a failing record among them stops being retried).
 async fn discard_expired(
-    shared: &Shared,
-    source: &dyn StreamSource,
-    checkpoints: &dyn CheckpointStore,
-    on_failure: &dyn OrderQueue,
+    ends: Ends<'_>,
     shard: &str,
     state: &mut ShardState,
     records: &[EventRecord],
 ) -> Result<(), StepError> {
+    let Ends { source, checkpoints, .. } = ends;
     let gone: Vec<&EventRecord> = records.iter().collect();
     let failing_gone = state.failing.as_ref().filter(|(seq, _)| gone.iter().any(|r| seq_of(r) == *seq));
     let attempts = failing_gone.map_or(0, |(_, n)| *n);
     let why = Discard::RecordAgeExceeded;
-    send_to_on_failure(shared, source, on_failure, shard, &gone, attempts, why).await?;
+    send_to_on_failure(ends, shard, &gone, attempts, why).await?;
     warn_skipped(shard, &gone, why);
     if failing_gone.is_some() {
         state.failing = None;
@@ -385,9 +392,7 @@ fn warn_skipped(shard: &str, records: &[&EventRecord], why: Discard<'_>) {
 /// Sends a failed batch's metadata to the on-failure queue, in the shape Lambda's on-failure
 /// destination receives for a DynamoDB stream.
 async fn send_to_on_failure(
-    shared: &Shared,
-    source: &dyn StreamSource,
-    on_failure: &dyn OrderQueue,
+    Ends { shared, source, on_failure, .. }: Ends<'_>,
     shard: &str,
     records: &[&EventRecord],
     attempts: u32,

@@ -413,8 +413,13 @@ impl StreamSource for AgedStreamDouble {
     }
 }
 
-fn aged(e: &Embedded, old: &[&'static str]) -> Arc<dyn StreamSource> {
-    Arc::new(AgedStreamDouble { inner: EmbeddedStream::new(e.store.clone(), "orderflow-orders"), old: old.to_vec() })
+/// Drains the pipeline with the records of the `old` keys dated two hours back.
+async fn drain_aged(e: &Embedded, deps: Deps, settings: Settings, old: &[&'static str]) -> Summary {
+    let stream = Arc::new(AgedStreamDouble {
+        inner: EmbeddedStream::new(e.store.clone(), "orderflow-orders"),
+        old: old.to_vec(),
+    });
+    run_with_stream(e, deps, settings, stream, std::future::pending()).await
 }
 
 #[tokio::test]
@@ -424,14 +429,7 @@ async fn stream_records_older_than_the_maximum_record_age_go_to_the_on_failure_q
     let seq = orderflow::store::embedded::stream::sequence_number;
     let hour = Settings { stream_max_record_age: Some(Duration::from_secs(3600)), ..settings() };
 
-    let summary = run_with_stream(
-        &env.embedded,
-        env.deps.clone(),
-        hour,
-        aged(&env.embedded, &["p1", "p2"]),
-        std::future::pending(),
-    )
-    .await;
+    let summary = drain_aged(&env.embedded, env.deps.clone(), hour, &["p1", "p2"]).await;
 
     assert_eq!(records_per_invocation(&env.emf, "orderflow-stream"), vec![1], "only p3 is invoked");
     assert_eq!(summary.sent_to_on_failure, 2);
@@ -455,14 +453,7 @@ async fn without_a_maximum_record_age_old_stream_records_are_processed() {
     insert_pending(&env.embedded, &["p1", "p2"]).await;
     let unlimited = Settings { stream_max_record_age: None, ..settings() };
 
-    let summary = run_with_stream(
-        &env.embedded,
-        env.deps.clone(),
-        unlimited,
-        aged(&env.embedded, &["p1", "p2"]),
-        std::future::pending(),
-    )
-    .await;
+    let summary = drain_aged(&env.embedded, env.deps.clone(), unlimited, &["p1", "p2"]).await;
 
     assert_eq!((summary.accepted, summary.sent_to_on_failure), (2, 0));
 }
@@ -487,8 +478,7 @@ async fn a_failing_record_that_outlives_the_maximum_record_age_is_discarded_inst
     // ...then a restart that finds p2 two hours old: it goes, with the attempts it had.
     let hour =
         Settings { stream_max_retries: 100, stream_max_record_age: Some(Duration::from_secs(3600)), ..settings() };
-    let summary =
-        run_with_stream(&env.embedded, deps, hour, aged(&env.embedded, &["p2"]), std::future::pending()).await;
+    let summary = drain_aged(&env.embedded, deps, hour, &["p2"]).await;
 
     assert_eq!(summary.sent_to_on_failure, 1);
     let failures = SqliteQueue::new(env.embedded.store.clone(), STREAM_FAILURES_QUEUE).bodies().await.unwrap();
