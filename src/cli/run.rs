@@ -26,7 +26,7 @@ pub(crate) struct Args {
     /// Seconds a queue mapping waits, from its first receive, to fill a batch: it invokes once the
     /// batch is full, the window has passed or the payload would pass 6 MB
     /// (MaximumBatchingWindowInSeconds; infra/'s value by default). With --drain, the window also
-    /// ends when the queue has nothing more to give.
+    /// ends when the queue has nothing more to give. The stream mapping waits the same window.
     #[arg(long, default_value_t = config::BATCH_WINDOW_S, value_parser = clap::value_parser!(u64).range(0..=300))]
     batch_window: u64,
     /// Seconds a received message stays hidden (default: 6 × the function timeout + 5, as infra/).

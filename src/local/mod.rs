@@ -38,9 +38,10 @@ pub struct Settings {
     pub uploads_batch_size: usize,
     /// Records per invocation of `orderflow-stream`.
     pub stream_batch_size: usize,
-    /// How long a queue mapping waits, from its first receive, to fill a batch
-    /// (`MaximumBatchingWindowInSeconds`; infra/'s value by default). With `drain` the window
-    /// also ends once a receive finds the queue empty.
+    /// How long a mapping waits to fill a batch (`MaximumBatchingWindowInSeconds`, one value for
+    /// the three mappings as in infra/, whose value is the default): a queue's from its first
+    /// receive, the stream's from the arrival of the batch's first record. With `drain` a
+    /// queue's window ends once a receive finds the queue empty, and the stream does not wait.
     pub batch_window: Duration,
     /// How long a received message stays hidden; `None`: 6 × the function timeout + 5 s, as infra/.
     pub visibility_timeout: Option<Duration>,

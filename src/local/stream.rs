@@ -207,6 +207,12 @@ async fn stream_step(ends: Ends<'_>, shard: &str, state: &mut ShardState) -> Res
         discard_expired(ends, shard, state, &page.records[..expired]).await?;
     }
     let batch: Vec<&EventRecord> = page.records[expired..].iter().collect();
+    // A fresh batch short of full waits for its batching window, as Lambda's does; a retry does
+    // not, and a draining run has nothing later to wait for.
+    let fresh = failing_before.is_none() && state.limit.is_none();
+    if fresh && !s.drain && still_gathering(&batch, limit, s.batch_window, chrono::Utc::now()) {
+        return Ok(false);
+    }
     let mut new_checkpoint = Some(last.clone());
     let mut error = None;
     let mut cost = None;
@@ -315,6 +321,15 @@ async fn stream_step(ends: Ends<'_>, shard: &str, state: &mut ShardState) -> Res
         tokio::time::sleep(Duration::from_millis(50u64 << attempts.min(5))).await;
     }
     Ok(true)
+}
+
+/// Whether a batch short of `limit` records is still gathering: Lambda waits up to the batching
+/// window (`MaximumBatchingWindowInSeconds`), from the arrival of the batch's first record, for
+/// more records before it invokes.
+fn still_gathering(batch: &[&EventRecord], limit: usize, window: Duration, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let Some(first) = batch.first() else { return false };
+    let Ok(window) = chrono::Duration::from_std(window) else { return false };
+    batch.len() < limit && now - first.change.approximate_creation_date_time < window
 }
 
 /// How many records at the head of `records` are older than `max_age` (Lambda's
@@ -447,6 +462,24 @@ async fn send_to_on_failure(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record_at(secs: i64) -> EventRecord {
+        let mut r = EventRecord::default();
+        r.change.approximate_creation_date_time = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+        r
+    }
+
+    #[test]
+    fn a_short_stream_batch_waits_for_its_window_from_its_first_record() {
+        let (a, b) = (record_at(1_000), record_at(1_002));
+        let at = |secs| chrono::DateTime::from_timestamp(secs, 0).unwrap();
+        let window = Duration::from_secs(5);
+        assert!(still_gathering(&[&a, &b], 3, window, at(1_004)), "4 s after the first record");
+        assert!(!still_gathering(&[&a, &b], 3, window, at(1_005)), "the window has passed");
+        assert!(!still_gathering(&[&a, &b], 2, window, at(1_001)), "a full batch goes at once");
+        assert!(!still_gathering(&[&a], 3, Duration::ZERO, at(1_000)), "no window");
+        assert!(!still_gathering(&[], 3, window, at(1_000)), "nothing to invoke");
+    }
 
     #[test]
     fn sequence_numbers_compare_as_numbers_not_as_text() {
