@@ -6,7 +6,8 @@
 #   - every valid order stored exactly once and ACCEPTED, every PENDING row completed once;
 #   - nothing applied twice (one INSERT change record per key, at most one MODIFY);
 #   - nothing left in the queues (none dead-lettered: the bad records are rejections, not retries);
-#   - RSS and open fds after warm-up (the first third) stay within 10 % of their post-warm-up mean.
+#   - RSS and open fds after warm-up (the first third) never grow more than 10 % above their
+#     level just after warm-up (the spread, memory given back included, is printed).
 #
 #   bash scripts/soak.sh [MINUTES]      (default 10; not part of the test command: a benchmark)
 #
@@ -60,7 +61,8 @@ sample() { # seconds-since-start rss_kb fds
   rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$RUN_PID/status")
   fds=$(ls "/proc/$RUN_PID/fd" | wc -l)
   echo "$1 $rss $fds" >>"$W/samples"
-  echo "  t=${1}s rss=${rss} KB fds=${fds} load $(cut -d' ' -f1-3 /proc/loadavg)"
+  # RssFile: the database pages the readers' memory maps have touched (it grows with the file).
+  echo "  t=${1}s rss=${rss} KB ($(awk '/^RssAnon:|^RssFile:/ {printf "%s %s KB ", $1, $2}' "/proc/$RUN_PID/status")) fds=${fds} load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
 start=$(date +%s)
@@ -101,17 +103,25 @@ check "messages left or dead-lettered" 0 "$(q "SELECT COUNT(*) FROM queue_messag
 # Rejections: per round 1 malformed + 1 invalid (+ 1 conflict after the first), 1 bad CSV row.
 check "rejections stored" $((rounds * 3 + rounds - 1)) "$(q "SELECT COUNT(*) FROM orders WHERE order_id LIKE 'rejected#%'")"
 
+# Leak check: after warm-up, no sample more than 10 % above the mean of the first post-warm-up
+# quarter (memory given back to the system is no leak: the spread is printed, not judged).
 python3 - "$W/samples" <<'PY' || fail=1
 import sys
 rows = [tuple(map(int, l.split())) for l in open(sys.argv[1])]
 after = rows[len(rows) // 3:]
+base = after[: max(1, len(after) // 4)]
+ok = True
 for name, i in (("RSS KB", 1), ("open fds", 2)):
     vals = [r[i] for r in after]
+    ref = sum(r[i] for r in base) / len(base)
     mean = sum(vals) / len(vals)
-    worst = max(abs(v - mean) / mean for v in vals)
-    verdict = "ok  " if worst <= 0.10 else "FAIL"
-    print(f"  {verdict} {name} after warm-up: {len(vals)} samples, min {min(vals)}, max {max(vals)}, mean {mean:.0f}, worst {worst:.1%} from the mean")
-    if worst > 0.10:
-        sys.exit(1)
+    growth = max(vals) / ref - 1
+    spread = max(abs(v - mean) / mean for v in vals)
+    verdict = "ok  " if growth <= 0.10 else "FAIL"
+    ok &= growth <= 0.10
+    print(f"  {verdict} {name} after warm-up: {len(vals)} samples, min {min(vals)}, max {max(vals)}, "
+          f"first-quarter mean {ref:.0f}, highest {growth:+.1%} above it, last {vals[-1]} "
+          f"(spread {spread:.1%} around the mean {mean:.0f})")
+sys.exit(0 if ok else 1)
 PY
 [ "$fail" = 0 ] && echo "soak: passed" || { echo "soak: FAILED"; exit 1; }
