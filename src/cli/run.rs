@@ -29,7 +29,8 @@ pub(crate) struct Args {
     /// ends when the queue has nothing more to give. The stream mapping waits the same window.
     #[arg(long, default_value_t = config::BATCH_WINDOW_S, value_parser = clap::value_parser!(u64).range(0..=300))]
     batch_window: u64,
-    /// Seconds a received message stays hidden (default: 6 × the function timeout + 5, as infra/).
+    /// Seconds a received message stays hidden (default: 6 × the function timeout + the batching
+    /// window, as infra/).
     #[arg(long)]
     visibility_timeout: Option<u64>,
     /// Receives before a message moves to the dead-letter queue (embedded queues; on AWS the

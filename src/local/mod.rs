@@ -43,7 +43,8 @@ pub struct Settings {
     /// receive, the stream's from the arrival of the batch's first record. With `drain` a
     /// queue's window ends once a receive finds the queue empty, and the stream does not wait.
     pub batch_window: Duration,
-    /// How long a received message stays hidden; `None`: 6 × the function timeout + 5 s, as infra/.
+    /// How long a received message stays hidden; `None`: 6 × the function timeout + the batching
+    /// window, as infra/.
     pub visibility_timeout: Option<Duration>,
     /// Invocations of `orderflow-sqs` in flight at once (the mapping's maximum concurrency).
     pub concurrency: usize,
@@ -103,7 +104,8 @@ impl Default for Settings {
 
 impl Settings {
     fn visibility(&self, timeout: Duration) -> Duration {
-        self.visibility_timeout.unwrap_or(timeout * 6 + Duration::from_secs(crate::config::BATCH_WINDOW_S))
+        // As infra/: the messages of a batch wait out the window before the invocation starts.
+        self.visibility_timeout.unwrap_or(timeout * 6 + self.batch_window)
     }
 }
 
