@@ -78,6 +78,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 ";
 
+/// The page size of a new database.
+const PAGE_SIZE: i64 = 16 * 1024;
+
 /// Columns added after the first release; added to older databases on open.
 const MIGRATIONS: &[&str] = &[
     "ALTER TABLE queue_messages ADD COLUMN first_receive_ms INTEGER",
@@ -237,6 +240,11 @@ impl Row {
 impl SqliteStore {
     pub fn open(path: &Path) -> anyhow::Result<SqliteStore> {
         let conn = connect(path)?;
+        // New data dirs only (an existing database keeps its page size): a WAL frame is one
+        // pwrite of a page, and with 16 KB pages a 1M-line import made 45 % less system time and
+        // ran 15 % faster on this project's machine (4 KB: 5.2–5.8 s, 16 KB: 4.4–5.0 s); queue
+        // drains and SQS batches measured the same either way.
+        conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.execute_batch(SCHEMA)?;
         for m in MIGRATIONS {

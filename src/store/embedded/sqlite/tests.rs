@@ -422,3 +422,24 @@ async fn a_batch_through_the_port_is_one_transaction_not_one_per_record() {
     store.put_rejections(&orders).await.into_iter().for_each(|r| r.unwrap());
     assert_eq!(sqlite.commits() - again, 1, "100 rejections in one group commit");
 }
+
+#[tokio::test]
+async fn a_new_data_dir_gets_16_kb_pages_and_an_existing_one_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let page_size = |p: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(p).unwrap().query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap()
+    };
+    let fresh = dir.path().join("fresh.db");
+    drop(SqliteStore::open(&fresh).unwrap());
+    assert_eq!(page_size(&fresh), super::PAGE_SIZE);
+
+    let old = dir.path().join("old.db");
+    rusqlite::Connection::open(&old).unwrap().execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (x);").unwrap();
+    let store = SqliteStore::open(&old).unwrap();
+    let text = Body::Valid { id: 1, variant: 0 }.text();
+    let origin = Origin { source: Source::Sqs, source_id: "m-1", received_at: AT };
+    let Prepared::Order(o) = prepare_body_at(&text, origin, AT) else { panic!("valid") };
+    assert_eq!(store.put_order(&o).await.unwrap(), PutOutcome::Inserted);
+    drop(store);
+    assert_eq!(page_size(&old), 4096, "an existing database is not rewritten");
+}
