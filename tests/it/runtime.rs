@@ -79,6 +79,14 @@ async fn run_with_stream(
         .expect("the runtime ends cleanly")
 }
 
+/// The env's deps with their processor writing through `store` (a fault-injecting wrapper of
+/// the env's own store).
+fn over(env: &common::Env, store: &Arc<FaultInjectingStore>) -> Deps {
+    let mut deps = env.deps.clone();
+    deps.processor = orderflow::core::processing::Processor::new(store.clone());
+    deps
+}
+
 /// How many times each key was written by an INSERT and by a MODIFY in the change stream.
 async fn applied(e: &Embedded) -> BTreeMap<String, (usize, usize)> {
     let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -156,8 +164,7 @@ async fn poison_messages_mixed_into_good_batches_are_rejected_once_and_never_ret
 async fn a_record_that_panics_every_time_ends_in_the_dead_letter_queue_after_max_receive_count() {
     let env = common::env();
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["ord-panic"], Fault::Panic);
-    let mut deps = env.deps.clone();
-    deps.processor = orderflow::core::processing::Processor::new(store.clone());
+    let deps = over(&env, &store);
     let bodies = vec![order("ord-a", "c1"), order("ord-panic", "c2"), order("ord-b", "c3")];
     env.embedded.orders_queue.send_all(bodies.clone()).await.unwrap();
 
@@ -180,8 +187,7 @@ async fn a_store_failing_transiently_then_recovering_loses_nothing_and_writes_ea
     let env = common::env();
     let faults = 12;
     let store = FaultInjectingStore::new(env.embedded.store.clone(), faults, &[], Fault::Transient);
-    let mut deps = env.deps.clone();
-    deps.processor = orderflow::core::processing::Processor::new(store.clone());
+    let deps = over(&env, &store);
     let bodies: Vec<String> = (0..40).map(|i| order(&format!("ord-{i:02}"), &format!("cust-{}", i % 3))).collect();
     env.embedded.orders_queue.send_all(bodies).await.unwrap();
 
@@ -199,8 +205,7 @@ async fn fifo_groups_keep_their_order_when_a_message_fails_and_comes_back() {
     let env = common::env();
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &[], Fault::Transient);
     store.fail_times("a-1", 2);
-    let mut deps = env.deps.clone();
-    deps.processor = orderflow::core::processing::Processor::new(store.clone());
+    let deps = over(&env, &store);
     let msgs: Vec<Outgoing> = ["a-1", "b-1", "a-2", "b-2", "a-3", "b-3"]
         .iter()
         .map(|id| Outgoing { body: order(id, &id[..1]), group_id: Some(id[..1].to_string()) })
@@ -238,8 +243,7 @@ async fn a_stream_batch_with_one_failing_record_is_retried_from_that_record_only
     let env = common::env();
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &[], Fault::Transient);
     store.fail_times("p3", 2);
-    let mut deps = env.deps.clone();
-    deps.processor = orderflow::core::processing::Processor::new(store.clone());
+    let deps = over(&env, &store);
     insert_pending(&env.embedded, &["p1", "p2", "p3", "p4", "p5"]).await;
 
     let summary = drain(&env.embedded, deps, settings()).await;
@@ -256,8 +260,7 @@ async fn a_stream_batch_with_one_failing_record_is_retried_from_that_record_only
 async fn a_stream_batch_that_exhausts_its_retries_goes_to_the_on_failure_queue_and_is_skipped_as_on_lambda() {
     let env = common::env();
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["p2"], Fault::Transient);
-    let mut deps = env.deps.clone();
-    deps.processor = orderflow::core::processing::Processor::new(store.clone());
+    let deps = over(&env, &store);
     insert_pending(&env.embedded, &["p1", "p2", "p3", "p4"]).await;
     let seq = orderflow::store::embedded::stream::sequence_number;
 
@@ -294,8 +297,7 @@ async fn a_stream_batch_that_exhausts_its_retries_goes_to_the_on_failure_queue_a
 async fn a_restarted_stream_consumer_goes_on_counting_the_attempts_of_a_failing_record() {
     let env = common::env();
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["p2"], Fault::Transient);
-    let mut deps = env.deps.clone();
-    deps.processor = orderflow::core::processing::Processor::new(store.clone());
+    let deps = over(&env, &store);
     insert_pending(&env.embedded, &["p1", "p2"]).await;
     let arn = EmbeddedStream::new(env.embedded.store.clone(), "orderflow-orders").arn().to_string();
     let attempts = || async { env.embedded.store.load_attempts(&arn, EMBEDDED_SHARD).await.unwrap() };
@@ -324,8 +326,7 @@ async fn a_restarted_stream_consumer_goes_on_counting_the_attempts_of_a_failing_
 async fn with_on_failure_record_only_just_the_failing_record_goes_to_the_on_failure_queue_and_the_rest_are_processed() {
     let env = common::env();
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["p2"], Fault::Transient);
-    let mut deps = env.deps.clone();
-    deps.processor = orderflow::core::processing::Processor::new(store.clone());
+    let deps = over(&env, &store);
     insert_pending(&env.embedded, &["p1", "p2", "p3"]).await;
     let seq_of_p2 = orderflow::store::embedded::stream::sequence_number(2);
 
@@ -462,8 +463,7 @@ async fn without_a_maximum_record_age_old_stream_records_are_processed() {
 async fn a_failing_record_that_outlives_the_maximum_record_age_is_discarded_instead_of_retried() {
     let env = common::env();
     let store = FaultInjectingStore::new(env.embedded.store.clone(), 0, &["p2"], Fault::Transient);
-    let mut deps = env.deps.clone();
-    deps.processor = orderflow::core::processing::Processor::new(store.clone());
+    let deps = over(&env, &store);
     insert_pending(&env.embedded, &["p1", "p2"]).await;
     let arn = EmbeddedStream::new(env.embedded.store.clone(), "orderflow-orders").arn().to_string();
     // A first run that fails p2 twice without a limit on age...
