@@ -47,64 +47,69 @@ pub(super) async fn worker(
     let leases = Leases::default();
     let renewals =
         tokio::spawn(leases.clone().renew(shared.clone(), source.clone(), checkpoints.clone(), owner.clone()));
-    while !shared.stopping() {
-        let shards = match source.shards().await {
-            Ok(s) => s,
-            Err(SourceError::Transient(e)) => {
-                tracing::warn!(error = %e, "listing stream shards failed; retrying");
-                backoff.sleep().await;
-                continue;
-            }
-            Err(e) => return Err(anyhow::anyhow!("stream {}: {e}", source.arn())),
-        };
-        let mut progressed = false;
-        for shard in shards {
-            if shared.stopping() {
-                break;
-            }
-            if !leases.holds(&shard) {
-                let now = chrono::Utc::now().timestamp_millis();
-                match checkpoints.lease(source.arn(), &shard, &owner, now, LEASE_TTL_MS).await {
-                    Ok(Lease::Renewed | Lease::Taken) => {
-                        // Another reader may have moved the shard on since this one last held it.
-                        states.remove(&shard);
-                        leases.set(&shard, true);
-                    }
-                    Ok(Lease::HeldElsewhere) => continue,
-                    Err(e) => {
-                        tracing::warn!(shard, error = %e, "taking the shard's lease failed; retrying");
-                        continue;
-                    }
+    // A fatal error ends the loop too: the renewals stop and the leases go either way.
+    let read: anyhow::Result<()> = async {
+        while !shared.stopping() {
+            let shards = match source.shards().await {
+                Ok(s) => s,
+                Err(SourceError::Transient(e)) => {
+                    tracing::warn!(error = %e, "listing stream shards failed; retrying");
+                    backoff.sleep().await;
+                    continue;
                 }
-            }
-            let state = states.entry(shard.clone()).or_default();
-            // Records read stay past the checkpoint until handled, so the drain check sees them.
-            let _busy = Busy::new(&shared);
-            let ends = Ends {
-                shared: &shared,
-                source: source.as_ref(),
-                checkpoints: checkpoints.as_ref(),
-                on_failure: on_failure.as_ref(),
+                Err(e) => return Err(anyhow::anyhow!("stream {}: {e}", source.arn())),
             };
-            match stream_step(ends, &shard, state).await {
-                Ok(p) => progressed |= p,
-                Err(StepError::Transient(e)) => {
-                    tracing::warn!(shard, error = %e, "stream read failed; retrying");
+            let mut progressed = false;
+            for shard in shards {
+                if shared.stopping() {
+                    break;
                 }
-                Err(StepError::Fatal(e)) => return Err(e),
+                if !leases.holds(&shard) {
+                    let now = chrono::Utc::now().timestamp_millis();
+                    match checkpoints.lease(source.arn(), &shard, &owner, now, LEASE_TTL_MS).await {
+                        Ok(Lease::Renewed | Lease::Taken) => {
+                            // Another reader may have moved the shard on since this one last held it.
+                            states.remove(&shard);
+                            leases.set(&shard, true);
+                        }
+                        Ok(Lease::HeldElsewhere) => continue,
+                        Err(e) => {
+                            tracing::warn!(shard, error = %e, "taking the shard's lease failed; retrying");
+                            continue;
+                        }
+                    }
+                }
+                let state = states.entry(shard.clone()).or_default();
+                // Records read stay past the checkpoint until handled, so the drain check sees them.
+                let _busy = Busy::new(&shared);
+                let ends = Ends {
+                    shared: &shared,
+                    source: source.as_ref(),
+                    checkpoints: checkpoints.as_ref(),
+                    on_failure: on_failure.as_ref(),
+                };
+                match stream_step(ends, &shard, state).await {
+                    Ok(p) => progressed |= p,
+                    Err(StepError::Transient(e)) => {
+                        tracing::warn!(shard, error = %e, "stream read failed; retrying");
+                    }
+                    Err(StepError::Fatal(e)) => return Err(e),
+                }
+            }
+            if !progressed {
+                tokio::time::sleep(shared.settings.poll_wait.min(Duration::from_millis(200))).await;
             }
         }
-        if !progressed {
-            tokio::time::sleep(shared.settings.poll_wait.min(Duration::from_millis(200))).await;
-        }
+        Ok(())
     }
+    .await;
     renewals.abort();
     for shard in leases.held() {
         if let Err(e) = checkpoints.release(source.arn(), &shard, &owner).await {
             tracing::warn!(shard, error = %e, "releasing the shard's lease failed: another reader takes it once it expires");
         }
     }
-    Ok(())
+    read
 }
 
 /// How long a shard's lease lasts unless renewed. A reader renews its leases every third of
