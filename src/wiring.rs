@@ -30,6 +30,19 @@ where
     .await
 }
 
+/// `serve` for `orderflow-http`: `lambda_http` turns API Gateway and Function URL events into
+/// `http` requests and the handler's responses back into the event's response shape.
+pub async fn serve_http() -> Result<(), lambda_runtime::Error> {
+    static DEPS: tokio::sync::OnceCell<Deps> = tokio::sync::OnceCell::const_new();
+    crate::metering::meter::mark_process_start();
+    crate::telemetry::init_lambda();
+    lambda_http::run(lambda_http::service_fn(move |request| async move {
+        let deps: &'static Deps = DEPS.get_or_init(lambda).await;
+        Ok::<_, std::convert::Infallible>(crate::ingest::http::lambda::handle_lambda(deps, request).await)
+    }))
+    .await
+}
+
 /// What a Lambda binary runs: the AWS adapters from the environment, EMF on stdout.
 pub async fn lambda() -> Deps {
     aws_deps(&aws(&Config::from_env()).await, Metrics::from_env(EmfSink::Stdout))

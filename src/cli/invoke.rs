@@ -1,8 +1,8 @@
-//! `orderflow invoke <sqs|s3|stream> <EVENT_FILE|->`: one handler, in-process, on the embedded
+//! `orderflow invoke <sqs|s3|stream|http> <EVENT_FILE|->`: one handler, in-process, on the embedded
 //! default, like `sam local invoke`.
 
 use super::DataDir;
-use crate::ingest::{s3, sqs, stream, Deps};
+use crate::ingest::{http, s3, sqs, stream, Deps};
 use crate::metering::{EmfSink, Metrics};
 use crate::store::embedded::Embedded;
 use anyhow::Context as _;
@@ -16,6 +16,8 @@ pub(crate) enum Function {
     Sqs,
     S3,
     Stream,
+    /// An API Gateway HTTP API (payload 2.0), Function URL or REST API event.
+    Http,
 }
 
 #[derive(clap::Args, Debug)]
@@ -74,6 +76,18 @@ pub(crate) async fn invoke(
             let ev = serde_json::from_str(event).context("the event is not a DynamoDB stream event")?;
             let ctx = crate::ingest::context(stream::FUNCTION_NAME, memory, timeout);
             serde_json::to_value(stream::handle(deps, LambdaEvent::new(ev, ctx)).await.map_err(err)?)?
+        }
+        Function::Http => {
+            let ev: lambda_http::request::LambdaRequest =
+                serde_json::from_str(event).context("the event is not an API Gateway or Function URL event")?;
+            let ctx = crate::ingest::context(http::FUNCTION_NAME, memory, timeout);
+            // lambda_http's own adapter: the response object is exactly what the binary returns.
+            let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(|request| async move {
+                Ok::<_, std::convert::Infallible>(http::lambda::handle_lambda(deps, request).await)
+            }));
+            use lambda_http::tower::Service;
+            let Ok(response) = adapter.call(LambdaEvent::new(ev, ctx)).await;
+            serde_json::to_value(response)?
         }
     })
 }

@@ -1,5 +1,5 @@
 //! The `orderflow` command line: `demo`, `invoke`, `orders`, `report`, `cost`, and the local
-//! pipeline (`run`, `enqueue`, `upload`, `insert`, `bootstrap`), on the embedded default or AWS.
+//! pipeline (`run`, `serve`, `enqueue`, `upload`, `insert`, `bootstrap`), on the embedded default or AWS.
 
 mod bootstrap;
 mod cost;
@@ -10,6 +10,7 @@ mod invoke;
 mod orders;
 mod report;
 mod run;
+mod serve;
 pub(crate) mod upload;
 
 use clap::{Parser, Subcommand};
@@ -71,6 +72,9 @@ pub(crate) enum Command {
     Upload(upload::Args),
     /// Write PENDING orders straight into the table (the stream handler processes them).
     Insert(enqueue::InsertArgs),
+    /// Serve orderflow-http's routes on a local HTTP server (like `sam local start-api`):
+    /// POST /orders, GET /orders/{order_id}, GET /health; one EMF line per request on stdout.
+    Serve(serve::Args),
     /// Create the queues (with DLQs), bucket (notifying the uploads queue) and table (with its
     /// stream) on an AWS-compatible emulator, with infra/'s settings. Not needed on real AWS.
     Bootstrap(bootstrap::Args),
@@ -101,6 +105,7 @@ pub fn main() -> ExitCode {
             Command::Upload(a) => upload::run(a).await,
             Command::Insert(a) => enqueue::insert(a).await,
             Command::Bootstrap(a) => bootstrap::run(a).await,
+            Command::Serve(a) => serve::run(a).await,
         }
     });
     match result {

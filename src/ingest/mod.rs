@@ -1,7 +1,8 @@
-//! The three Lambda handlers. Each is a plain async function from `LambdaEvent<T>` to the
+//! The four Lambda handlers. Each is a plain async function from `LambdaEvent<T>` to the
 //! response Lambda expects, given the ports in `Deps`: call them from a test, the CLI or the
 //! Lambda runtime alike.
 
+pub mod http;
 pub mod s3;
 pub mod sqs;
 pub mod stream;

@@ -7,6 +7,7 @@
 //! any AWS endpoint: only the `QueueSource`/`StreamSource` adapters differ.
 
 mod progress;
+pub mod serve;
 mod stream;
 mod window;
 

@@ -48,6 +48,8 @@ pub enum Source {
     Stream,
     /// Written straight into the table (`orderflow insert`), not yet processed.
     Table,
+    /// A request to `orderflow-http` (`POST /orders`); its source id is the request id.
+    Http,
 }
 
 impl Source {
@@ -57,6 +59,7 @@ impl Source {
             Source::S3 => "s3",
             Source::Stream => "stream",
             Source::Table => "table",
+            Source::Http => "http",
         }
     }
 
@@ -66,6 +69,7 @@ impl Source {
             "s3" => Some(Source::S3),
             "stream" => Some(Source::Stream),
             "table" => Some(Source::Table),
+            "http" => Some(Source::Http),
             _ => None,
         }
     }

@@ -1,7 +1,7 @@
 //! Test doubles: an in-memory `OrderStore`, bucket and queue. Named as doubles: the product
 //! uses SQLite or DynamoDB; these exist so benchmarks measure the handlers, not a database.
 
-use crate::order::{Completion, PendingOrder, Status, StoredOrder};
+use crate::order::{Completion, OrderId, PendingOrder, Status, StoredOrder};
 use crate::store::item::{self, Item};
 use crate::store::*;
 use async_trait::async_trait;
@@ -106,6 +106,10 @@ impl OrderStore for InMemoryStoreDouble {
     async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
         Ok(self.items.lock().expect("store lock").values().map(|s| item::from_item(&s.item())).collect())
     }
+
+    async fn get_order(&self, order_id: &OrderId) -> Result<Option<StoredOrder>, StoreError> {
+        Ok(self.items.lock().expect("store lock").get(order_id.as_str()).map(|s| item::from_item(&s.item())))
+    }
 }
 
 /// An in-memory queue double that records what was sent.
@@ -180,6 +184,10 @@ impl OrderStore for DiscardingStoreDouble {
     async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
         Ok(Vec::new())
     }
+
+    async fn get_order(&self, _: &OrderId) -> Result<Option<StoredOrder>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// A store double that adds a fixed latency to every write before passing it on (a stand-in for
@@ -223,5 +231,9 @@ impl OrderStore for LatencyStoreDouble {
 
     async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
         self.inner.scan().await
+    }
+
+    async fn get_order(&self, order_id: &OrderId) -> Result<Option<StoredOrder>, StoreError> {
+        self.inner.get_order(order_id).await
     }
 }

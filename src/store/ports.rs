@@ -2,7 +2,7 @@
 //! and the embedded ones (SQLite, a folder as the bucket) implement these traits; handlers only
 //! ever see the traits, so they are plain async functions you can call in a test.
 
-use crate::order::{Completion, PendingOrder};
+use crate::order::{Completion, OrderId, PendingOrder};
 use crate::order::{Status, StoredOrder};
 use async_trait::async_trait;
 use tokio::io::AsyncRead;
@@ -58,6 +58,9 @@ pub trait OrderStore: Send + Sync {
     async fn insert_pending(&self, pending: &PendingOrder) -> Result<PutOutcome, StoreError>;
     /// Every record in the table (orders, rejections, PENDING rows), for the CLI and tests.
     async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError>;
+    /// The record stored under an order id (an order, a PENDING row, or one rejected in place),
+    /// read consistently; rejected intake records are keyed otherwise and never found here.
+    async fn get_order(&self, order_id: &OrderId) -> Result<Option<StoredOrder>, StoreError>;
 
     // -----------------------------------------------------------------------------------------
     // Batches: a batch of SQS records, a stream batch or an import chunk reaches the store as one

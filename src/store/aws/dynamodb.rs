@@ -2,7 +2,7 @@
 //! on put, `status = PENDING` on the stream channel's in-place update.
 
 use super::{describe, is_transient};
-use crate::order::{Completion, PendingOrder, StoredOrder};
+use crate::order::{Completion, OrderId, PendingOrder, StoredOrder};
 use crate::store::item::{self, Item};
 use crate::store::*;
 use async_trait::async_trait;
@@ -204,6 +204,19 @@ impl OrderStore for DynamoStore {
 
     async fn insert_pending(&self, pending: &PendingOrder) -> Result<PutOutcome, StoreError> {
         self.put_if_absent(pending.key(), to_sdk_item(&item::pending_row(pending))).await
+    }
+
+    async fn get_order(&self, order_id: &OrderId) -> Result<Option<StoredOrder>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("order_id", Sdk::S(order_id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(&e))?;
+        Ok(got.item().map(|i| item::from_item(&from_sdk_item(i))))
     }
 
     async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {

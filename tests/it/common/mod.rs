@@ -150,6 +150,10 @@ impl OrderStore for FaultInjectingStore {
     async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
         self.inner.scan().await
     }
+    async fn get_order(&self, order_id: &orderflow::order::OrderId) -> Result<Option<StoredOrder>, StoreError> {
+        self.check(&order_id.to_string())?;
+        self.inner.get_order(order_id).await
+    }
 }
 
 /// The rejected lines an import of `events/orders.jsonl` reports: (line, order id, reasons).

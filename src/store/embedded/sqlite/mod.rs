@@ -7,7 +7,7 @@ mod writer;
 
 pub use queue::{EmbeddedStream, Outgoing, SqliteQueue};
 
-use crate::order::{Completion, PendingOrder, Status, StoredOrder};
+use crate::order::{Completion, OrderId, PendingOrder, Status, StoredOrder};
 use crate::store::item::{self, Item};
 use crate::store::*;
 use async_trait::async_trait;
@@ -492,6 +492,18 @@ impl OrderStore for SqliteStore {
 
     async fn scan(&self) -> Result<Vec<StoredOrder>, StoreError> {
         Ok(self.scan_items().await?.iter().map(item::from_item).collect())
+    }
+
+    async fn get_order(&self, order_id: &OrderId) -> Result<Option<StoredOrder>, StoreError> {
+        let key = order_id.to_string();
+        let item = self
+            .read(move |c| {
+                c.prepare_cached("SELECT item FROM orders WHERE order_id = ?1")
+                    .and_then(|mut s| s.query_row([key], |r| r.get::<_, String>(0)).optional())
+                    .map_err(transient)
+            })
+            .await?;
+        item.map(|text| from_json(&text).map(|i| item::from_item(&i))).transpose()
     }
 
     // The batch calls are overridden here, in the trait impl: every caller holds the store as

@@ -38,6 +38,9 @@ impl OrderStore for SingleWrites {
     async fn scan(&self) -> Result<Vec<crate::order::StoredOrder>, StoreError> {
         self.0.scan().await
     }
+    async fn get_order(&self, id: &crate::order::OrderId) -> Result<Option<crate::order::StoredOrder>, StoreError> {
+        self.0.get_order(id).await
+    }
 }
 
 #[derive(Debug, Clone)]
