@@ -28,6 +28,7 @@ locals {
     "orderflow-sqs"    = data.aws_iam_policy_document.orderflow_sqs.json
     "orderflow-s3"     = data.aws_iam_policy_document.orderflow_s3.json
     "orderflow-stream" = data.aws_iam_policy_document.orderflow_stream.json
+    "orderflow-http"   = data.aws_iam_policy_document.orderflow_http.json
   }
 }
 
@@ -153,6 +154,41 @@ data "aws_iam_policy_document" "orderflow_stream" {
     sid       = "OwnLogGroup"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.this["orderflow-stream"].arn}:*"]
+  }
+
+  statement {
+    sid       = "DataKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+  }
+
+  statement {
+    sid       = "XRayNoResourceLevelPermissions"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+}
+
+# No event source mapping: API Gateway invokes orderflow-http through its resource policy
+# (aws_lambda_permission.http_api). The HTTP path never calls update_item (that is the stream's
+# completion of PENDING items), so, unlike the issue's list, the role has no dynamodb:UpdateItem.
+data "aws_iam_policy_document" "orderflow_http" {
+  statement {
+    sid       = "OrdersTable"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.orders.arn]
+  }
+
+  statement {
+    sid       = "RespondAsyncToOrdersQueue"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.orders.arn]
+  }
+
+  statement {
+    sid       = "OwnLogGroup"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this["orderflow-http"].arn}:*"]
   }
 
   statement {

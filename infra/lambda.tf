@@ -9,7 +9,7 @@ resource "aws_cloudwatch_log_group" "this" {
 resource "aws_lambda_function" "this" {
   for_each = local.functions
   #checkov:skip=CKV_AWS_117:The functions only call public AWS APIs (DynamoDB, S3, SQS); a VPC would add NAT/endpoint cost and cold-start latency without protecting anything.
-  #checkov:skip=CKV_AWS_116:Invoked only synchronously by event source mappings, where an async-invocation DLQ never applies; failures go to the queues' DLQs and the stream on-failure queue.
+  #checkov:skip=CKV_AWS_116:Invoked only synchronously (event source mappings, the HTTP API), where an async-invocation DLQ never applies; failures go to the queues' DLQs, the stream on-failure queue or the HTTP caller.
   #checkov:skip=CKV_AWS_272:Artifacts are built and deployed from the same pipeline as local zips; Lambda code signing requires S3-hosted AWS Signer profiles, which this stack does not use.
 
   function_name = local.function_names[each.key]

@@ -14,6 +14,7 @@ locals {
     "orderflow-sqs"    = { description = "Orders from the SQS orders queue" }
     "orderflow-s3"     = { description = "Bulk order imports from s3://<bucket>/incoming/ (via the uploads queue)" }
     "orderflow-stream" = { description = "PENDING orders inserted into the orders table (DynamoDB stream)" }
+    "orderflow-http"   = { description = "HTTP API: POST /orders, GET /orders/{order_id}, GET /health" }
   }
 
   function_names = { for k, _ in local.functions : k => "${var.name_prefix}${k}" }
@@ -32,6 +33,12 @@ locals {
     "orderflow-stream" = {
       ORDERFLOW_TABLE             = aws_dynamodb_table.orders.name
       ORDERFLOW_METRICS_NAMESPACE = local.metrics_namespace
+    }
+    "orderflow-http" = {
+      ORDERFLOW_TABLE             = aws_dynamodb_table.orders.name
+      ORDERFLOW_METRICS_NAMESPACE = local.metrics_namespace
+      # POST /orders with `Prefer: respond-async` queues the order for orderflow-sqs.
+      ORDERFLOW_ORDERS_QUEUE_URL = aws_sqs_queue.orders.url
     }
   }
 
@@ -65,14 +72,18 @@ resource "aws_kms_key" "this" {
         Resource  = "*"
       },
       {
-        Sid       = "CloudWatchLogsForFunctionLogGroups"
+        # The function log groups and the HTTP API's access log group, nothing else.
+        Sid       = "CloudWatchLogsForOrderflowLogGroups"
         Effect    = "Allow"
         Principal = { Service = "logs.${var.region}.amazonaws.com" }
         Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
         Resource  = "*"
         Condition = {
           ArnLike = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${var.name_prefix}orderflow-*"
+            "kms:EncryptionContext:aws:logs:arn" = [
+              "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws/lambda/${var.name_prefix}orderflow-*",
+              "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:${local.http_access_log_group}",
+            ]
           }
         }
       },

@@ -94,6 +94,24 @@ resource "aws_cloudwatch_metric_alarm" "stream_iterator_age" {
   ok_actions          = [local.alarm_topic_arn]
 }
 
+# Server-side failures the caller saw: store or queue unavailable (503), a refusal (500), a
+# function error or timeout, or Lambda throttling behind the API.
+resource "aws_cloudwatch_metric_alarm" "http_api_5xx" {
+  alarm_name          = "${aws_apigatewayv2_api.orders.name}-5xx"
+  alarm_description   = "The orders HTTP API answered 5xx: see its access log (${aws_cloudwatch_log_group.http_access.name}) and the orderflow-http logs."
+  namespace           = "AWS/ApiGateway"
+  metric_name         = "5xx"
+  dimensions          = { ApiId = aws_apigatewayv2_api.orders.id }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alarm_topic_arn]
+  ok_actions          = [local.alarm_topic_arn]
+}
+
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = "${var.name_prefix}orderflow"
 
@@ -159,6 +177,42 @@ resource "aws_cloudwatch_dashboard" "this" {
             metrics = [
               for q in concat([aws_sqs_queue.orders.name, aws_sqs_queue.uploads.name], values(local.dead_letter_queues)) :
               ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q]
+            ]
+          }
+        },
+        {
+          type   = "metric"
+          x      = 0
+          y      = 24
+          width  = 12
+          height = 6
+          properties = {
+            title   = "HTTP API requests, 4xx, 5xx"
+            region  = var.region
+            view    = "timeSeries"
+            stacked = false
+            stat    = "Sum"
+            period  = 300
+            metrics = [
+              for m in ["Count", "4xx", "5xx"] : ["AWS/ApiGateway", m, "ApiId", aws_apigatewayv2_api.orders.id]
+            ]
+          }
+        },
+        {
+          type   = "metric"
+          x      = 12
+          y      = 24
+          width  = 12
+          height = 6
+          properties = {
+            title   = "HTTP API latency p99 (ms)"
+            region  = var.region
+            view    = "timeSeries"
+            stacked = false
+            stat    = "p99"
+            period  = 300
+            metrics = [
+              for m in ["Latency", "IntegrationLatency"] : ["AWS/ApiGateway", m, "ApiId", aws_apigatewayv2_api.orders.id]
             ]
           }
         },

@@ -46,3 +46,18 @@ output "kms_key_arn" {
   description = "Customer managed key encrypting the table, bucket, logs, alarm topic and function environment."
   value       = aws_kms_key.this.arn
 }
+
+output "http_api_url" {
+  description = "Base URL of the orders HTTP API: POST /orders, GET /orders/{order_id}, GET /health."
+  value       = aws_apigatewayv2_api.orders.api_endpoint
+}
+
+output "http_api_authorization" {
+  description = "Authorization of the order routes: JWT (jwt_issuer set) or AWS_IAM (SigV4). GET /health is anonymous."
+  value       = local.http_authorization_type
+}
+
+output "http_api_execution_arn" {
+  description = "Execution ARN of the HTTP API; grant AWS_IAM callers execute-api:Invoke on <this>/$default/POST/orders and <this>/$default/GET/orders/*."
+  value       = aws_apigatewayv2_api.orders.execution_arn
+}

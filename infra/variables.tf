@@ -39,6 +39,7 @@ variable "memory_size" {
     "orderflow-sqs"    = 256
     "orderflow-s3"     = 512
     "orderflow-stream" = 256
+    "orderflow-http"   = 256
   }
 
   validation {
@@ -48,12 +49,13 @@ variable "memory_size" {
 }
 
 variable "timeout" {
-  description = "Timeout (seconds) per function. The consuming queue's visibility timeout is derived as 6 x timeout + batching window."
+  description = "Timeout (seconds) per function. The consuming queue's visibility timeout is derived as 6 x timeout + batching window; orderflow-http's must stay within API Gateway's 30 s integration timeout."
   type        = map(number)
   default = {
     "orderflow-sqs"    = 30
     "orderflow-s3"     = 300
     "orderflow-stream" = 60
+    "orderflow-http"   = 10
   }
 
   validation {
@@ -69,11 +71,12 @@ variable "reserved_concurrency" {
     "orderflow-sqs"    = 10
     "orderflow-s3"     = 5
     "orderflow-stream" = 5
+    "orderflow-http"   = 10
   }
 }
 
 variable "batch_size" {
-  description = "Records per invocation for each event source mapping (orders queue, uploads queue, table stream)."
+  description = "Records per invocation for each event source mapping (orders queue, uploads queue, table stream). orderflow-http has no mapping."
   type        = map(number)
   default = {
     "orderflow-sqs"    = 10
@@ -126,7 +129,7 @@ variable "stream_maximum_record_age_in_seconds" {
 }
 
 variable "log_retention_days" {
-  description = "CloudWatch Logs retention for the function log groups. Lower it to save storage cost (at the price of audit history)."
+  description = "CloudWatch Logs retention for the function log groups and the HTTP API access log group. Lower it to save storage cost (at the price of audit history)."
   type        = number
   default     = 365
 }
@@ -182,6 +185,67 @@ variable "kms_deletion_window_in_days" {
   description = "Waiting period before the customer managed KMS key is deleted after destroy."
   type        = number
   default     = 30
+}
+
+variable "jwt_issuer" {
+  description = "HTTP API: issuer URL (https://...) of a JWT authorizer for the order routes, e.g. a Cognito user pool or an OIDC provider. null = the order routes require AWS_IAM (SigV4) instead. GET /health is anonymous either way."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.jwt_issuer == null || var.jwt_issuer == "" || can(regex("^https://", var.jwt_issuer))
+    error_message = "jwt_issuer must be an https:// URL (or null/empty for AWS_IAM authorization)."
+  }
+}
+
+variable "jwt_audience" {
+  description = "HTTP API: accepted JWT audiences (aud, or client_id for Cognito access tokens). Required with jwt_issuer."
+  type        = list(string)
+  default     = []
+}
+
+variable "http_throttle_rate_limit" {
+  description = "HTTP API: steady-state requests per second per route (stage default). Caps spend and the table's write rate."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.http_throttle_rate_limit > 0
+    error_message = "http_throttle_rate_limit must be positive."
+  }
+}
+
+variable "http_throttle_burst_limit" {
+  description = "HTTP API: burst (token bucket size) per route (stage default)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.http_throttle_burst_limit >= 1
+    error_message = "http_throttle_burst_limit must be at least 1."
+  }
+}
+
+variable "http_health_throttle_rate_limit" {
+  description = "HTTP API: requests per second on the anonymous GET /health (each one is a Lambda invocation)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.http_health_throttle_rate_limit > 0
+    error_message = "http_health_throttle_rate_limit must be positive."
+  }
+}
+
+variable "http_health_throttle_burst_limit" {
+  description = "HTTP API: burst on the anonymous GET /health."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.http_health_throttle_burst_limit >= 1
+    error_message = "http_health_throttle_burst_limit must be at least 1."
+  }
 }
 
 variable "tags" {

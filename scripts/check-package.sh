@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Lambda zips natively (x86_64, plain cargo: no zig) and proves each one
-# holds an executable `bootstrap` that starts and reaches the Lambda runtime client:
+# holds an executable `bootstrap` that starts and reaches the Lambda runtime client
+# (lambda_runtime; orderflow-http's lambda_http runs on it and fails the same way):
 # without AWS_LAMBDA_RUNTIME_API it must exit non-zero, quickly, naming that variable.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-BINARIES=(orderflow-sqs orderflow-s3 orderflow-stream)
+BINARIES=(orderflow-sqs orderflow-s3 orderflow-stream orderflow-http)
 if [[ "$(uname -m)" == x86_64 ]]; then
   scripts/package.sh x86_64 cargo
 else

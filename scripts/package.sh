@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the three Lambda functions with cargo-lambda into
+# Builds the four Lambda functions with cargo-lambda into
 #   target/lambda/<binary>/bootstrap.zip     (what infra/ deploys: var.artifacts_dir)
 #
 # Usage: scripts/package.sh [arm64|x86_64] [zig|cargo]
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 CARGO_LAMBDA_VERSION=1.9.2
-BINARIES=(orderflow-sqs orderflow-s3 orderflow-stream)
+BINARIES=(orderflow-sqs orderflow-s3 orderflow-stream orderflow-http)
 
 arch=${1:-arm64}
 compiler=${2:-${CARGO_LAMBDA_COMPILER:-}}

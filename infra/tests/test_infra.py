@@ -161,6 +161,24 @@ def function_keys() -> set[str]:
     return set(local("functions"))
 
 
+def lambda_target(expr: str) -> str:
+    """The function key of an aws_lambda_function.this["..."] reference (arn, invoke_arn, name)."""
+    m = re.fullmatch(r'\$\{aws_lambda_function\.this\["([^"]+)"\]\.(?:arn|invoke_arn|function_name)\}', expr)
+    assert m, expr
+    assert m.group(1) in lambda_binaries(), m.group(1)
+    return m.group(1)
+
+
+def mapped_functions() -> set[str]:
+    """Functions invoked by an event source mapping."""
+    return {lambda_target(e["function_name"]) for e in res("aws_lambda_event_source_mapping").values()}
+
+
+def api_functions() -> set[str]:
+    """Functions behind an API Gateway integration."""
+    return {lambda_target(i["integration_uri"]) for i in res("aws_apigatewayv2_integration").values()}
+
+
 # --- tests: names and packaging ---------------------------------------------------
 
 
@@ -172,15 +190,33 @@ def test_versions_pinned():
 
 
 def test_function_names_are_the_binary_names():
-    assert lambda_binaries() == {"orderflow-sqs", "orderflow-s3", "orderflow-stream"}
+    assert lambda_binaries() == {"orderflow-sqs", "orderflow-s3", "orderflow-stream", "orderflow-http"}
     assert function_keys() == lambda_binaries()
     assert "${var.name_prefix}${k}" in local("function_names")
     fn = res("aws_lambda_function")["this"]
     assert fn["for_each"] == "${local.functions}"
     assert fn["function_name"] == "${local.function_names[each.key]}"
-    # Every per-function map variable covers exactly the binaries.
-    for var in ("memory_size", "timeout", "reserved_concurrency", "batch_size"):
+    # Every per-function map variable covers exactly the binaries; batch_size, the mapped ones.
+    for var in ("memory_size", "timeout", "reserved_concurrency"):
         assert set(default(var)) == lambda_binaries(), var
+    assert set(default("batch_size")) == mapped_functions()
+
+
+def test_every_function_has_exactly_one_trigger():
+    mapped, behind_api = mapped_functions(), api_functions()
+    assert mapped | behind_api == lambda_binaries(), "a binary nothing invokes"
+    assert not mapped & behind_api, f"both mapped and behind the API: {mapped & behind_api}"
+    assert behind_api == {"orderflow-http"}
+
+
+def test_tfvars_example_sets_every_function_in_its_maps():
+    # A map in terraform.tfvars replaces the whole default: a function left out fails the plan.
+    with (INFRA / "terraform.tfvars.example").open() as fh:
+        example = hcl2.load(fh, serialization_options=hcl2.SerializationOptions(strip_string_quotes=True))
+    for var in ("memory_size", "timeout", "reserved_concurrency", "batch_size", "maximum_concurrency"):
+        if var in example:
+            keys = {k for k in example[var] if not k.startswith("__")}
+            assert keys == set(default(var)), f"terraform.tfvars.example: {var} has {sorted(keys)}"
 
 
 def test_functions_run_the_packaged_bootstrap():
@@ -221,19 +257,21 @@ def test_env_vars_are_the_ones_the_code_reads():
         assert not unknown, f"{name} sets {unknown}, which src/ never reads"
         assert "ORDERFLOW_TABLE" in variables, name
         assert resolve(variables["ORDERFLOW_METRICS_NAMESPACE"]) == "Orderflow", name
-    # Only the S3 import hands orders on to the orders queue.
-    assert [n for n, v in env.items() if "ORDERFLOW_ORDERS_QUEUE_URL" in v] == ["orderflow-s3"]
-    assert env["orderflow-s3"]["ORDERFLOW_ORDERS_QUEUE_URL"] == "${aws_sqs_queue.orders.url}"
+    # The orders queue URL goes to exactly the functions whose code sends to a queue (the S3
+    # import hands leftovers on; orderflow-http queues `Prefer: respond-async` orders); the
+    # stream's on-failure queue is written by its mapping, not its code.
+    senders = {fn for fn, spec in mapping()["functions"].items() if "sqs:SendMessage" in {c["action"] for c in spec["code"]}}
+    assert senders == {"orderflow-s3", "orderflow-http"}
+    assert {n for n, v in env.items() if "ORDERFLOW_ORDERS_QUEUE_URL" in v} == senders
+    for fn in senders:
+        assert env[fn]["ORDERFLOW_ORDERS_QUEUE_URL"] == "${aws_sqs_queue.orders.url}", fn
 
 
 # --- tests: event source mappings and queues -----------------------------------------------
 
 
 def esm_function(esm: dict) -> str:
-    m = re.fullmatch(r'\$\{aws_lambda_function\.this\["([^"]+)"\]\.(?:arn|function_name)\}', esm["function_name"])
-    assert m, esm["function_name"]
-    assert m.group(1) in lambda_binaries()
-    return m.group(1)
+    return lambda_target(esm["function_name"])
 
 
 def sqs_mappings() -> dict[str, str]:
@@ -249,7 +287,7 @@ def sqs_mappings() -> dict[str, str]:
 def test_every_mapping_reports_batch_item_failures():
     esms = res("aws_lambda_event_source_mapping")
     assert len(esms) == 3
-    assert {esm_function(e) for e in esms.values()} == lambda_binaries()
+    assert {esm_function(e) for e in esms.values()} == lambda_binaries() - api_functions()
     for name, esm in esms.items():
         assert esm.get("function_response_types") == ["ReportBatchItemFailures"], name
 
@@ -409,7 +447,7 @@ def test_roles_use_only_their_inline_policy():
     assert set(mapping()["functions"]) == lambda_binaries()
 
 
-@pytest.mark.parametrize("fn", ["orderflow-sqs", "orderflow-s3", "orderflow-stream"])
+@pytest.mark.parametrize("fn", ["orderflow-sqs", "orderflow-s3", "orderflow-stream", "orderflow-http"])
 def test_iam_grants_exactly_what_the_function_uses(fn):
     spec = mapping()["functions"][fn]
     every = mapping()["every_function"]
@@ -453,6 +491,16 @@ def test_s3_access_is_scoped_to_prefixes():
     assert by_action["sqs:SendMessage"] == ["${aws_sqs_queue.orders.arn}"]
 
 
+def test_http_function_reaches_only_the_table_and_the_orders_queue():
+    stmts = policy_statements("orderflow-http")
+    by_action = {a: s["resources"] for s in stmts for a in s["actions"]}
+    for action in ("dynamodb:GetItem", "dynamodb:PutItem"):
+        assert by_action[action] == ["${aws_dynamodb_table.orders.arn}"], action
+    assert by_action["sqs:SendMessage"] == ["${aws_sqs_queue.orders.arn}"]
+    # The HTTP path never completes PENDING items (that is the stream's update_item).
+    assert "dynamodb:UpdateItem" not in by_action
+
+
 def test_code_calls_the_operations_the_mapping_lists():
     for fn, spec in mapping()["functions"].items():
         for call in spec["code"]:
@@ -462,6 +510,145 @@ def test_code_calls_the_operations_the_mapping_lists():
             assert re.search(rf"\.{call['operation']}\s*\(", text), (
                 f"{fn}: .{call['operation']}( not found in {call['file']}: update infra/tests/code_actions.json and iam.tf"
             )
+
+
+# --- tests: HTTP API ------------------------------------------------------------------------------
+
+HTTP_ROUTES = {"POST /orders", "GET /orders/{order_id}", "GET /health"}
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "routeKey": "$context.routeKey",
+    "status": "$context.status",
+    "integrationLatency": "$context.integrationLatency",
+    "integrationStatus": "$context.integrationStatus",
+    "responseLatency": "$context.responseLatency",
+    "sourceIp": "$context.identity.sourceIp",
+}
+
+
+def code_routes() -> set[str]:
+    """The routes the Rust router accepts, as route keys with "{}" for a path parameter.
+
+    Reads the slice-pattern arms of `fn route` in src/ingest/http/route.rs, e.g.
+    `["orders", id] if !id.is_empty() => only(method, &Method::GET, "GET", ...)`.
+    """
+    text = (SRC / "ingest" / "http" / "route.rs").read_text()
+    m = re.search(r"fn route\s*\([^)]*\)\s*->\s*Route\s*\{(.*?)\n\}", text, re.S)
+    assert m, "src/ingest/http/route.rs has no `fn route(...) -> Route { ... }`"
+    arms = [line.strip() for line in m.group(1).splitlines() if "=>" in line]
+    routes = set()
+    for arm in arms:
+        if re.match(r"_\s*=>", arm):
+            continue  # the fallback (404)
+        a = re.fullmatch(r"\[([^\]]*)\]\s*(?:if\b.*?)?=>\s*only\(\s*method\s*,\s*&Method::([A-Z]+)\s*,.*", arm)
+        assert a, f"route.rs: cannot read the route arm {arm!r}: update code_routes() in infra/tests"
+        segments = []
+        for seg in (s.strip() for s in a.group(1).split(",")):
+            if re.fullmatch(r'"[A-Za-z0-9._~-]+"', seg):
+                segments.append(seg[1:-1])
+            elif re.fullmatch(r"[a-z_][a-z0-9_]*", seg):
+                segments.append("{}")
+            else:
+                raise AssertionError(f"route.rs: unexpected path pattern {seg!r} in {arm!r}")
+        routes.add(f"{a.group(2)} /{'/'.join(segments)}")
+    assert routes, "route.rs: no routes found"
+    return routes
+
+
+def api_routes() -> dict[str, dict]:
+    """Route key -> the aws_apigatewayv2_route body that declares it."""
+    out: dict[str, dict] = {}
+    for name, r in res("aws_apigatewayv2_route").items():
+        if "for_each" in r:
+            m = re.fullmatch(r"\$\{toset\(local\.(\w+)\)\}", r["for_each"])
+            assert m, f"route {name}: for_each must be toset(local.<list>), got {r['for_each']!r}"
+            assert r["route_key"] == "${each.value}", name
+            keys = local(m.group(1))
+        else:
+            keys = [resolve(r["route_key"])]
+        for key in keys:
+            assert key not in out, f"route {key} declared twice"
+            out[key] = r
+    return out
+
+
+def test_http_api_routes_are_the_routes_the_code_serves():
+    routes = api_routes()
+    assert set(routes) == HTTP_ROUTES
+    served = code_routes()
+    declared = {re.sub(r"\{[^}]+\}", "{}", k) for k in HTTP_ROUTES}
+    assert declared == served, f"src/ingest/http/route.rs serves {sorted(served)}, the HTTP API routes {sorted(declared)}"
+    (api,) = res("aws_apigatewayv2_api").values()
+    assert api["protocol_type"] == "HTTP"
+    (integration,) = res("aws_apigatewayv2_integration").values()
+    assert integration["integration_type"] == "AWS_PROXY"
+    assert integration["payload_format_version"] == "2.0"
+    assert api_functions() == {"orderflow-http"}
+    for key, r in routes.items():
+        assert r["target"] == "integrations/${aws_apigatewayv2_integration.orderflow_http.id}", key
+        assert r["api_id"] == "${aws_apigatewayv2_api.orders.id}", key
+    # The function must answer before API Gateway's 30 s integration timeout gives up.
+    assert integration.get("timeout_milliseconds", 30000) <= 30000
+    assert default("timeout")["orderflow-http"] * 1000 < integration.get("timeout_milliseconds", 30000)
+
+
+def test_http_api_authorization_is_on_by_default():
+    routes = api_routes()
+    assert {k for k, r in routes.items() if r["authorization_type"] == "NONE"} == {"GET /health"}
+    assert "authorizer_id" not in routes["GET /health"]
+    # Unconfigured (the defaults), the order routes require SigV4; with an issuer, a JWT.
+    assert default("jwt_issuer") is None and default("jwt_audience") == []
+    assert local("jwt_enabled") == '${var.jwt_issuer != null && var.jwt_issuer != ""}'
+    assert local("http_authorization_type") == '${local.jwt_enabled ? "JWT" : "AWS_IAM"}'
+    for key, r in routes.items():
+        if key != "GET /health":
+            assert r["authorization_type"] == "${local.http_authorization_type}", key
+            assert r["authorizer_id"] == "${local.jwt_enabled ? aws_apigatewayv2_authorizer.jwt[0].id : null}", key
+    authorizer = res("aws_apigatewayv2_authorizer")["jwt"]
+    assert authorizer["count"] == "${local.jwt_enabled ? 1 : 0}"
+    assert authorizer["authorizer_type"] == "JWT"
+    assert authorizer["identity_sources"] == ["$request.header.Authorization"]
+    jwt = one(authorizer["jwt_configuration"])
+    assert (jwt["issuer"], jwt["audience"]) == ("${var.jwt_issuer}", "${var.jwt_audience}")
+
+
+def test_http_api_stage_throttles_and_logs_every_request():
+    (stage,) = res("aws_apigatewayv2_stage").values()
+    # The router matches the raw path: a named stage would prefix every path with its name.
+    assert stage["name"] == "$default"
+    assert stage["auto_deploy"] is True
+    throttle = one(stage["default_route_settings"])
+    assert throttle["throttling_rate_limit"] == "${var.http_throttle_rate_limit}"
+    assert throttle["throttling_burst_limit"] == "${var.http_throttle_burst_limit}"
+    (health,) = stage["route_settings"]
+    assert resolve(health["route_key"]) == "GET /health"
+    assert health["throttling_rate_limit"] == "${var.http_health_throttle_rate_limit}"
+    assert health["throttling_burst_limit"] == "${var.http_health_throttle_burst_limit}"
+    assert 0 < default("http_health_throttle_rate_limit") <= default("http_throttle_rate_limit")
+    assert 0 < default("http_throttle_rate_limit") <= default("http_throttle_burst_limit")
+
+    logs = one(stage["access_log_settings"])
+    assert logs["destination_arn"] == "${aws_cloudwatch_log_group.http_access.arn}"
+    fields = hcl_object(logs["format"])
+    assert ACCESS_LOG_FIELDS.items() <= fields.items(), fields
+    assert all(v.startswith("$context.") for v in fields.values())
+    group = res("aws_cloudwatch_log_group")["http_access"]
+    assert group["retention_in_days"] == "${var.log_retention_days}"
+    assert group["kms_key_id"] == "${aws_kms_key.this.arn}"
+    assert group["name"] == "${local.http_access_log_group}"
+    # The key lets CloudWatch Logs encrypt this group (the key policy names it).
+    (logs_stmt,) = [s for s in hcl_object(res("aws_kms_key")["this"]["policy"])["Statement"] if "logs." in str(s["Principal"])]
+    arns = logs_stmt["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert any(a.endswith(":log-group:${local.http_access_log_group}") for a in arns), arns
+
+
+def test_only_this_api_may_invoke_the_http_function():
+    (permission,) = res("aws_lambda_permission").values()
+    assert permission["action"] == "lambda:InvokeFunction"
+    assert permission["principal"] == "apigateway.amazonaws.com"
+    assert lambda_target(permission["function_name"]) == "orderflow-http"
+    assert permission["source_arn"].startswith("${aws_apigatewayv2_api.orders.execution_arn}/")
+    assert tf()["output"]["http_api_url"]["value"] == "${aws_apigatewayv2_api.orders.api_endpoint}"
 
 
 # --- tests: monitoring ---------------------------------------------------------------------------
@@ -476,7 +663,12 @@ def test_alarms_and_dashboard():
         "${aws_sqs_queue.stream_failures.name}",
     }
     metrics = {a["metric_name"] for a in alarms.values()}
-    assert {"ApproximateNumberOfMessagesVisible", "Errors", "Throttles", "IteratorAge"} <= metrics
+    assert {"ApproximateNumberOfMessagesVisible", "Errors", "Throttles", "IteratorAge", "5xx"} <= metrics
+    (api_5xx,) = [a for a in alarms.values() if a["metric_name"] == "5xx"]
+    assert api_5xx["namespace"] == "AWS/ApiGateway"
+    assert {k: v for k, v in api_5xx["dimensions"].items() if not k.startswith("__")} == {
+        "ApiId": "${aws_apigatewayv2_api.orders.id}"
+    }
     for name, alarm in alarms.items():
         assert alarm["alarm_actions"] == ["${local.alarm_topic_arn}"], name
     topic = res("aws_sns_topic")["alarms"]
