@@ -69,8 +69,10 @@ fn readable_body(request: &HttpRequest) -> Result<&str, Refusal> {
             return refuse(Kind::MalformedBody, reason);
         }
     };
-    // serde_json stops at 128 levels of nesting, so a hostile document costs no stack.
-    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+    // Read as a whole document first: syntax errors say where, and serde_json stops at 128
+    // levels of nesting (its skipping reader does not), so a hostile document costs no stack
+    // and is malformed here, not an invalid order later.
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
         return refuse(Kind::MalformedBody, format!("malformed JSON: {e}"));
     }
     Ok(text)
