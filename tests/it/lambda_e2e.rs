@@ -1,5 +1,5 @@
-//! End to end: the three real Lambda binaries (`orderflow-sqs`, `orderflow-s3`,
-//! `orderflow-stream`) under cargo-lambda's Runtime API emulator (`cargo lambda watch`), pointed at
+//! End to end: the real Lambda binaries (`orderflow-sqs`, `orderflow-s3`, `orderflow-stream`,
+//! and `orderflow-http` through the emulator's Function URL endpoint too) under cargo-lambda's Runtime API emulator (`cargo lambda watch`), pointed at
 //! `moto_server`, invoked the documented way (`cargo lambda invoke <fn> --data-file events/…`).
 //! The responses are checked exactly, then the table, the import reports and the EMF lines the
 //! functions printed.
@@ -323,8 +323,8 @@ fn counts(line: &Value, keys: &[&str]) -> Vec<Value> {
     keys.iter().map(|k| line[*k].clone()).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
+/// The moto endpoint and the absolute path of cargo-lambda, both required.
+fn moto_and_cargo_lambda() -> (String, String) {
     let endpoint = required_env("ORDERFLOW_TEST_MOTO_ENDPOINT", "the end-to-end test needs a running moto_server");
     let cargo_lambda = required_env(
         "CARGO_LAMBDA",
@@ -340,6 +340,12 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
         Path::new(&cargo_lambda).is_file(),
         "CARGO_LAMBDA={cargo_lambda} does not exist: pip install cargo-lambda==1.9.2"
     );
+    (endpoint, cargo_lambda)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
+    let (endpoint, cargo_lambda) = moto_and_cargo_lambda();
     let t0 = Instant::now();
 
     // The resources on moto: a fresh table and queue per run; the bucket is named by the events.
@@ -525,4 +531,101 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
     assert_eq!(attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages], "0");
     drop(emu);
     eprintln!("end-to-end test finished in {:.1?}", t0.elapsed());
+}
+
+/// The body of an HTTP response object (what `orderflow-http` returns to API Gateway).
+fn body_of(response: &Value) -> Value {
+    serde_json::from_str(response["body"].as_str().expect("a text body")).expect("a JSON body")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_binary_under_cargo_lambda_watch_against_moto() {
+    let (endpoint, cargo_lambda) = moto_and_cargo_lambda();
+    let moto = Moto::connect(endpoint).await;
+    let table = unique("e2e-http-orders");
+    moto::create_orders_table(&moto.ddb, &table).await;
+    let queue_url = moto
+        .sqs
+        .create_queue()
+        .queue_name(unique("e2e-http-orders"))
+        .send()
+        .await
+        .expect("create the orders queue on moto")
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("functions.env");
+    let env = [
+        format!("AWS_ENDPOINT_URL={}", moto.endpoint),
+        "AWS_REGION=us-east-1".into(),
+        "AWS_ACCESS_KEY_ID=testing".into(),
+        "AWS_SECRET_ACCESS_KEY=testing".into(),
+        format!("ORDERFLOW_TABLE={table}"),
+        format!("ORDERFLOW_ORDERS_QUEUE_URL={queue_url}"),
+    ];
+    std::fs::write(&env_file, env.join("\n") + "\n").unwrap();
+    let mut emu = Emulator::start(&cargo_lambda, &env_file);
+    let store = DynamoStore::new(moto.ddb.clone(), table.clone());
+
+    // 1. HTTP API v2 events, invoked the documented way: the response objects, exactly.
+    let created = emu.invoke("orderflow-http", "http/api-post-order.json").await;
+    assert_eq!(created["statusCode"], 201, "{created}");
+    assert_eq!(created["headers"]["location"], "/orders/ord-8001");
+    assert_eq!(created["headers"]["x-request-id"], "api-req-0001");
+    let s = stored(&store).await;
+    assert_eq!(body_of(&created), serde_json::to_value(&s["ord-8001"]).unwrap());
+    assert_eq!(s["ord-8001"].total.unwrap().to_string(), "43.28");
+    let again = emu.invoke("orderflow-http", "http/api-post-order.json").await;
+    assert_eq!((again["statusCode"].clone(), body_of(&again)), (json!(200), body_of(&created)));
+    for (file, status, problem) in [
+        ("http/api-post-order-conflict.json", 409, "order-conflict"),
+        ("http/api-post-order-invalid.json", 422, "invalid-order"),
+        ("http/api-post-order-malformed.json", 400, "malformed-body"),
+        ("http/api-post-order-not-json.json", 415, "unsupported-media-type"),
+        ("http/api-post-order-too-large.json", 413, "payload-too-large"),
+        ("http/api-get-order-bad-id.json", 400, "invalid-order-id"),
+        ("http/api-get-order-missing.json", 404, "not-found"),
+        ("http/api-wrong-method.json", 405, "method-not-allowed"),
+    ] {
+        let r = emu.invoke("orderflow-http", file).await;
+        assert_eq!(r["statusCode"], status, "{file}: {r}");
+        assert_eq!(r["headers"]["content-type"], "application/problem+json", "{file}");
+        assert_eq!(body_of(&r)["type"], format!("urn:orderflow:problem:{problem}"), "{file}");
+    }
+    let got = emu.invoke("orderflow-http", "http/api-get-order.json").await;
+    assert_eq!((got["statusCode"].clone(), body_of(&got)), (json!(200), body_of(&created)));
+    let queued = emu.invoke("orderflow-http", "http/api-post-order-async.json").await;
+    assert_eq!(queued["statusCode"], 202, "{queued}");
+    let sent = moto.sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
+    let bodies: Vec<Value> = sent.messages().iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect();
+    assert_eq!(bodies.len(), 1);
+    assert_eq!(bodies[0]["order_id"], "ord-8006");
+
+    // Every refused body is stored as a rejection with source http (the 405 and GETs store nothing).
+    let rejected: Vec<String> = stored(&store)
+        .await
+        .into_values()
+        .filter(|r| r.kind == orderflow::order::RecordKind::Rejection)
+        .map(|r| format!("{}#{}", r.source.as_str(), r.source_id))
+        .collect();
+    assert_eq!(rejected.len(), 5, "{rejected:?}");
+    assert!(rejected.iter().all(|r| r.starts_with("http#api-req-")));
+
+    // 2. A real HTTP request to the emulator's Function URL endpoint.
+    let url = format!("http://127.0.0.1:{}/lambda-url/orderflow-http/orders", emu.port);
+    let order = r#"{"order_id":"ord-8100","customer_id":"cust-9","currency":"EUR","items":[{"sku":"B","quantity":3,"unit_price":"1.10"}],"tax_rate":"0.2"}"#;
+    let client = reqwest::Client::new();
+    let r = client.post(&url).header("content-type", "application/json").body(order).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let body: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!((body["order_id"].clone(), body["total"].clone()), (json!("ord-8100"), json!("3.96")));
+    let health = client.get(format!("http://127.0.0.1:{}/lambda-url/orderflow-http/health", emu.port)).send().await;
+    assert_eq!(health.unwrap().status(), 200);
+
+    // One EMF line per invocation, named orderflow-http; the first was a cold start.
+    let first = emu.nth_emf("orderflow-http", 1);
+    assert_eq!(counts(&first, &["Records", "Accepted", "cold_start"]), [json!(1), json!(1), json!(true)]);
+    let last = emu.nth_emf("orderflow-http", 14);
+    assert_eq!(counts(&last, &["Records", "cold_start"]), [json!(0), json!(false)]);
 }
