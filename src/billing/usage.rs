@@ -10,12 +10,17 @@ pub(crate) enum Channel {
     Sqs,
     S3,
     Stream,
+    Http,
 }
 
 /// Our functions, by the name of their binary. A deployment names each
 /// `<name_prefix><binary name>` (infra/main.tf; `name_prefix` is at most 20 of `[a-z0-9-]`).
-pub(crate) const FUNCTIONS: [(&str, Channel); 3] =
-    [("orderflow-sqs", Channel::Sqs), ("orderflow-s3", Channel::S3), ("orderflow-stream", Channel::Stream)];
+pub(crate) const FUNCTIONS: [(&str, Channel); 4] = [
+    ("orderflow-sqs", Channel::Sqs),
+    ("orderflow-s3", Channel::S3),
+    ("orderflow-stream", Channel::Stream),
+    ("orderflow-http", Channel::Http),
+];
 
 /// The longest `name_prefix` infra/variables.tf allows.
 const MAX_NAME_PREFIX: usize = 20;
@@ -50,6 +55,10 @@ pub(crate) struct Counts {
 ///   conditional PutItem per order as above.
 /// - Stream (`orderflow-stream`): the client's PutItem of the PENDING row and our conditional
 ///   UpdateItem (duplicates only the former); Lambda's reads of the stream are free.
+/// - HTTP (`orderflow-http`): one API Gateway request per invocation (whatever the route: the
+///   EMF line does not name it, so `GET /orders/{id}`'s one read unit is not counted); each
+///   order is one conditional PutItem, and a duplicate one strongly consistent GetItem more
+///   (1 RRU) to answer with the stored order.
 pub(crate) fn service_usage(channel: Option<Channel>, r: &Counts, chunk_reqs: u64) -> ServiceUsage {
     let written = r.accepted + r.duplicates + r.rejected;
     match channel {
@@ -64,6 +73,9 @@ pub(crate) fn service_usage(channel: Option<Channel>, r: &Counts, chunk_reqs: u6
         Some(Channel::S3) => ServiceUsage { s3_gets: 1, s3_puts: 1, dynamodb_wru: written, ..Default::default() },
         Some(Channel::Stream) => {
             ServiceUsage { dynamodb_wru: 2 * (r.accepted + r.rejected) + r.duplicates, ..Default::default() }
+        }
+        Some(Channel::Http) => {
+            ServiceUsage { api_requests: 1, dynamodb_wru: written, dynamodb_rru: r.duplicates, ..Default::default() }
         }
         None => ServiceUsage::default(),
     }
@@ -92,5 +104,14 @@ mod tests {
         assert_eq!(service_usage(None, &c, 1), ServiceUsage::default());
         let sqs = service_usage(channel_of("orderflow-sqs"), &c, 1);
         assert_eq!((sqs.sqs_requests, sqs.dynamodb_wru), (12 + 2 * 2, 12));
+    }
+
+    #[test]
+    fn an_http_invocation_is_one_api_request_and_a_duplicate_reads_the_stored_order_back() {
+        let dup = Counts { records: 1, accepted: 0, duplicates: 1, rejected: 0 };
+        let u = service_usage(channel_of("prod-orderflow-http"), &dup, 1);
+        assert_eq!((u.api_requests, u.dynamodb_wru, u.dynamodb_rru, u.sqs_requests), (1, 1, 1, 0));
+        let health = service_usage(channel_of("orderflow-http"), &Counts::default(), 1);
+        assert_eq!(health, ServiceUsage { api_requests: 1, ..Default::default() });
     }
 }

@@ -34,7 +34,10 @@ pub use lambda::{
 pub(crate) use lambda::{invocation_cost, InvocationCharge, LambdaRates};
 pub use managed::{ManagedBill, ManagedInstancesPricing};
 pub use observability::ObservabilityPricing;
-pub use services::{sqs_requests_for, write_units_for, DynamoDbPricing, S3Pricing, ServiceUsage, SqsPricing};
+pub use services::{
+    sqs_requests_for, write_units_for, ApiGatewayPricing, DynamoDbPricing, FrontDoor, S3Pricing, ServiceUsage,
+    SqsPricing,
+};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -100,6 +103,8 @@ pub struct Pricing {
     pub sqs: SqsPricing,
     pub s3: S3Pricing,
     pub dynamodb: DynamoDbPricing,
+    /// API Gateway in front of `orderflow-http`.
+    pub api_gateway: ApiGatewayPricing,
     /// CloudWatch Logs, custom metrics and X-Ray ([`observability`]).
     pub observability: ObservabilityPricing,
     /// Lambda Managed Instances ([`managed`]).
@@ -114,6 +119,7 @@ impl Default for Pricing {
             sqs: SqsPricing::default(),
             s3: S3Pricing::default(),
             dynamodb: DynamoDbPricing::default(),
+            api_gateway: ApiGatewayPricing::default(),
             observability: ObservabilityPricing::default(),
             managed_instances: ManagedInstancesPricing::default(),
         }
@@ -129,6 +135,7 @@ pub(crate) struct UnitPrices {
     pub s3_put: Decimal,
     pub dynamodb_wru: Decimal,
     pub dynamodb_rru: Decimal,
+    pub api_request: Decimal,
 }
 
 impl UnitPrices {
@@ -140,6 +147,7 @@ impl UnitPrices {
             (u.s3_puts, self.s3_put),
             (u.dynamodb_wru, self.dynamodb_wru),
             (u.dynamodb_rru, self.dynamodb_rru),
+            (u.api_requests, self.api_request),
         ] {
             if n > 0 {
                 total += Decimal::from(n) * price;
@@ -214,6 +222,8 @@ impl Pricing {
             self.s3.put_per_thousand,
             self.dynamodb.write_request_unit_per_million,
             self.dynamodb.read_request_unit_per_million,
+            self.api_gateway.http_api_request_per_million,
+            self.api_gateway.rest_api_request_per_million,
         ];
         if prices.iter().any(|p| p.is_sign_negative()) || self.lambda.free_gb_seconds.is_sign_negative() {
             return Err(PricingError::Invalid("prices must not be negative".into()));
@@ -239,6 +249,7 @@ impl Pricing {
             s3_put: self.s3.put_per_thousand / THOUSAND,
             dynamodb_wru: self.dynamodb.write_request_unit_per_million / MILLION,
             dynamodb_rru: self.dynamodb.read_request_unit_per_million / MILLION,
+            api_request: self.api_gateway.request_per_million() / MILLION,
         }
     }
 
