@@ -2,14 +2,15 @@
 //! embedded store (SQLite in a temporary data dir, group commit): the SQS handler on a
 //! 10-record batch, and the S3 import of a 100,000-line JSON Lines file; and the import through
 //! a double that adds 5 ms to every write (a stand-in for DynamoDB's latency) with the default
-//! write window.
+//! write window; and one `POST /orders` through the HTTP handler (in-process, no server: the
+//! whole-process figure is `scripts/bench-http.sh`'s).
 //!
 //!   cargo bench --bench handlers
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use orderflow::core::batch::DeadlineGuard;
-use orderflow::ingest::{s3, sqs, Deps};
+use orderflow::ingest::{http as http_handler, s3, sqs, Deps};
 use orderflow::metering::{Metrics, Tally};
 use orderflow::store::embedded::SqliteStore;
 use orderflow::store::memory::{
@@ -177,5 +178,47 @@ fn s3_import(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, sqs_batch, s3_import);
+fn post(i: usize) -> http_handler::HttpRequest {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", http::HeaderValue::from_static("application/json"));
+    http_handler::HttpRequest {
+        method: http::Method::POST,
+        path: "/orders".into(),
+        headers,
+        body: order(i).into(),
+        request_id: format!("req-{i}"),
+    }
+}
+
+fn http_post(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let ctx = orderflow::ingest::context(http_handler::FUNCTION_NAME, 128, Duration::from_secs(10));
+    let mut g = c.benchmark_group("http_handler");
+    g.throughput(Throughput::Elements(1));
+    let (store, _dir) = sqlite();
+    for (name, d) in [
+        ("post_order", deps(Arc::new(InMemoryBucketDouble::default()))),
+        ("post_order_sqlite", deps_on(store, Arc::new(InMemoryBucketDouble::default()))),
+    ] {
+        let mut next = 0;
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    next += 1;
+                    post(next)
+                },
+                |request| {
+                    rt.block_on(async {
+                        let response = http_handler::handle(&d, &ctx, request).await;
+                        assert_eq!(response.status(), 201);
+                    })
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, sqs_batch, s3_import, http_post);
 criterion_main!(benches);
