@@ -33,6 +33,8 @@ pub(crate) const DLQ_SUFFIX: &str = "-dlq";
 pub(crate) const SQS_TIMEOUT_S: u64 = 30;
 pub(crate) const S3_TIMEOUT_S: u64 = 300;
 pub(crate) const STREAM_TIMEOUT_S: u64 = 60;
+/// Under API Gateway's 30 s integration timeout; `orderflow serve` gives each request this long.
+pub(crate) const HTTP_TIMEOUT_S: u64 = 10;
 /// Invocations in flight at once per SQS mapping (`infra`'s `maximum_concurrency`).
 pub(crate) const MAX_CONCURRENCY_SQS: usize = 10;
 pub(crate) const MAX_CONCURRENCY_S3: usize = 5;

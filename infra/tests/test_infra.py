@@ -323,6 +323,19 @@ def test_the_local_runtime_defaults_to_the_mappings_window_record_age_and_retrie
         assert int(m.group(1)) == default(var), name
 
 
+def test_the_local_deadlines_are_the_functions_timeouts():
+    text = (SRC / "config.rs").read_text()
+    for name, fn in [
+        ("SQS_TIMEOUT_S", "orderflow-sqs"),
+        ("S3_TIMEOUT_S", "orderflow-s3"),
+        ("STREAM_TIMEOUT_S", "orderflow-stream"),
+        ("HTTP_TIMEOUT_S", "orderflow-http"),
+    ]:
+        m = re.search(rf"pub(?:\(crate\))?\s+const\s+{name}\s*:\s*u\d+\s*=\s*(\d+)\s*;", text)
+        assert m, f"src/config.rs defines no `const {name}`"
+        assert int(m.group(1)) == default("timeout")[fn], name
+
+
 def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout():
     queues = res("aws_sqs_queue")
     for queue, fn in sqs_mappings().items():

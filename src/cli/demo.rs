@@ -1,7 +1,8 @@
 //! `orderflow demo`: the main job on the embedded default. Runs the compiled-in sample orders
-//! through all three handlers — an SQS batch (good, duplicate, malformed, invalid, conflicting),
+//! through all four handlers — an SQS batch (good, duplicate, malformed, invalid, conflicting),
 //! a CSV and a gzip CSV via S3-in-SQS notifications (URL-encoded keys), a JSON Lines file via a
-//! direct S3 event, PENDING rows inserted into the table and picked up from its change stream —
+//! direct S3 event, PENDING rows inserted into the table and picked up from its change stream,
+//! an order and a conflicting one posted through API Gateway HTTP API events —
 //! then prints the stored orders and what each function and customer cost.
 
 use super::invoke::{invoke, Function};
@@ -32,6 +33,8 @@ pub(crate) const ORDERS_JSONL: &str = include_str!("../../events/orders.jsonl");
 pub(crate) const ORDERS_CSV: &str = include_str!("../../events/orders.csv");
 pub(crate) const ORDERS_CSV_GZ: &[u8] = include_bytes!("../../events/orders.csv.gz");
 pub(crate) const PENDING_ORDERS: &str = include_str!("../../events/pending-orders.jsonl");
+pub(crate) const HTTP_POST_ORDER: &str = include_str!("../../events/http/api-post-order.json");
+pub(crate) const HTTP_POST_CONFLICT: &str = include_str!("../../events/http/api-post-order-conflict.json");
 
 /// The objects the sample S3 events refer to, by (decoded) key.
 pub(crate) const SAMPLE_OBJECTS: [(&str, &[u8]); 3] = [
@@ -92,6 +95,16 @@ pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
         "5. {inserted} PENDING rows inserted; {} change-stream records -> orderflow-stream: {}",
         changes.len(),
         serde_json::to_string(&r)?
+    );
+
+    let mut statuses = Vec::new();
+    for event in [HTTP_POST_ORDER, HTTP_POST_CONFLICT] {
+        let r = invoke(&deps, Function::Http, event, 128, Duration::from_secs(crate::config::HTTP_TIMEOUT_S)).await?;
+        statuses.push(r["statusCode"].to_string());
+    }
+    println!(
+        "6. POST /orders, then the same order_id with other content (HTTP API events) -> orderflow-http: {}",
+        statuses.join(", ")
     );
 
     let records = super::orders::select(e.store.scan().await?, None);

@@ -49,7 +49,7 @@ pub(crate) struct Target {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
-    /// Run the sample orders through all three handlers on the embedded default, then show the
+    /// Run the sample orders through all four handlers on the embedded default, then show the
     /// stored orders and what each function and customer cost.
     Demo(demo::Args),
     /// Run one handler in-process on an event file (like `sam local invoke`): stdout carries

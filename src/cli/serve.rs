@@ -20,8 +20,8 @@ pub(crate) struct Args {
     /// Memory size in MB each request is metered at.
     #[arg(long, default_value_t = 128)]
     memory: u32,
-    /// Function timeout in seconds (each request's deadline).
-    #[arg(long, default_value_t = 30)]
+    /// Function timeout in seconds (each request's deadline), as infra/ sets it.
+    #[arg(long, default_value_t = crate::config::HTTP_TIMEOUT_S)]
     timeout: u64,
     /// Seconds a client may take to send its body before it is answered 408.
     #[arg(long, default_value_t = 10)]
@@ -44,6 +44,7 @@ pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let listener =
         tokio::net::TcpListener::bind(a.listen).await.with_context(|| format!("cannot listen on {}", a.listen))?;
     let addr = listener.local_addr()?;
+    crate::metering::meter::mark_init_done();
     eprintln!(
         "orderflow serve on {what}: listening on http://{addr} (POST /orders, GET /orders/{{order_id}}, GET /health; Ctrl-C to stop)"
     );

@@ -19,6 +19,14 @@ pub fn mark_process_start() {
     let _ = PROCESS_START.get_or_init(Instant::now);
 }
 
+static INIT_DONE: OnceLock<Instant> = OnceLock::new();
+
+/// Marks the end of init for a process that then waits for its first request (`orderflow
+/// serve` once it listens): the cold start bills init up to here, not the idle time after it.
+pub fn mark_init_done() {
+    let _ = INIT_DONE.get_or_init(Instant::now);
+}
+
 /// Counts of what one invocation did, with the records per customer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -121,7 +129,8 @@ impl Meter {
     pub fn start(request_id: &str, function_name: &str, memory_mb: u32) -> Meter {
         let started = Instant::now();
         let cold_start = COLD.swap(false, Ordering::SeqCst);
-        let init = if cold_start { PROCESS_START.get().map(|p| started.duration_since(*p)) } else { None };
+        let init_end = INIT_DONE.get().copied().unwrap_or(started);
+        let init = if cold_start { PROCESS_START.get().map(|p| init_end.duration_since(*p)) } else { None };
         Meter {
             started,
             cold_start,

@@ -17,7 +17,7 @@ fn text(b: &[u8]) -> String {
 }
 
 #[test]
-fn the_demo_runs_all_three_handlers_from_any_directory_and_a_second_run_writes_nothing_new() {
+fn the_demo_runs_all_four_handlers_from_any_directory_and_a_second_run_writes_nothing_new() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let out = Command::new(env!("CARGO_BIN_EXE_orderflow"))
@@ -27,7 +27,16 @@ fn the_demo_runs_all_three_handlers_from_any_directory_and_a_second_run_writes_n
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    for needle in ["orderflow-sqs", "orderflow-s3", "orderflow-stream", "ord-6001", "cust-42", "Cost per customer"] {
+    for needle in [
+        "orderflow-sqs",
+        "orderflow-s3",
+        "orderflow-stream",
+        "-> orderflow-http: 201, 409",
+        "ord-6001",
+        "ord-8001",
+        "cust-42",
+        "Cost per customer",
+    ] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
     let first = orders_json(&data);
@@ -36,6 +45,7 @@ fn the_demo_runs_all_three_handlers_from_any_directory_and_a_second_run_writes_n
         .output()
         .unwrap();
     assert!(again.status.success());
+    assert!(text(&again.stdout).contains("-> orderflow-http: 200, 409"), "{}", text(&again.stdout));
     assert!(orders_json(&data) == first, "something stored changed on a second run");
 }
 

@@ -139,6 +139,8 @@ fn status_line(response: &str) -> &str {
 #[tokio::test]
 async fn curl_style_posts_and_reads_go_through_one_kept_alive_connection() {
     let server = Server::start(10);
+    // Idle before the first request: not part of the cold start's init.
+    std::thread::sleep(Duration::from_millis(1200));
     let client = reqwest::Client::new();
     let form = "application/x-www-form-urlencoded"; // what `curl -d @order.json` sends
     let post = |body: String| client.post(server.url("/orders")).header("content-type", form).body(body).send();
@@ -168,6 +170,27 @@ async fn curl_style_posts_and_reads_go_through_one_kept_alive_connection() {
     assert_eq!(emf.len(), 5, "one EMF line per request");
     assert!(emf.iter().all(|l| l["FunctionName"] == "orderflow-http"));
     assert_eq!(emf.iter().map(|l| l["Accepted"].as_u64().unwrap()).sum::<u64>(), 1);
+    assert!(
+        emf[0]["InitDuration"].as_f64().unwrap() < 1000.0,
+        "init ends when serve listens, not at the first request"
+    );
+
+    // `orderflow report` prices them with their front door: one API Gateway request each.
+    let mut report = Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["report", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    report.stdin.take().unwrap().write_all(server.stdout.lock().unwrap().join("\n").as_bytes()).unwrap();
+    let out = report.wait_with_output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &report["report"]["functions"][0];
+    assert_eq!(
+        (&f["function"], &f["invocations"], &f["orders"]),
+        (&Value::from("orderflow-http"), &Value::from(5), &Value::from(1))
+    );
+    assert_eq!((&f["services"]["api_requests"], &f["services"]["dynamodb_rru"]), (&Value::from(5), &Value::from(1)));
 }
 
 #[tokio::test]
