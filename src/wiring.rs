@@ -55,10 +55,15 @@ pub(crate) async fn aws(config: &Config) -> AwsAdapters {
 
 /// The handlers' ports over the AWS adapters.
 pub(crate) fn aws_deps(aws: &AwsAdapters, metrics: Metrics) -> Deps {
-    Deps::new(aws.store.clone(), aws.objects.clone(), aws.orders_queue.clone(), metrics)
+    let deps = Deps::new(aws.store.clone(), aws.objects.clone(), aws.orders_queue.clone(), metrics);
+    match &aws.uploads_queue {
+        Some(uploads) => deps.with_continuations(uploads.clone()),
+        None => deps,
+    }
 }
 
 /// The handlers' ports over the embedded default (SQLite and a folder bucket in a data dir).
 pub fn embedded(e: &Embedded, metrics: Metrics) -> Deps {
     Deps::new(e.store.clone(), e.bucket.clone(), e.orders_queue.clone(), metrics)
+        .with_continuations(e.uploads_queue.clone())
 }

@@ -19,8 +19,13 @@ use std::sync::Arc;
 pub struct Deps {
     pub processor: Processor,
     pub objects: Arc<dyn ObjectStore>,
-    /// The orders queue (the S3 import hands remaining orders on to it near its deadline).
+    /// The orders queue (records whose write must be retried are handed on to it; with
+    /// `Prefer: respond-async`, HTTP orders too).
     pub queue: Arc<dyn OrderQueue>,
+    /// Where an S3 import that cannot finish before its deadline sends its continuation (the
+    /// uploads queue, which `orderflow-s3` reads). Without one, the import hands its remaining
+    /// lines on to the orders queue instead.
+    pub continuations: Option<Arc<dyn OrderQueue>>,
     pub metrics: Metrics,
 }
 
@@ -31,7 +36,13 @@ impl Deps {
         queue: Arc<dyn OrderQueue>,
         metrics: Metrics,
     ) -> Deps {
-        Deps { processor: Processor::new(store), objects, queue, metrics }
+        Deps { processor: Processor::new(store), objects, queue, continuations: None, metrics }
+    }
+
+    /// These deps, with imports continued through `queue` (see `continuations`).
+    pub fn with_continuations(mut self, queue: Arc<dyn OrderQueue>) -> Deps {
+        self.continuations = Some(queue);
+        self
     }
 }
 

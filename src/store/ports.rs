@@ -209,11 +209,22 @@ pub enum ObjectError {
 
 pub type ObjectReader = Box<dyn AsyncRead + Send + Unpin>;
 
+/// An object opened for reading, with the version it was read at (S3's ETag; the folder
+/// bucket's size and modification time): what an import's continuation checks the object against.
+pub struct OpenObject {
+    pub reader: ObjectReader,
+    pub version: Option<String>,
+}
+
 /// The bucket: a streaming read and a put (for import reports and uploads).
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
     async fn get(&self, bucket: &str, key: &str) -> Result<ObjectReader, ObjectError>;
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), ObjectError>;
+    /// `get` with the object's version; a store without versions gives none.
+    async fn open(&self, bucket: &str, key: &str) -> Result<OpenObject, ObjectError> {
+        Ok(OpenObject { reader: self.get(bucket, key).await?, version: None })
+    }
 }
 
 /// A queue failure.

@@ -125,12 +125,18 @@ async fn a_stream_batch_with_one_failing_record_reports_it_and_everything_after_
 }
 
 #[tokio::test]
-async fn near_the_deadline_the_import_hands_every_remaining_order_on_to_the_orders_queue() {
+async fn without_a_continuations_queue_the_import_hands_every_remaining_order_on_to_the_orders_queue() {
     let e = env();
+    let deps = Deps::new(
+        e.embedded.store.clone(),
+        e.embedded.bucket.clone(),
+        e.embedded.orders_queue.clone(),
+        Metrics::memory().0,
+    );
     orderflow::cli::demo_seed_bucket(&e.embedded).await.unwrap();
     let mut tally = Tally::default();
     let report = s3::import_object(
-        &e.deps,
+        &deps,
         "orderflow-uploads",
         "incoming/orders.jsonl",
         DeadlineGuard::expired(),
@@ -155,10 +161,17 @@ async fn near_the_deadline_the_import_hands_every_remaining_order_on_to_the_orde
 #[tokio::test]
 async fn csv_orders_handed_on_become_json_order_bodies_with_exact_numbers() {
     let e = env();
+    // Without a continuations queue: what an import hands on is order bodies.
+    let deps = Deps::new(
+        e.embedded.store.clone(),
+        e.embedded.bucket.clone(),
+        e.embedded.orders_queue.clone(),
+        Metrics::memory().0,
+    );
     orderflow::cli::demo_seed_bucket(&e.embedded).await.unwrap();
     let mut tally = Tally::default();
     s3::import_object(
-        &e.deps,
+        &deps,
         "orderflow-uploads",
         "incoming/2026-11-26/store orders+east.csv",
         DeadlineGuard::expired(),

@@ -6,6 +6,7 @@ mod aws_moto;
 mod aws_sources;
 mod cli;
 mod common;
+mod continuation;
 mod domain;
 mod events;
 mod faults;

@@ -1,11 +1,13 @@
 //! `orderflow-s3`: bulk order files dropped under `incoming/`. Accepts an `S3Event` directly or
 //! S3 notifications wrapped in SQS messages (answering with an `SqsBatchResponse`). Streams each
-//! object through the import parser, processes its orders, hands what is left on to the orders
-//! queue when the deadline approaches, and writes an import report to `reports/<key>.report.json`.
+//! object through the import parser, processes its orders, continues in the next invocation when
+//! the deadline approaches (`continuation`), and writes an import report to
+//! `reports/<key>.report.json`.
 
 use super::{metered, Deps, Invocation};
 use crate::config::{IMPORT_PREFIX, REPORT_PREFIX};
 use crate::core::batch::{self, DeadlineGuard};
+pub(crate) mod continuation;
 pub(crate) mod import;
 
 use crate::core::processing::{now_rfc3339, Origin, Outcome, RecordOutcome};
@@ -13,6 +15,7 @@ use crate::metering::Tally;
 use crate::order::Source;
 use crate::store::{ObjectError, QueueError};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+pub use continuation::{Continuation, CONTINUATION_TYPE};
 use import::{FileError, PreparedChunk};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
@@ -80,6 +83,16 @@ pub struct ImportReport {
     pub rejected_lines_not_listed: u64,
     pub started_at: String,
     pub finished_at: String,
+    /// The object version read (S3's ETag): a continuation resumes only the same version.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// While the import is still going on in later invocations: the first line not yet
+    /// accounted for. None once the report covers the whole object.
+    #[serde(default)]
+    pub next_line: Option<u64>,
+    /// The invocations that have worked on this object so far.
+    #[serde(default)]
+    pub invocations: u64,
 }
 
 /// Why an object could not be finished: the notification must be retried.
@@ -203,10 +216,14 @@ async fn route(
 }
 
 fn summary(r: &ImportReport) -> Value {
-    serde_json::json!({
+    let mut v = serde_json::json!({
         "bucket": r.bucket, "key": r.key, "orders": r.orders, "accepted": r.accepted,
         "duplicates": r.duplicates, "rejected": r.rejected, "handed_on": r.handed_on, "error": r.error,
-    })
+    });
+    if let Some(line) = r.next_line {
+        v["continues_at_line"] = line.into();
+    }
+    v
 }
 
 /// S3 notifications delivered through SQS. A message is retried only when one of its objects
@@ -248,6 +265,23 @@ async fn process_notification(
     let message_id = source_id.as_ref();
     let ok = RecordOutcome { outcome: Outcome::Accepted, order_id: None, customer_id: None };
     let parsed: Result<Value, _> = serde_json::from_str(body);
+    if let Some(c) = parsed.as_ref().ok().and_then(Continuation::parse) {
+        return match c {
+            Ok(c) => match continue_import(deps, &c, guard, request_id, tally).await {
+                Ok(_) => ok,
+                Err(e) => {
+                    tracing::warn!(bucket = c.bucket, key = c.key, error = %e, "import not continued; it will be retried");
+                    RecordOutcome::retry(e.to_string())
+                }
+            },
+            Err(reason) => {
+                let origin = Origin { source: Source::S3, source_id: message_id, received_at: &now_rfc3339() };
+                let out = deps.processor.reject(None, None, vec![reason], body, origin).await;
+                tally.add(&out);
+                out
+            }
+        };
+    }
     let notification = match parsed {
         Ok(v) if is_test_event(&v) => {
             tracing::info!(message_id, "s3:TestEvent acknowledged");
@@ -334,6 +368,31 @@ pub async fn import_object(
     request_id: &str,
     tally: &mut Tally,
 ) -> Result<Option<ImportReport>, ImportError> {
+    import_from(deps, bucket, key, None, guard, request_id, tally).await
+}
+
+/// Continues an import where a continuation message says (what `orderflow-s3` does with one).
+pub async fn continue_import(
+    deps: &Deps,
+    c: &Continuation,
+    guard: DeadlineGuard,
+    request_id: &str,
+    tally: &mut Tally,
+) -> Result<Option<ImportReport>, ImportError> {
+    import_from(deps, &c.bucket, &c.key, Some(c), guard, request_id, tally).await
+}
+
+/// Imports one object from its first line, or from where `resume` says an earlier invocation
+/// stopped (adding to its report, if the object is still the version it read).
+async fn import_from(
+    deps: &Deps,
+    bucket: &str,
+    key: &str,
+    resume: Option<&Continuation>,
+    guard: DeadlineGuard,
+    request_id: &str,
+    tally: &mut Tally,
+) -> Result<Option<ImportReport>, ImportError> {
     if !key.starts_with(IMPORT_PREFIX) {
         tracing::info!(bucket, key, "key outside {IMPORT_PREFIX}: ignored");
         return Ok(None);
@@ -360,25 +419,43 @@ pub async fn import_object(
     }
     let file_problem = match detected {
         None => Some("unsupported file type: expected .jsonl, .ndjson or .csv, optionally .gz".to_string()),
-        Some((format, gz)) => match deps.objects.get(bucket, key).await {
+        Some((format, gz)) => match deps.objects.open(bucket, key).await {
             Err(ObjectError::NotFound { .. }) => Some(format!("object s3://{bucket}/{key} no longer exists")),
             Err(ObjectError::InvalidKey(k)) => Some(format!("object key {k:?} is not allowed")),
             Err(e @ ObjectError::Unusable { .. }) => Some(e.to_string()),
             Err(e) => return Err(e.into()),
-            Ok(reader) => {
-                let sync = tokio_util::io::SyncIoBridge::new(reader);
+            Ok(opened) => {
+                report.version = opened.version;
+                let mut skip_before = 0;
+                if let Some(c) = resume {
+                    if let Some(so_far) = continuation::report_so_far(deps, c, report.version.as_deref()).await? {
+                        skip_before = c.next_line;
+                        report = ImportReport { request_id: request_id.to_string(), ..so_far };
+                    }
+                }
+                let sync = tokio_util::io::SyncIoBridge::new(opened.reader);
                 let received_at = now_rfc3339();
                 let limits = crate::config::ObjectLimits::from_env();
                 let with = import::PrepareWith { object: format!("{bucket}/{key}"), received_at, limits };
                 let mut chunks = import::spawn_prepared(sync, format, gz, with, prepare_workers());
                 let mut hand_on: Vec<String> = Vec::new();
-                let written = write_chunks(deps, &mut chunks, guard, &mut report, tally, &mut hand_on).await;
+                let written =
+                    write_chunks(deps, &mut chunks, guard, skip_before, &mut report, tally, &mut hand_on).await;
                 let parsed = chunks.finish().await;
-                written?;
+                let stopped_at = written?;
                 if !hand_on.is_empty() {
                     report.handed_on += hand_on.len() as u64;
                     deps.queue.send_all(hand_on).await?;
                 }
+                report.invocations += 1;
+                if let (Some(next_line), Some(queue)) = (stopped_at, &deps.continuations) {
+                    report.next_line = Some(next_line);
+                    report.finished_at = now_rfc3339();
+                    continuation::hand_on(deps, queue.as_ref(), &report, next_line).await?;
+                    tracing::info!(bucket, key, next_line, "import continues in the next invocation");
+                    return Ok(Some(report));
+                }
+                report.next_line = None;
                 match parsed {
                     Ok(lines) => {
                         report.lines = lines;
@@ -430,28 +507,44 @@ pub async fn import_object(
     Ok(Some(report))
 }
 
-/// Writes the file's chunks as they are prepared, in file order, and counts their outcomes. A
-/// chunk is written when its writes fit the time left at the rate measured so far; what cannot
-/// fit, and records whose write must be retried, are handed on. Where the store applies
-/// batches in the order they are submitted, the next chunks are submitted while one commits.
+/// Writes the file's chunks as they are prepared, in file order, and counts their outcomes;
+/// units before line `skip_before` were accounted for by an earlier invocation. A chunk is
+/// written when its writes fit the time left at the rate measured so far. When one does not fit,
+/// the import stops there and returns that chunk's first line to continue from, or, without a
+/// continuations queue, hands the rest on to the orders queue; records whose write must be
+/// retried are handed on. Where the store applies batches in the order they are submitted, the
+/// next chunks are submitted while one commits.
 async fn write_chunks(
     deps: &Deps,
     chunks: &mut import::PreparedChunks,
     guard: DeadlineGuard,
+    skip_before: u64,
     report: &mut ImportReport,
     tally: &mut Tally,
     hand_on: &mut Vec<String>,
-) -> Result<(), ImportError> {
+) -> Result<Option<u64>, ImportError> {
     let depth = if deps.processor.store().ordered_batches() { CHUNKS_IN_FLIGHT } else { 1 };
     let mut in_flight: VecDeque<Pin<Box<dyn Future<Output = WrittenChunk> + Send + '_>>> = VecDeque::new();
     let mut rate = WriteRate::default();
-    while let Some(chunk) = chunks.next().await {
+    let mut stopped_at = None;
+    while let Some(mut chunk) = chunks.next().await {
+        if skip_before > 0 {
+            chunk = match skip_lines_before(chunk, skip_before) {
+                Some(rest) => rest,
+                None => continue,
+            };
+        }
         let records = chunk.prepared.len();
-        report.orders += records as u64;
         let waiting: usize = in_flight.len() * records;
         if guard.is_expired() || rate.time_for(waiting + records) > guard.remaining() {
+            if deps.continuations.is_some() {
+                stopped_at = chunk.chunk.units.first().map(import::Unit::line);
+                break;
+            }
+            report.orders += records as u64;
             hand_on.extend(chunk.chunk.units.iter().map(|u| chunk.chunk.to_body(u)));
         } else {
+            report.orders += records as u64;
             let mut write = Box::pin(write_chunk(deps, chunk));
             // Polled once here, so its writes are submitted now, after the previous chunk's.
             match futures::poll!(write.as_mut()) {
@@ -472,7 +565,18 @@ async fn write_chunks(
     while let Some(write) = in_flight.pop_front() {
         account(write.await, report, tally, hand_on, &mut rate);
     }
-    Ok(())
+    Ok(stopped_at)
+}
+
+/// The part of a chunk from line `first` on (None when all of it comes before).
+fn skip_lines_before(PreparedChunk { mut chunk, prepared }: PreparedChunk, first: u64) -> Option<PreparedChunk> {
+    if chunk.units.last().is_none_or(|u| u.line() < first) {
+        return None;
+    }
+    let keep = chunk.units.iter().position(|u| u.line() >= first).unwrap_or(0);
+    chunk.units.drain(..keep);
+    let prepared = prepared.into_iter().skip(keep).collect();
+    Some(PreparedChunk { chunk, prepared })
 }
 
 /// Chunks an import keeps submitted at once to a store that applies batches in order.

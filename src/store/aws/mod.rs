@@ -34,6 +34,9 @@ pub struct AwsAdapters {
     pub store: Arc<DynamoStore>,
     pub objects: Arc<S3Objects>,
     pub orders_queue: Arc<SqsQueue>,
+    /// The uploads queue, when the environment gives its URL (`orderflow-s3` continues imports
+    /// through it).
+    pub uploads_queue: Option<Arc<SqsQueue>>,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
@@ -54,6 +57,7 @@ impl AwsAdapters {
             store: Arc::new(DynamoStore::new(dynamodb.clone(), table)),
             objects: Arc::new(S3Objects::new(s3.clone())),
             orders_queue: Arc::new(SqsQueue::new(sqs.clone(), queue_url)),
+            uploads_queue: config.uploads_queue.url.clone().map(|url| Arc::new(SqsQueue::new(sqs.clone(), url))),
             dynamodb,
             s3,
             sqs,

@@ -1,6 +1,6 @@
 //! The bucket on S3: GetObject streamed (never buffered whole), PutObject for reports.
 
-use crate::store::{ObjectError, ObjectReader, ObjectStore};
+use crate::store::{ObjectError, ObjectReader, ObjectStore, OpenObject};
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
@@ -18,8 +18,15 @@ impl S3Objects {
 #[async_trait]
 impl ObjectStore for S3Objects {
     async fn get(&self, bucket: &str, key: &str) -> Result<ObjectReader, ObjectError> {
+        Ok(self.open(bucket, key).await?.reader)
+    }
+
+    async fn open(&self, bucket: &str, key: &str) -> Result<OpenObject, ObjectError> {
         match self.client.get_object().bucket(bucket).key(key).send().await {
-            Ok(out) => Ok(Box::new(out.body.into_async_read())),
+            Ok(out) => {
+                let version = out.e_tag.clone();
+                Ok(OpenObject { reader: Box::new(out.body.into_async_read()), version })
+            }
             Err(e) => {
                 if let Some(aws_sdk_s3::operation::get_object::GetObjectError::NoSuchKey(_)) = e.as_service_error() {
                     return Err(ObjectError::NotFound { bucket: bucket.into(), key: key.into() });

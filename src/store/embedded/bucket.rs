@@ -2,7 +2,7 @@
 //! the folder, and no symlink below the root is followed (see `jail`).
 
 use super::jail;
-use crate::store::{ObjectError, ObjectReader, ObjectStore};
+use crate::store::{ObjectError, ObjectReader, ObjectStore, OpenObject};
 use async_trait::async_trait;
 use std::path::{Component, Path, PathBuf};
 
@@ -97,11 +97,21 @@ fn fs_error(bucket: &str, key: &str, e: std::io::Error) -> ObjectError {
 #[async_trait]
 impl ObjectStore for FolderBucket {
     async fn get(&self, bucket: &str, key: &str) -> Result<ObjectReader, ObjectError> {
+        Ok(self.open(bucket, key).await?.reader)
+    }
+
+    async fn open(&self, bucket: &str, key: &str) -> Result<OpenObject, ObjectError> {
         let (me, bucket, key) = (self.clone(), bucket.to_string(), key.to_string());
         let file = tokio::task::spawn_blocking(move || me.read(&bucket, &key))
             .await
             .map_err(|e| ObjectError::Transient(format!("opening the object: {e}")))??;
-        Ok(Box::new(tokio::fs::File::from_std(file)))
+        // Objects are replaced whole (a temporary file renamed over the key): a new object has a
+        // new modification time, and usually a new size.
+        let version = file.metadata().ok().and_then(|m| {
+            let modified = m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+            Some(format!("{}-{}", m.len(), modified.as_nanos()))
+        });
+        Ok(OpenObject { reader: Box::new(tokio::fs::File::from_std(file)), version })
     }
 
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>, _content_type: &str) -> Result<(), ObjectError> {

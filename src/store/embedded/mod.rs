@@ -22,6 +22,8 @@ pub struct Embedded {
     pub store: Arc<SqliteStore>,
     pub bucket: Arc<FolderBucket>,
     pub orders_queue: Arc<SqliteQueue>,
+    /// The uploads queue: S3 notifications and import continuations for `orderflow-s3`.
+    pub uploads_queue: Arc<SqliteQueue>,
 }
 
 impl Embedded {
@@ -30,6 +32,7 @@ impl Embedded {
         let store = Arc::new(SqliteStore::open(&dir.join("orderflow.db"))?);
         let bucket = Arc::new(FolderBucket::new(dir.join("bucket")));
         let orders_queue = Arc::new(SqliteQueue::new(store.clone(), ORDERS_QUEUE));
-        Ok(Embedded { dir: dir.to_path_buf(), store, bucket, orders_queue })
+        let uploads_queue = Arc::new(SqliteQueue::new(store.clone(), UPLOADS_QUEUE));
+        Ok(Embedded { dir: dir.to_path_buf(), store, bucket, orders_queue, uploads_queue })
     }
 }
