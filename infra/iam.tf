@@ -89,6 +89,13 @@ data "aws_iam_policy_document" "orderflow_s3" {
     resources = ["${aws_s3_bucket.orders.arn}/${local.report_prefix}*"]
   }
 
+  # A continued import reads its report so far back (src/ingest/s3/continuation.rs).
+  statement {
+    sid       = "ReadReportsSoFar"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.orders.arn}/${local.report_prefix}*"]
+  }
+
   statement {
     sid       = "OrdersTable"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
@@ -99,6 +106,14 @@ data "aws_iam_policy_document" "orderflow_s3" {
     sid       = "HandOnToOrdersQueue"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.orders.arn]
+  }
+
+  # An import that cannot finish before its deadline sends its continuation to the queue this
+  # function reads (src/ingest/s3/continuation.rs).
+  statement {
+    sid       = "ContinueImports"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.uploads.arn]
   }
 
   statement {

@@ -29,6 +29,7 @@ locals {
       ORDERFLOW_TABLE             = aws_dynamodb_table.orders.name
       ORDERFLOW_METRICS_NAMESPACE = local.metrics_namespace
       ORDERFLOW_ORDERS_QUEUE_URL  = aws_sqs_queue.orders.url
+      ORDERFLOW_UPLOADS_QUEUE_URL = aws_sqs_queue.uploads.url
     }
     "orderflow-stream" = {
       ORDERFLOW_TABLE             = aws_dynamodb_table.orders.name

@@ -265,6 +265,16 @@ def test_env_vars_are_the_ones_the_code_reads():
     assert {n for n, v in env.items() if "ORDERFLOW_ORDERS_QUEUE_URL" in v} == senders
     for fn in senders:
         assert env[fn]["ORDERFLOW_ORDERS_QUEUE_URL"] == "${aws_sqs_queue.orders.url}", fn
+    # orderflow-s3 continues imports through the queue it reads, and only it is given that URL.
+    assert {n for n, v in env.items() if "ORDERFLOW_UPLOADS_QUEUE_URL" in v} == {"orderflow-s3"}
+    assert env["orderflow-s3"]["ORDERFLOW_UPLOADS_QUEUE_URL"] == "${aws_sqs_queue.uploads.url}"
+
+
+def test_the_s3_function_may_send_to_the_uploads_queue_it_reads_and_the_orders_queue_only():
+    doc = tf()["data"]["aws_iam_policy_document"]["orderflow_s3"]
+    sends = [s for s in doc["statement"] if "sqs:SendMessage" in s["actions"]]
+    targets = sorted(r for s in sends for r in s["resources"])
+    assert targets == ["${aws_sqs_queue.orders.arn}", "${aws_sqs_queue.uploads.arn}"], targets
 
 
 # --- tests: event source mappings and queues -----------------------------------------------
@@ -498,10 +508,16 @@ def test_iam_grants_exactly_what_the_function_uses(fn):
 
 def test_s3_access_is_scoped_to_prefixes():
     stmts = policy_statements("orderflow-s3")
-    by_action = {a: s["resources"] for s in stmts for a in s["actions"]}
-    assert by_action["s3:GetObject"] == ["${aws_s3_bucket.orders.arn}/${local.import_prefix}*"]
+    by_action: dict = {}
+    for s in stmts:
+        for a in s["actions"]:
+            by_action.setdefault(a, []).extend(s["resources"])
+    # Imports are read, and a continued import reads its report so far back.
+    assert sorted(by_action["s3:GetObject"]) == [
+        "${aws_s3_bucket.orders.arn}/${local.import_prefix}*",
+        "${aws_s3_bucket.orders.arn}/${local.report_prefix}*",
+    ]
     assert by_action["s3:PutObject"] == ["${aws_s3_bucket.orders.arn}/${local.report_prefix}*"]
-    assert by_action["sqs:SendMessage"] == ["${aws_sqs_queue.orders.arn}"]
 
 
 def test_http_function_reaches_only_the_table_and_the_orders_queue():
