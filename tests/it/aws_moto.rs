@@ -302,3 +302,45 @@ async fn the_dynamodb_write_window_keeps_exact_outcomes_and_the_first_line_of_a_
     assert_eq!(stored.iter().filter(|r| r.status == Status::Accepted).count(), 600);
     assert_eq!(stored.iter().filter(|r| r.status == Status::Rejected).count() as u64, conflicts);
 }
+
+#[tokio::test]
+async fn an_import_continues_through_a_real_sqs_queue_and_resumes_only_the_same_s3_etag() {
+    let cfg = sdk_config().await;
+    let s3c = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&cfg).force_path_style(true).build());
+    let sqsc = aws_sdk_sqs::Client::new(&cfg);
+    let bucket = unique("uploads");
+    s3c.create_bucket().bucket(&bucket).send().await.expect("create bucket on moto");
+    let queue = sqsc.create_queue().queue_name(unique("uploads")).send().await.unwrap();
+    let queue_url = queue.queue_url().unwrap().to_string();
+    let body: String = (0..50)
+        .map(|i| format!("{{\"order_id\":\"c-{i}\",\"customer_id\":\"c\",\"currency\":\"USD\",\"items\":[{{\"sku\":\"S\",\"quantity\":1,\"unit_price\":\"1.00\"}}]}}\n"))
+        .collect();
+    let key = "incoming/continued.jsonl";
+    let put = s3c.put_object().bucket(&bucket).key(key).body(body.into_bytes().into()).send().await.unwrap();
+    let store = Arc::new(InMemoryStoreDouble::default());
+    let deps = Deps::new(
+        store.clone(),
+        Arc::new(S3Objects::new(s3c.clone())),
+        Arc::new(RecordingQueueDouble::default()),
+        Metrics::memory().0,
+    )
+    .with_continuations(Arc::new(SqsQueue::new(sqsc.clone(), queue_url.clone())));
+    let mut tally = Default::default();
+    let expired = orderflow::core::batch::DeadlineGuard::expired();
+    let first = s3::import_object(&deps, &bucket, key, expired, "req-1", &mut tally).await.unwrap().unwrap();
+    assert_eq!((first.next_line, first.version.as_deref()), (Some(1), put.e_tag()));
+    let got = sqsc.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
+    let c: s3::Continuation = serde_json::from_str(got.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(
+        (c.bucket.as_str(), c.key.as_str(), c.version.as_deref(), c.next_line),
+        (bucket.as_str(), key, put.e_tag(), 1)
+    );
+    let guard = orderflow::core::batch::DeadlineGuard::from_remaining(std::time::Duration::from_secs(60));
+    let done = s3::continue_import(&deps, &c, guard, "req-2", &mut tally).await.unwrap().unwrap();
+    assert_eq!((done.lines, done.accepted, done.next_line, done.invocations), (50, 50, None, 2));
+    assert_eq!(store.scan().await.unwrap().len(), 50);
+    // The same continuation once the object has been replaced: a fresh import of the new object.
+    s3c.put_object().bucket(&bucket).key(key).body(b"{}\n".to_vec().into()).send().await.unwrap();
+    let again = s3::continue_import(&deps, &c, guard, "req-3", &mut tally).await.unwrap().unwrap();
+    assert_eq!((again.lines, again.rejected, again.invocations), (1, 1, 1));
+}
