@@ -144,6 +144,14 @@ def config_const(name: str) -> str:
     return m.group(1)
 
 
+def config_number(name: str) -> int:
+    """An unsigned integer constant of src/config.rs (`const NAME: u64/u32/usize = N;`)."""
+    text = (SRC / "config.rs").read_text()
+    m = re.search(rf"pub(?:\(crate\))?\s+const\s+{name}\s*:\s*(?:u\d+|usize)\s*=\s*(\d+)\s*;", text)
+    assert m, f"src/config.rs defines no integer `const {name}`"
+    return int(m.group(1))
+
+
 @lru_cache(maxsize=None)
 def mapping() -> dict:
     return json.loads((INFRA / "tests" / "code_actions.json").read_text())
@@ -314,36 +322,27 @@ def test_sqs_mappings():
 
 
 def test_the_local_runtime_defaults_to_the_mappings_maximum_concurrency():
-    text = (SRC / "config.rs").read_text()
     for name, fn in [("MAX_CONCURRENCY_SQS", "orderflow-sqs"), ("MAX_CONCURRENCY_S3", "orderflow-s3")]:
-        m = re.search(rf"pub(?:\(crate\))?\s+const\s+{name}\s*:\s*usize\s*=\s*(\d+)\s*;", text)
-        assert m, f"src/config.rs defines no `pub const {name}: usize`"
-        assert int(m.group(1)) == default("maximum_concurrency")[fn], name
+        assert config_number(name) == default("maximum_concurrency")[fn], name
 
 
 def test_the_local_runtime_defaults_to_the_mappings_window_record_age_and_retries():
-    text = (SRC / "config.rs").read_text()
     for name, var in [
         ("BATCH_WINDOW_S", "maximum_batching_window_in_seconds"),
         ("STREAM_MAX_RECORD_AGE_S", "stream_maximum_record_age_in_seconds"),
         ("STREAM_MAX_RETRIES", "stream_maximum_retry_attempts"),
     ]:
-        m = re.search(rf"pub(?:\(crate\))?\s+const\s+{name}\s*:\s*u\d+\s*=\s*(\d+)\s*;", text)
-        assert m, f"src/config.rs defines no `const {name}`"
-        assert int(m.group(1)) == default(var), name
+        assert config_number(name) == default(var), name
 
 
 def test_the_local_deadlines_are_the_functions_timeouts():
-    text = (SRC / "config.rs").read_text()
     for name, fn in [
         ("SQS_TIMEOUT_S", "orderflow-sqs"),
         ("S3_TIMEOUT_S", "orderflow-s3"),
         ("STREAM_TIMEOUT_S", "orderflow-stream"),
         ("HTTP_TIMEOUT_S", "orderflow-http"),
     ]:
-        m = re.search(rf"pub(?:\(crate\))?\s+const\s+{name}\s*:\s*u\d+\s*=\s*(\d+)\s*;", text)
-        assert m, f"src/config.rs defines no `const {name}`"
-        assert int(m.group(1)) == default("timeout")[fn], name
+        assert config_number(name) == default("timeout")[fn], name
 
 
 def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout():

@@ -281,6 +281,12 @@ impl Moto {
         }
     }
 
+    /// A fresh queue named after `prefix`: its URL.
+    async fn create_queue(&self, prefix: &str) -> String {
+        let created = self.sqs.create_queue().queue_name(unique(prefix)).send().await.expect("create a queue on moto");
+        created.queue_url().unwrap().to_string()
+    }
+
     async fn report(&self, key: &str) -> ImportReport {
         let got = self
             .s3
@@ -352,16 +358,7 @@ async fn the_three_lambda_binaries_under_cargo_lambda_watch_against_moto() {
     let moto = Moto::connect(endpoint).await;
     let table = unique("e2e-orders");
     moto::create_orders_table(&moto.ddb, &table).await;
-    let queue_url = moto
-        .sqs
-        .create_queue()
-        .queue_name(unique("e2e-orders"))
-        .send()
-        .await
-        .expect("create the orders queue on moto")
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let queue_url = moto.create_queue("e2e-orders").await;
     moto.seed_bucket().await;
     let pending = insert_pending_rows(&moto, &table).await;
     assert_eq!(pending, ["ord-7001", "ord-7002"]);
@@ -544,16 +541,7 @@ async fn the_http_binary_under_cargo_lambda_watch_against_moto() {
     let moto = Moto::connect(endpoint).await;
     let table = unique("e2e-http-orders");
     moto::create_orders_table(&moto.ddb, &table).await;
-    let queue_url = moto
-        .sqs
-        .create_queue()
-        .queue_name(unique("e2e-http-orders"))
-        .send()
-        .await
-        .expect("create the orders queue on moto")
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let queue_url = moto.create_queue("e2e-http-orders").await;
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("functions.env");
     let env = [
