@@ -9,6 +9,7 @@ use crate::config::{IMPORT_PREFIX, REPORT_PREFIX};
 use crate::core::batch::{self, DeadlineGuard};
 pub(crate) mod continuation;
 pub(crate) mod import;
+mod write;
 
 use crate::core::processing::{now_rfc3339, Origin, Outcome, RecordOutcome};
 use crate::metering::Tally;
@@ -16,14 +17,11 @@ use crate::order::Source;
 use crate::store::{ObjectError, QueueError};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 pub use continuation::{Continuation, CONTINUATION_TYPE};
-use import::{FileError, PreparedChunk};
+use import::FileError;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
-use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
 
 pub const FUNCTION_NAME: &str = "orderflow-s3";
 
@@ -440,7 +438,7 @@ async fn import_from(
                 let mut chunks = import::spawn_prepared(sync, format, gz, with, prepare_workers());
                 let mut hand_on: Vec<String> = Vec::new();
                 let written =
-                    write_chunks(deps, &mut chunks, guard, skip_before, &mut report, tally, &mut hand_on).await;
+                    write::write_chunks(deps, &mut chunks, guard, skip_before, &mut report, tally, &mut hand_on).await;
                 let parsed = chunks.finish().await;
                 let stopped_at = written?;
                 if !hand_on.is_empty() {
@@ -505,157 +503,6 @@ async fn import_from(
         "import finished"
     );
     Ok(Some(report))
-}
-
-/// Writes the file's chunks as they are prepared, in file order, and counts their outcomes;
-/// units before line `skip_before` were accounted for by an earlier invocation. A chunk is
-/// written when its writes fit the time left at the rate measured so far. When one does not fit,
-/// the import stops there and returns that chunk's first line to continue from, or, without a
-/// continuations queue, hands the rest on to the orders queue; records whose write must be
-/// retried are handed on. Where the store applies batches in the order they are submitted, the
-/// next chunks are submitted while one commits.
-async fn write_chunks(
-    deps: &Deps,
-    chunks: &mut import::PreparedChunks,
-    guard: DeadlineGuard,
-    skip_before: u64,
-    report: &mut ImportReport,
-    tally: &mut Tally,
-    hand_on: &mut Vec<String>,
-) -> Result<Option<u64>, ImportError> {
-    let depth = if deps.processor.store().ordered_batches() { CHUNKS_IN_FLIGHT } else { 1 };
-    let mut in_flight: VecDeque<Pin<Box<dyn Future<Output = WrittenChunk> + Send + '_>>> = VecDeque::new();
-    let mut rate = WriteRate::default();
-    let mut stopped_at = None;
-    while let Some(mut chunk) = chunks.next().await {
-        if skip_before > 0 {
-            chunk = match skip_lines_before(chunk, skip_before) {
-                Some(rest) => rest,
-                None => continue,
-            };
-        }
-        let records = chunk.prepared.len();
-        let waiting: usize = in_flight.len() * records;
-        if guard.is_expired() || rate.time_for(waiting + records) > guard.remaining() {
-            if deps.continuations.is_some() {
-                stopped_at = chunk.chunk.units.first().map(import::Unit::line);
-                break;
-            }
-            report.orders += records as u64;
-            hand_on.extend(chunk.chunk.units.iter().map(|u| chunk.chunk.to_body(u)));
-        } else {
-            report.orders += records as u64;
-            let mut write = Box::pin(write_chunk(deps, chunk));
-            // Polled once here, so its writes are submitted now, after the previous chunk's.
-            match futures::poll!(write.as_mut()) {
-                std::task::Poll::Ready(done) => account(done, report, tally, hand_on, &mut rate),
-                std::task::Poll::Pending => in_flight.push_back(write),
-            }
-            rate.start();
-        }
-        while in_flight.len() >= depth {
-            let done = in_flight.pop_front().expect("in flight").await;
-            account(done, report, tally, hand_on, &mut rate);
-        }
-        if hand_on.len() >= 1000 {
-            report.handed_on += hand_on.len() as u64;
-            deps.queue.send_all(std::mem::take(hand_on)).await?;
-        }
-    }
-    while let Some(write) = in_flight.pop_front() {
-        account(write.await, report, tally, hand_on, &mut rate);
-    }
-    Ok(stopped_at)
-}
-
-/// The part of a chunk from line `first` on (None when all of it comes before).
-fn skip_lines_before(PreparedChunk { mut chunk, prepared }: PreparedChunk, first: u64) -> Option<PreparedChunk> {
-    if chunk.units.last().is_none_or(|u| u.line() < first) {
-        return None;
-    }
-    let keep = chunk.units.iter().position(|u| u.line() >= first).unwrap_or(0);
-    chunk.units.drain(..keep);
-    let prepared = prepared.into_iter().skip(keep).collect();
-    Some(PreparedChunk { chunk, prepared })
-}
-
-/// Chunks an import keeps submitted at once to a store that applies batches in order.
-const CHUNKS_IN_FLIGHT: usize = 3;
-
-/// A chunk with one outcome per record.
-struct WrittenChunk {
-    chunk: import::Chunk,
-    outcomes: Vec<RecordOutcome>,
-}
-
-async fn write_chunk(deps: &Deps, PreparedChunk { chunk, prepared }: PreparedChunk) -> WrittenChunk {
-    let outcomes = {
-        let batch = prepared.into_iter().zip(&chunk.units).map(|(p, u)| (p, chunk.raw(u))).collect();
-        deps.processor.commit_batch(batch).await
-    };
-    WrittenChunk { chunk, outcomes }
-}
-
-/// Counts a written chunk's outcomes into the report and the tally. Records whose write must be
-/// retried are added to `hand_on`.
-fn account(
-    WrittenChunk { chunk, outcomes }: WrittenChunk,
-    report: &mut ImportReport,
-    tally: &mut Tally,
-    hand_on: &mut Vec<String>,
-    rate: &mut WriteRate,
-) {
-    rate.add(outcomes.len());
-    for (i, out) in outcomes.into_iter().enumerate() {
-        let unit = &chunk.units[i];
-        match &out.outcome {
-            Outcome::Accepted => report.accepted += 1,
-            Outcome::Duplicate => report.duplicates += 1,
-            Outcome::Rejected { reasons } => {
-                report.rejected += 1;
-                if report.rejected_lines.len() < MAX_REPORTED_REJECTIONS {
-                    report.rejected_lines.push(RejectedLine {
-                        line: unit.line(),
-                        order_id: out.order_id.clone(),
-                        reasons: reasons.clone(),
-                    });
-                } else {
-                    report.rejected_lines_not_listed += 1;
-                }
-            }
-            // A transient store failure: the queue will retry this order on its own.
-            Outcome::Retry { .. } => {
-                hand_on.push(chunk.to_body(unit));
-                continue;
-            }
-        }
-        tally.add(&out);
-    }
-}
-
-/// The import's measured write rate: records written since its first write was submitted.
-#[derive(Debug, Default)]
-struct WriteRate {
-    since: Option<std::time::Instant>,
-    records: usize,
-}
-
-impl WriteRate {
-    fn start(&mut self) {
-        self.since.get_or_insert_with(std::time::Instant::now);
-    }
-
-    fn add(&mut self, records: usize) {
-        self.records += records;
-    }
-
-    /// The time `records` more writes are expected to take (nothing measured yet: none).
-    fn time_for(&self, records: usize) -> std::time::Duration {
-        match self.since {
-            Some(since) if self.records > 0 => since.elapsed().mul_f64(records as f64 / self.records as f64),
-            _ => std::time::Duration::ZERO,
-        }
-    }
 }
 
 /// Threads that parse, validate and price an object's orders while its writes go on: one per
