@@ -95,12 +95,19 @@ pub(crate) struct PrepareWith {
     pub object: String,
     pub received_at: String,
     pub limits: crate::config::ObjectLimits,
+    /// Units before this line were accounted for by an earlier invocation (a continued
+    /// import): they are left out unprepared.
+    pub skip_before: u64,
 }
 
 impl PrepareWith {
     /// Prepares a chunk of units (CPU only: run it on a blocking thread). Every record of the
     /// chunk is stamped with the same `processed_at`.
-    pub(crate) fn prepare_chunk(&self, chunk: Chunk) -> PreparedChunk {
+    pub(crate) fn prepare_chunk(&self, mut chunk: Chunk) -> PreparedChunk {
+        if self.skip_before > 0 {
+            // The text stays: the kept units' spans still point into it.
+            chunk.units.retain(|u| u.line() >= self.skip_before);
+        }
         let processed_at = processing::now_rfc3339();
         let mut source_id = String::with_capacity(self.object.len() + 21);
         source_id.push_str(&self.object);
@@ -635,6 +642,7 @@ mod prepared_tests {
             object: "b/incoming/k.jsonl".into(),
             received_at: "2026-11-27T00:00:00.000Z".into(),
             limits: Default::default(),
+            skip_before: 0,
         }
     }
 

@@ -434,11 +434,11 @@ async fn import_from(
                 let sync = tokio_util::io::SyncIoBridge::new(opened.reader);
                 let received_at = now_rfc3339();
                 let limits = crate::config::ObjectLimits::from_env();
-                let with = import::PrepareWith { object: format!("{bucket}/{key}"), received_at, limits };
+                let object = format!("{bucket}/{key}");
+                let with = import::PrepareWith { object, received_at, limits, skip_before };
                 let mut chunks = import::spawn_prepared(sync, format, gz, with, prepare_workers());
                 let mut hand_on: Vec<String> = Vec::new();
-                let written =
-                    write::write_chunks(deps, &mut chunks, guard, skip_before, &mut report, tally, &mut hand_on).await;
+                let written = write::write_chunks(deps, &mut chunks, guard, &mut report, tally, &mut hand_on).await;
                 let parsed = chunks.finish().await;
                 let stopped_at = written?;
                 if !hand_on.is_empty() {

@@ -68,8 +68,12 @@ mod tests {
         gz: bool,
         limits: ObjectLimits,
     ) -> (Vec<u64>, Result<u64, FileError>) {
-        let with =
-            PrepareWith { object: "b/incoming/x".into(), received_at: "2026-12-02T00:00:00.000Z".into(), limits };
+        let with = PrepareWith {
+            object: "b/incoming/x".into(),
+            received_at: "2026-12-02T00:00:00.000Z".into(),
+            limits,
+            skip_before: 0,
+        };
         let mut chunks = spawn_prepared(std::io::Cursor::new(bytes), format, gz, with, 2);
         let mut lines = Vec::new();
         while let Some(c) = chunks.next().await {
