@@ -28,9 +28,16 @@ struct Server {
 
 impl Server {
     fn start(read_timeout_s: u64) -> Server {
+        Server::start_with(read_timeout_s, &[], &[])
+    }
+
+    /// `start` with more arguments (`--aws`) and environment variables.
+    fn start_with(read_timeout_s: u64, args: &[&str], envs: &[(&str, String)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_orderflow"))
             .args(["serve", "--listen", "127.0.0.1:0", "--read-timeout", &read_timeout_s.to_string()])
+            .args(args)
+            .envs(envs.iter().map(|(k, v)| (k, v)))
             .arg("--data-dir")
             .arg(dir.path())
             .stdin(Stdio::null())
@@ -345,4 +352,42 @@ async fn respond_async_queues_the_order_and_orderflow_run_stores_it_from_the_que
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let s = server.stored().await;
     assert_eq!((s["o-q"].source.as_str(), s["o-q"].status.to_string().as_str()), ("sqs", "ACCEPTED"));
+}
+
+#[tokio::test]
+async fn serve_aws_writes_to_dynamodb_and_queues_to_sqs_on_moto() {
+    use orderflow::store::aws::DynamoStore;
+    let cfg = crate::moto::sdk_config().await;
+    let (ddb, sqs) = (aws_sdk_dynamodb::Client::new(&cfg), aws_sdk_sqs::Client::new(&cfg));
+    let table = crate::moto::unique("serve-orders");
+    crate::moto::create_orders_table(&ddb, &table).await;
+    let queue = sqs.create_queue().queue_name(crate::moto::unique("serve-orders")).send().await.unwrap();
+    let queue_url = queue.queue_url().unwrap().to_string();
+    let envs = [
+        ("AWS_ENDPOINT_URL", crate::moto::endpoint()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+        ("ORDERFLOW_TABLE", table.clone()),
+        ("ORDERFLOW_ORDERS_QUEUE_URL", queue_url.clone()),
+    ];
+    let server = Server::start_with(10, &["--aws"], &envs);
+    let client = reqwest::Client::new();
+    let created = client.post(server.url("/orders")).body(order("aws-1", 4)).send().await.unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = serde_json::from_slice(&created.bytes().await.unwrap()).unwrap();
+    let again = client.post(server.url("/orders")).body(order("aws-1", 4)).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    let got = client.get(server.url("/orders/aws-1")).send().await.unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&got.bytes().await.unwrap()).unwrap(), created);
+    let store = DynamoStore::new(ddb, table);
+    let s = stored(&store).await;
+    assert_eq!((s.len(), s["aws-1"].total.unwrap().to_string()), (1, "11.00".to_string()));
+    let queued = client.post(server.url("/orders")).header("prefer", "respond-async").body(order("aws-2", 1)).send();
+    assert_eq!(queued.await.unwrap().status(), 202);
+    let got = sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
+    assert_eq!(
+        got.messages().iter().map(|m| m.body().unwrap().to_string()).collect::<Vec<_>>(),
+        vec![order("aws-2", 1)]
+    );
 }
