@@ -2,9 +2,9 @@
 //!
 //! An event-driven, idempotent order worker for AWS Lambda with exact pay-per-use accounting.
 //!
-//! Orders arrive three ways — SQS messages, bulk files dropped into an S3 bucket (notified via
-//! SQS), and PENDING rows written straight into a DynamoDB table (its stream) — and all three go
-//! through one processing core ([`core::processing`]) into one system of record
+//! Orders arrive four ways — SQS messages, bulk files dropped into an S3 bucket (notified via
+//! SQS), PENDING rows written straight into a DynamoDB table (its stream), and HTTP requests
+//! (API Gateway, Function URLs, `orderflow serve`) — and all four go through one processing core ([`core::processing`]) into one system of record
 //! ([`store::OrderStore`]). Every invocation is metered ([`metering`]): billed duration,
 //! GB-seconds and exact cost, split across the customers whose records it handled, written as one
 //! CloudWatch EMF line. The cost comes from one price list and one formula ([`pricing`], which
@@ -12,7 +12,8 @@
 //! ([`billing`]).
 //!
 //! ```text
-//!  SQS orders queue ─► orderflow-sqs ───────────────┐
+//!  HTTP ─► orderflow-http ─────────────────────────┐
+//!  SQS orders queue ─► orderflow-sqs ───────────────┤
 //!  S3 bucket ─(notification via SQS)─► orderflow-s3 ┼─► core ─► OrderStore (DynamoDB | SQLite)
 //!  DynamoDB table stream ─► orderflow-stream ───────┘                    │
 //!  every invocation ─► Meter ─► one EMF line ─► `orderflow report`       └─► stream
@@ -23,6 +24,8 @@
 //! | SQS batch → core → partial batch reply  | [`ingest::sqs`]                                |
 //! | S3 object → streaming import → core     | [`ingest::s3`], [`ingest::s3::import`]         |
 //! | table stream → PENDING completion       | [`ingest::stream`]                             |
+//! | HTTP request → core → HTTP response     | [`ingest::http`]; `orderflow serve` in [`local::serve`] |
+//! | an import continued in the next invocation | [`ingest::s3`] (`continuation`)             |
 //! | one record: parse → validate → price → idempotent write → outcome | [`core::processing`] |
 //! | a batch: FIFO groups, panics, deadline  | [`core::batch`]                                |
 //! | the domain (ids, money, orders)         | [`order`]                                      |

@@ -64,7 +64,7 @@ pub(crate) enum Command {
     /// ephemeral storage, free tier).
     Cost(cost::Args),
     /// The local event-source-mapping runtime: polls the orders queue, the uploads queue and the
-    /// table's stream and invokes the three handlers in-process with Lambda's semantics.
+    /// table's stream and invokes the three event-driven handlers in-process with Lambda's semantics.
     Run(run::Args),
     /// Send orders to the orders queue (a JSON order, a JSON array, JSON Lines or CSV).
     Enqueue(enqueue::EnqueueArgs),

@@ -1,10 +1,11 @@
 //! The local event-source-mapping runtime behind `orderflow run`: it polls the orders queue, the
-//! uploads queue and the table's stream, and invokes the three handlers in-process with Lambda's
-//! exact event shapes, a real `Context` and Lambda's mapping semantics — delete exactly what the
-//! partial batch response did not report, fail the whole batch on a handler error or an invalid
-//! response, checkpoint a stream at its lowest failed record, retry, bisect, and send what
-//! exhausted its retries to the on-failure queue. The same code drives the embedded default and
-//! any AWS endpoint: only the `QueueSource`/`StreamSource` adapters differ.
+//! uploads queue and the table's stream, and invokes the three event-driven handlers in-process
+//! with Lambda's exact event shapes, a real `Context` and Lambda's mapping semantics — delete
+//! exactly what the partial batch response did not report, fail the whole batch on a handler
+//! error or an invalid response, checkpoint a stream at its lowest failed record, retry, bisect,
+//! and send what exhausted its retries to the on-failure queue. The same code drives the
+//! embedded default and any AWS endpoint: only the `QueueSource`/`StreamSource` adapters differ.
+//! `serve` is the HTTP counterpart: `orderflow-http`'s handler behind a local server.
 
 mod progress;
 pub mod serve;

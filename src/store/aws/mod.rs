@@ -28,7 +28,7 @@ pub(crate) fn custom_endpoint() -> bool {
     ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"].iter().any(|v| std::env::var(v).map(|s| !s.is_empty()).unwrap_or(false))
 }
 
-/// The three clients and resource names, built once per process.
+/// The three clients (DynamoDB, S3, SQS) and the resources they reach, built once per process.
 #[derive(Clone)]
 pub struct AwsAdapters {
     pub store: Arc<DynamoStore>,
