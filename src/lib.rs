@@ -58,6 +58,7 @@ pub mod metering;
 pub mod order;
 mod panic;
 pub mod pricing;
+pub mod samples;
 pub mod store;
 pub mod telemetry;
 pub mod wiring;

@@ -10,6 +10,7 @@ use super::DataDir;
 use crate::ingest::{s3, stream};
 use crate::metering::Metrics;
 use crate::order::{OrderInput, PendingOrder};
+use crate::samples::*;
 use crate::store::embedded::{self, Embedded};
 use crate::store::OrderStore;
 use lambda_runtime::LambdaEvent;
@@ -20,36 +21,6 @@ use std::time::Duration;
 pub(crate) struct Args {
     #[command(flatten)]
     data: DataDir,
-}
-
-pub(crate) const BUCKET: &str = crate::config::DEFAULT_BUCKET;
-
-/// The sample data, compiled in so the demo runs from any working directory.
-pub(crate) const SQS_MIXED_BATCH: &str = include_str!("../../events/sqs-mixed-batch.json");
-pub(crate) const S3_SQS_NOTIFICATION: &str = include_str!("../../events/s3-sqs-notification.json");
-pub(crate) const S3_DIRECT: &str = include_str!("../../events/s3-direct.json");
-pub(crate) const S3_TEST_EVENT: &str = include_str!("../../events/s3-test-event.json");
-pub(crate) const ORDERS_JSONL: &str = include_str!("../../events/orders.jsonl");
-pub(crate) const ORDERS_CSV: &str = include_str!("../../events/orders.csv");
-pub(crate) const ORDERS_CSV_GZ: &[u8] = include_bytes!("../../events/orders.csv.gz");
-pub(crate) const PENDING_ORDERS: &str = include_str!("../../events/pending-orders.jsonl");
-pub(crate) const HTTP_POST_ORDER: &str = include_str!("../../events/http/api-post-order.json");
-pub(crate) const HTTP_POST_CONFLICT: &str = include_str!("../../events/http/api-post-order-conflict.json");
-
-/// The objects the sample S3 events refer to, by (decoded) key.
-pub(crate) const SAMPLE_OBJECTS: [(&str, &[u8]); 3] = [
-    ("incoming/orders.jsonl", ORDERS_JSONL.as_bytes()),
-    ("incoming/2026-11-26/store orders+east.csv", ORDERS_CSV.as_bytes()),
-    ("incoming/archive/orders.csv.gz", ORDERS_CSV_GZ),
-];
-
-/// Puts the sample objects into the embedded bucket (what `orderflow upload` does by hand).
-pub async fn seed_bucket(e: &Embedded) -> anyhow::Result<()> {
-    use crate::store::ObjectStore;
-    for (key, body) in SAMPLE_OBJECTS {
-        e.bucket.put(BUCKET, key, body.to_vec(), "application/octet-stream").await?;
-    }
-    Ok(())
 }
 
 pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -65,7 +36,7 @@ pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
     let r = invoke(&deps, Function::Sqs, SQS_MIXED_BATCH, 128, timeout).await?;
     println!("1. SQS batch of 7 messages -> orderflow-sqs: {r}");
 
-    seed_bucket(&e).await?;
+    seed_bucket(e.bucket.as_ref()).await?;
     let r = invoke(&deps, Function::S3, S3_SQS_NOTIFICATION, 256, timeout).await?;
     println!(
         "2. 2 S3 notifications via SQS (a CSV with key `store+orders%2Beast.csv`, a .csv.gz) -> orderflow-s3: {r}"

@@ -80,8 +80,6 @@ pub(crate) enum Command {
     Bootstrap(bootstrap::Args),
 }
 
-pub use demo::seed_bucket as demo_seed_bucket;
-
 pub fn main() -> ExitCode {
     crate::metering::meter::mark_process_start();
     crate::telemetry::init_cli();

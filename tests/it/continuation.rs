@@ -49,7 +49,7 @@ async fn deliver(deps: &Deps, bodies: &[String]) {
 #[tokio::test]
 async fn near_the_deadline_the_import_continues_in_the_next_invocation_with_one_report() {
     let e = env();
-    orderflow::cli::demo_seed_bucket(&e.embedded).await.unwrap();
+    orderflow::samples::seed_bucket(e.embedded.bucket.as_ref()).await.unwrap();
     let key = "incoming/orders.jsonl";
     let mut tally = Tally::default();
     let first =

@@ -32,7 +32,7 @@ async fn run_stream(e: &Env, file: &str) -> serde_json::Value {
 }
 
 async fn seed(e: &Env) {
-    orderflow::cli::demo_seed_bucket(&e.embedded).await.unwrap();
+    orderflow::samples::seed_bucket(e.embedded.bucket.as_ref()).await.unwrap();
 }
 
 #[tokio::test]

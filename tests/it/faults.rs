@@ -133,7 +133,7 @@ async fn without_a_continuations_queue_the_import_hands_every_remaining_order_on
         e.embedded.orders_queue.clone(),
         Metrics::memory().0,
     );
-    orderflow::cli::demo_seed_bucket(&e.embedded).await.unwrap();
+    orderflow::samples::seed_bucket(e.embedded.bucket.as_ref()).await.unwrap();
     let mut tally = Tally::default();
     let report = s3::import_object(
         &deps,
@@ -168,7 +168,7 @@ async fn csv_orders_handed_on_become_json_order_bodies_with_exact_numbers() {
         e.embedded.orders_queue.clone(),
         Metrics::memory().0,
     );
-    orderflow::cli::demo_seed_bucket(&e.embedded).await.unwrap();
+    orderflow::samples::seed_bucket(e.embedded.bucket.as_ref()).await.unwrap();
     let mut tally = Tally::default();
     s3::import_object(
         &deps,
@@ -200,7 +200,7 @@ async fn csv_orders_handed_on_become_json_order_bodies_with_exact_numbers() {
 #[tokio::test]
 async fn orders_the_store_cannot_take_right_now_are_handed_on_and_the_notification_acknowledged() {
     let e = env();
-    orderflow::cli::demo_seed_bucket(&e.embedded).await.unwrap();
+    orderflow::samples::seed_bucket(e.embedded.bucket.as_ref()).await.unwrap();
     let faulty = FaultInjectingStore::new(e.embedded.store.clone(), 0, &["ord-3002"], Fault::Transient);
     let deps = with_store(&e, faulty);
     let ev = serde_json::from_str(&event_text("s3-direct.json")).unwrap();
