@@ -263,23 +263,6 @@ async fn process_notification(
     let message_id = source_id.as_ref();
     let ok = RecordOutcome { outcome: Outcome::Accepted, order_id: None, customer_id: None };
     let parsed: Result<Value, _> = serde_json::from_str(body);
-    if let Some(c) = parsed.as_ref().ok().and_then(Continuation::parse) {
-        return match c {
-            Ok(c) => match continue_import(deps, &c, guard, request_id, tally).await {
-                Ok(_) => ok,
-                Err(e) => {
-                    tracing::warn!(bucket = c.bucket, key = c.key, error = %e, "import not continued; it will be retried");
-                    RecordOutcome::retry(e.to_string())
-                }
-            },
-            Err(reason) => {
-                let origin = Origin { source: Source::S3, source_id: message_id, received_at: &now_rfc3339() };
-                let out = deps.processor.reject(None, None, vec![reason], body, origin).await;
-                tally.add(&out);
-                out
-            }
-        };
-    }
     let notification = match parsed {
         Ok(v) if is_test_event(&v) => {
             tracing::info!(message_id, "s3:TestEvent acknowledged");
@@ -289,7 +272,20 @@ async fn process_notification(
         Ok(v) if v.get("Records").is_some() => {
             serde_json::from_value::<Notification>(v).map_err(|e| format!("not a valid S3 event notification: {e}"))
         }
-        Ok(_) => Err("the message is not an S3 event notification".to_string()),
+        // An import continued from an earlier invocation (see `continuation`).
+        Ok(v) => match Continuation::parse(&v) {
+            Some(Ok(c)) => {
+                return match continue_import(deps, &c, guard, request_id, tally).await {
+                    Ok(_) => ok,
+                    Err(e) => {
+                        tracing::warn!(bucket = c.bucket, key = c.key, error = %e, "import not continued; it will be retried");
+                        RecordOutcome::retry(e.to_string())
+                    }
+                }
+            }
+            Some(Err(reason)) => Err(reason),
+            None => Err("the message is not an S3 event notification".to_string()),
+        },
         Err(e) => Err(format!("malformed JSON: {e}")),
     };
     let event = match notification {
