@@ -63,6 +63,14 @@ impl Reply {
         self
     }
 
+    /// The reply with `Location: /orders/{order_id}`, when there is an order id.
+    pub(crate) fn located(self, order_id: Option<&str>) -> Reply {
+        match order_id {
+            Some(id) => self.header(http::header::LOCATION, format!("/orders/{id}")),
+            None => self,
+        }
+    }
+
     fn into_response(self, request_id: &str) -> http::Response<Bytes> {
         let mut response = http::Response::new(self.body);
         *response.status_mut() = self.status;
@@ -135,11 +143,7 @@ pub fn unread_body(timed_out: bool, detail: &str, path: &str, request_id: &str) 
 /// A stored record as a JSON answer, with its `Location`.
 pub(crate) fn stored_reply(status: StatusCode, stored: &crate::order::StoredOrder) -> Reply {
     let body = serde_json::to_string(stored).expect("a stored record serializes");
-    let reply = Reply::new(status, "application/json", body);
-    match &stored.order_id {
-        Some(id) => reply.header(http::header::LOCATION, format!("/orders/{id}")),
-        None => reply,
-    }
+    Reply::new(status, "application/json", body).located(stored.order_id.as_deref())
 }
 
 /// A store that failed: 503 to retry when it may recover, else a 500 that says so.

@@ -120,12 +120,9 @@ async fn enqueue(
                 "status": "QUEUED",
                 "request_id": id,
             });
-            let reply = Reply::new(StatusCode::ACCEPTED, "application/json", body.to_string())
-                .header(http::HeaderName::from_static("preference-applied"), "respond-async".into());
-            match &order.order_id {
-                Some(order_id) => reply.header(http::header::LOCATION, format!("/orders/{order_id}")),
-                None => reply,
-            }
+            Reply::new(StatusCode::ACCEPTED, "application/json", body.to_string())
+                .header(http::HeaderName::from_static("preference-applied"), "respond-async".into())
+                .located(order.order_id.as_deref())
         }
         Err(QueueError::Transient(_)) => problem(Kind::Unavailable, "the orders queue is unavailable", &[], path, id),
         Err(e @ QueueError::Refused { .. }) => {
