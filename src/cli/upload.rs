@@ -4,7 +4,7 @@
 
 use super::Target;
 use crate::config::{Config, IMPORT_PREFIX};
-use crate::store::embedded::{Embedded, SqliteQueue, UPLOADS_QUEUE, UPLOAD_TEMP_PREFIX};
+use crate::store::embedded::{Embedded, UPLOAD_TEMP_PREFIX};
 use crate::store::OrderQueue;
 use anyhow::Context as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -84,9 +84,7 @@ pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
         let e = Embedded::open(&a.target.data.data_dir)?;
         let etag = copy_into(&e, &a.file, &bucket, &key)?;
         if key.starts_with(IMPORT_PREFIX) {
-            SqliteQueue::new(e.store.clone(), UPLOADS_QUEUE)
-                .send_all(vec![notification(&bucket, &key, size, &etag).to_string()])
-                .await?;
+            e.uploads_queue.send_all(vec![notification(&bucket, &key, size, &etag).to_string()]).await?;
         }
     }
     eprintln!("uploaded {} ({size} bytes) to s3://{bucket}/{key}", a.file.display());
