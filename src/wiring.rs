@@ -19,28 +19,36 @@ where
     R: serde::Serialize + Send + 'static,
     Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>> + Send + 'static,
 {
-    // Built once, on first use, and kept for the process's life: every invocation shares them.
-    static DEPS: tokio::sync::OnceCell<Deps> = tokio::sync::OnceCell::const_new();
-    crate::metering::meter::mark_process_start();
-    crate::telemetry::init_lambda();
-    lambda_runtime::run(lambda_runtime::service_fn(move |event| async move {
-        let deps: &'static Deps = DEPS.get_or_init(lambda).await;
-        handler(deps, event).await
-    }))
+    start_lambda();
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event| async move { handler(lambda_deps().await, event).await },
+    ))
     .await
 }
 
 /// `serve` for `orderflow-http`: `lambda_http` turns API Gateway and Function URL events into
 /// `http` requests and the handler's responses back into the event's response shape.
 pub async fn serve_http() -> Result<(), lambda_runtime::Error> {
-    static DEPS: tokio::sync::OnceCell<Deps> = tokio::sync::OnceCell::const_new();
-    crate::metering::meter::mark_process_start();
-    crate::telemetry::init_lambda();
+    start_lambda();
     lambda_http::run(lambda_http::service_fn(move |request| async move {
-        let deps: &'static Deps = DEPS.get_or_init(lambda).await;
-        Ok::<_, std::convert::Infallible>(crate::ingest::http::lambda::handle_lambda(deps, request).await)
+        Ok::<_, std::convert::Infallible>(
+            crate::ingest::http::lambda::handle_lambda(lambda_deps().await, request).await,
+        )
     }))
     .await
+}
+
+/// A Lambda binary's first steps: note the process start (a cold start bills init), set up logging.
+fn start_lambda() {
+    crate::metering::meter::mark_process_start();
+    crate::telemetry::init_lambda();
+}
+
+/// The process's adapters: built on first use (the first event) and kept for the process's
+/// life, so every invocation shares them.
+async fn lambda_deps() -> &'static Deps {
+    static DEPS: tokio::sync::OnceCell<Deps> = tokio::sync::OnceCell::const_new();
+    DEPS.get_or_init(lambda).await
 }
 
 /// What a Lambda binary runs: the AWS adapters from the environment, EMF on stdout.
