@@ -124,16 +124,18 @@ async fn a_stream_batch_with_one_failing_record_reports_it_and_everything_after_
     assert!(stored(e.embedded.store.as_ref()).await.is_empty());
 }
 
+/// The embedded default with the sample objects, its deps without a continuations queue: an
+/// import near its deadline hands its remaining orders on to the orders queue.
+async fn seeded_without_continuations(e: &Env) -> Deps {
+    orderflow::samples::seed_bucket(e.embedded.bucket.as_ref()).await.unwrap();
+    let embedded = &e.embedded;
+    Deps::new(embedded.store.clone(), embedded.bucket.clone(), embedded.orders_queue.clone(), Metrics::memory().0)
+}
+
 #[tokio::test]
 async fn without_a_continuations_queue_the_import_hands_every_remaining_order_on_to_the_orders_queue() {
     let e = env();
-    let deps = Deps::new(
-        e.embedded.store.clone(),
-        e.embedded.bucket.clone(),
-        e.embedded.orders_queue.clone(),
-        Metrics::memory().0,
-    );
-    orderflow::samples::seed_bucket(e.embedded.bucket.as_ref()).await.unwrap();
+    let deps = seeded_without_continuations(&e).await;
     let mut tally = Tally::default();
     let report = s3::import_object(
         &deps,
@@ -161,14 +163,7 @@ async fn without_a_continuations_queue_the_import_hands_every_remaining_order_on
 #[tokio::test]
 async fn csv_orders_handed_on_become_json_order_bodies_with_exact_numbers() {
     let e = env();
-    // Without a continuations queue: what an import hands on is order bodies.
-    let deps = Deps::new(
-        e.embedded.store.clone(),
-        e.embedded.bucket.clone(),
-        e.embedded.orders_queue.clone(),
-        Metrics::memory().0,
-    );
-    orderflow::samples::seed_bucket(e.embedded.bucket.as_ref()).await.unwrap();
+    let deps = seeded_without_continuations(&e).await;
     let mut tally = Tally::default();
     s3::import_object(
         &deps,
