@@ -399,3 +399,54 @@ async fn a_lone_surrogate_in_one_notification_via_sqs_fails_only_that_record() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"batchItemFailures\":[]}\n");
 }
+
+/// Found by the `s3_event` fuzz target: a direct S3 event whose record lacks its bucket failed
+/// the whole invocation (Lambda would retry it, then drop it in the on-failure destination).
+#[tokio::test]
+async fn an_s3_event_that_cannot_be_read_is_stored_as_a_rejection_and_acknowledged() {
+    let e = env();
+    let unreadable =
+        json!({ "Records": [{ "eventSource": "aws:s3", "s3": { "object": { "key": "incoming/a.jsonl" } } }] });
+    let unknown = json!({ "Records": [{ "eventSource": "aws:kinesis" }] });
+    for (event, why) in
+        [(unreadable, "not a valid S3 event notification: missing field `bucket`"), (unknown, "does not understand")]
+    {
+        let answer = run_s3(&e, event).await.expect("acknowledged, not failed");
+        assert!(answer["rejected"].as_str().unwrap().contains(why), "{answer}");
+    }
+    let s = stored(e.embedded.store.as_ref()).await;
+    let reasons: Vec<&str> = s.values().flat_map(|r| r.reasons.iter().map(String::as_str)).collect();
+    assert!(reasons.iter().any(|r| r.contains("missing field `bucket`")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("eventSource Some(\"aws:kinesis\")")), "{reasons:?}");
+}
+
+/// An SQS event of notifications in which one record is not an SQS message at all: that record
+/// is stored as a rejection, the others are imported.
+#[tokio::test]
+async fn one_unreadable_record_in_an_sqs_event_of_notifications_fails_only_itself() {
+    let e = env();
+    put(&e, "incoming/good.jsonl", order("ord-good", "") + "\n").await;
+    let mut event = sqs_event(&[("n-good", &s3_event("incoming/good.jsonl").to_string())]);
+    event["Records"][0]["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:orderflow-uploads");
+    let bad = json!({ "eventSource": "aws:sqs", "messageId": "n-bad", "body": 5 });
+    event["Records"].as_array_mut().unwrap().insert(0, bad);
+    let answer = run_s3(&e, event).await.expect("acknowledged, not failed");
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let s = stored(e.embedded.store.as_ref()).await;
+    assert_eq!(s["ord-good"].status, Status::Accepted);
+    let r =
+        s.values().find(|r| r.reasons.iter().any(|x| x.starts_with("the SQS record cannot be read"))).expect("stored");
+    assert!(r.reasons[0].contains("invalid type"), "{:?}", r.reasons);
+}
+
+/// Found by the `s3_event` fuzz target: an event that is valid JSON but that serde_json cannot
+/// read (`2e0022200`, past f64's range) failed the invocation instead of being refused.
+#[tokio::test]
+async fn an_s3_event_serde_cannot_read_is_stored_as_a_rejection_and_acknowledged() {
+    let e = env();
+    let ev: Box<serde_json::value::RawValue> = serde_json::from_str("2e0022200").unwrap();
+    let answer = s3::handle_raw(&e.deps, LambdaEvent::new(ev, ctx(s3::FUNCTION_NAME))).await.expect("acknowledged");
+    assert!(answer["rejected"].as_str().unwrap().contains("number out of range"), "{answer}");
+    let s = stored(e.embedded.store.as_ref()).await;
+    assert!(s.values().any(|r| r.reasons.iter().any(|x| x.starts_with("the event cannot be read"))));
+}

@@ -19,7 +19,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 pub use continuation::{Continuation, CONTINUATION_TYPE};
 use import::FileError;
 use lambda_runtime::{Error, LambdaEvent};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -113,14 +113,25 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<Value>) -> Result<Value, Err
 /// can read is handled as by `handle`; in an SQS event of notifications, a record serde cannot
 /// read (a lone surrogate: JSON allows the escape, Rust strings cannot hold it) is stored as a
 /// rejection and acknowledged, and the other records are handled — one bad record never fails
-/// the batch.
+/// the batch. An event that cannot be read at all (a number past f64's range, say) is stored as
+/// a rejection and acknowledged.
 pub async fn handle_raw(deps: &Deps, event: LambdaEvent<Box<RawValue>>) -> Result<Value, Error> {
     let (payload, ctx) = (event.payload, event.context);
     if let Ok(v) = serde_json::from_str::<Value>(payload.get()) {
         return invoke(deps, LambdaEvent::new(v, ctx)).await.response;
     }
-    let records = serde_json::from_str::<super::sqs::RawSqsEvent>(payload.get())?.records;
     let request_id = ctx.request_id.as_str();
+    let records = match serde_json::from_str::<super::sqs::RawSqsEvent>(payload.get()) {
+        Ok(event) => event.records,
+        Err(e) => {
+            let reason = format!("the event cannot be read: {e}");
+            let work = |_guard| async move {
+                let mut tally = Tally::default();
+                (reject_event(deps, payload.get(), reason, request_id, &mut tally).await, tally)
+            };
+            return metered(deps, &ctx, FUNCTION_NAME, work).await.response;
+        }
+    };
     let work = |guard| async move {
         let (messages, unread) = super::sqs::read_records(deps, &records).await;
         let mut tally = Tally::default();
@@ -193,12 +204,30 @@ async fn route(
     }
     match first_event_source(&payload) {
         Some("aws:sqs") => {
-            let event: SqsEvent = serde_json::from_value(payload)?;
-            let resp = process_sqs(deps, &event.records, guard, request_id, tally).await?;
+            let resp = match SqsEvent::deserialize(&payload) {
+                Ok(event) => process_sqs(deps, &event.records, guard, request_id, tally).await,
+                // A record that is not an SQS message fails only itself (see `handle_raw`).
+                Err(_) => {
+                    let records: Vec<Box<RawValue>> = match payload.get("Records").and_then(Value::as_array) {
+                        Some(list) => list.iter().filter_map(|r| serde_json::value::to_raw_value(r).ok()).collect(),
+                        None => Vec::new(),
+                    };
+                    let (messages, unread) = super::sqs::read_records(deps, &records).await;
+                    let response = process_sqs(deps, &messages, guard, request_id, tally).await;
+                    tally.merge(&unread.tally);
+                    unread.add_to(response)
+                }
+            }?;
             Ok(serde_json::to_value(resp)?)
         }
         Some("aws:s3") | None if payload.get("Records").is_some() => {
-            let event: Notification = serde_json::from_value(payload)?;
+            let event = match Notification::deserialize(&payload) {
+                Ok(event) => event,
+                Err(e) => {
+                    let reason = format!("not a valid S3 event notification: {e}");
+                    return reject_event(deps, &payload.to_string(), reason, request_id, tally).await;
+                }
+            };
             let mut reports = Vec::new();
             for r in &event.records {
                 let bucket = r.s3.bucket.name.clone();
@@ -209,8 +238,31 @@ async fn route(
             }
             Ok(serde_json::json!({ "imports": reports.iter().map(summary).collect::<Vec<_>>() }))
         }
-        other => Err(format!("orderflow-s3 does not understand this event (eventSource {other:?})").into()),
+        other => {
+            let reason = format!("orderflow-s3 does not understand this event (eventSource {other:?})");
+            reject_event(deps, &payload.to_string(), reason, request_id, tally).await
+        }
     }
+}
+
+/// An event the function cannot read at all: sending it again cannot help, so it is stored as
+/// a rejection (keyed by the invocation's request id) and acknowledged, saying why. Only a store
+/// that cannot take the rejection fails the invocation, to be retried.
+async fn reject_event(
+    deps: &Deps,
+    payload: &str,
+    reason: String,
+    request_id: &str,
+    tally: &mut Tally,
+) -> Result<Value, Error> {
+    let origin = Origin { source: Source::S3, source_id: request_id, received_at: &now_rfc3339() };
+    let out = deps.processor.reject(None, None, vec![reason.clone()], payload, origin).await;
+    if out.outcome.is_retry() {
+        return Err(format!("could not record the unreadable event: {:?}", out.outcome).into());
+    }
+    tally.add(&out);
+    tracing::warn!(reason, "event refused");
+    Ok(serde_json::json!({ "rejected": reason }))
 }
 
 fn summary(r: &ImportReport) -> Value {
