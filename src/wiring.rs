@@ -30,10 +30,8 @@ where
 /// `http` requests and the handler's responses back into the event's response shape.
 pub async fn serve_http() -> Result<(), lambda_runtime::Error> {
     start_lambda();
-    lambda_http::run(lambda_http::service_fn(move |request| async move {
-        Ok::<_, std::convert::Infallible>(
-            crate::ingest::http::lambda::handle_lambda(lambda_deps().await, request).await,
-        )
+    lambda_runtime::run(lambda_runtime::service_fn(|event| async move {
+        Ok::<_, std::convert::Infallible>(crate::ingest::http::lambda::handle_event(lambda_deps().await, event).await)
     }))
     .await
 }

@@ -81,13 +81,8 @@ pub(crate) async fn invoke(
             let ev: lambda_http::request::LambdaRequest =
                 serde_json::from_str(event).context("the event is not an API Gateway or Function URL event")?;
             let ctx = crate::ingest::context(http::FUNCTION_NAME, memory, timeout);
-            // lambda_http's own adapter: the response object is exactly what the binary returns.
-            let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(|request| async move {
-                Ok::<_, std::convert::Infallible>(http::lambda::handle_lambda(deps, request).await)
-            }));
-            use lambda_http::tower::Service;
-            let Ok(response) = adapter.call(LambdaEvent::new(ev, ctx)).await;
-            serde_json::to_value(response)?
+            // What the binary runs: the response object is exactly what it returns.
+            http::lambda::handle_event(deps, LambdaEvent::new(ev, ctx)).await
         }
     })
 }

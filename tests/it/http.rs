@@ -301,3 +301,37 @@ async fn every_request_writes_one_emf_line_for_orderflow_http_with_its_customer(
     );
     assert_eq!((&lines[1]["Records"], &lines[1]["FunctionName"]), (&json!(0), &json!("orderflow-http")));
 }
+
+/// Found by fuzzing: lambda_http 1.3 panics turning an event whose Host header the `url` crate
+/// cannot parse into a request (`build_request_uri` unwraps). The function answers 400 with a
+/// problem instead of failing the invocation, and `orderflow invoke http` prints the same.
+#[tokio::test]
+async fn an_event_lambda_http_cannot_convert_is_answered_400_not_a_failed_invocation() {
+    let text = common::event_text("http/url-get-health.json").replace("xyz789.lambda-url.us-east-1.on.aws", "a]b");
+    assert!(text.contains("\"a]b\""), "the event has the host to break");
+    let deps = Deps::new(
+        Arc::new(orderflow::store::memory::InMemoryStoreDouble::default()),
+        Arc::new(orderflow::store::memory::InMemoryBucketDouble::default()),
+        Arc::new(RecordingQueueDouble::default()),
+        Metrics::memory().0,
+    );
+    let event =
+        lambda_runtime::LambdaEvent::new(serde_json::from_str(&text).unwrap(), common::ctx(handler::FUNCTION_NAME));
+    let answer = handler::lambda::handle_event(&deps, event).await;
+    assert_eq!(answer["statusCode"], 400, "{answer}");
+    let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["type"], "urn:orderflow:problem:malformed-request");
+    assert!(body["detail"].as_str().unwrap().starts_with("the request cannot be read"), "{body}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("event.json");
+    std::fs::write(&file, &text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orderflow"))
+        .args(["invoke", "http", file.to_str().unwrap(), "--data-dir", dir.path().join("d").to_str().unwrap()])
+        .env_remove("ORDERFLOW_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["statusCode"], 400, "{printed}");
+}

@@ -1,11 +1,56 @@
 //! The handler behind `lambda_http`: an API Gateway (HTTP API, REST API) or Function URL event,
 //! already turned into an `http` request by `lambda_http`, in; its response out.
 
-use super::{handle, HttpRequest};
+use super::{handle, unreadable_request, HttpRequest};
 use crate::ingest::Deps;
 use bytes::Bytes;
-use lambda_http::request::RequestContext;
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::tower::Service;
 use lambda_http::{Body, RequestExt};
+use lambda_runtime::LambdaEvent;
+use std::panic::AssertUnwindSafe;
+
+/// One Lambda HTTP event, as `orderflow-http` and `orderflow invoke http` run it: `lambda_http`'s
+/// own conversion (its `Adapter`) into a request, the handler, and the response object Lambda
+/// expects. lambda_http 1.3 panics while converting some events it has read (a Host header the
+/// `url` crate cannot parse, e.g. `a]b`, behind an ALB that passes the client's Host): such a
+/// request is answered 400 here, instead of failing the invocation (API Gateway would say 502).
+pub async fn handle_event(deps: &Deps, event: LambdaEvent<LambdaRequest>) -> serde_json::Value {
+    let request_id = event.context.request_id.clone();
+    let mut adapter = lambda_http::Adapter::from(lambda_http::service_fn(|request| async move {
+        Ok::<_, std::convert::Infallible>(handle_lambda(deps, request).await)
+    }));
+    // The conversion runs inside `call`, before its future is polled.
+    match std::panic::catch_unwind(AssertUnwindSafe(|| adapter.call(event))) {
+        Ok(answer) => {
+            let Ok(response) = answer.await;
+            serde_json::to_value(response).unwrap_or_else(|e| {
+                let detail = format!("the response could not be written: {e}");
+                lambda_json(unreadable_request(&detail, &request_id))
+            })
+        }
+        Err(panic) => {
+            let detail = format!("the request cannot be read: {}", crate::panic::message(panic.as_ref()));
+            tracing::warn!(detail, "HTTP event refused");
+            lambda_json(unreadable_request(&detail, &request_id))
+        }
+    }
+}
+
+/// A response as the JSON object API Gateway (REST and HTTP APIs), Function URLs and ALB all read.
+fn lambda_json(response: http::Response<Bytes>) -> serde_json::Value {
+    let headers: serde_json::Map<String, serde_json::Value> = response
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.into())))
+        .collect();
+    serde_json::json!({
+        "statusCode": response.status().as_u16(),
+        "headers": headers,
+        "body": String::from_utf8_lossy(response.body()),
+        "isBase64Encoded": false,
+    })
+}
 
 /// The Lambda handler: what `orderflow-http` runs for every event.
 pub async fn handle_lambda(deps: &Deps, request: lambda_http::Request) -> lambda_http::Response<Body> {

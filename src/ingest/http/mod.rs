@@ -140,6 +140,12 @@ pub fn unread_body(timed_out: bool, detail: &str, path: &str, request_id: &str) 
     reply.into_response(request_id)
 }
 
+/// The answer for a request the front end could not turn into an HTTP request at all (see
+/// `lambda::handle_event`): 400, no invocation, nothing stored.
+pub fn unreadable_request(detail: &str, request_id: &str) -> http::Response<Bytes> {
+    problem(Kind::MalformedRequest, detail, &[], "", request_id).into_response(request_id)
+}
+
 /// A stored record as a JSON answer, with its `Location`.
 pub(crate) fn stored_reply(status: StatusCode, stored: &crate::order::StoredOrder) -> Reply {
     let body = serde_json::to_string(stored).expect("a stored record serializes");
