@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test of orderflow on a fresh machine: installs moto (and the infra checkers) into a
 # virtualenv, starts moto_server on a free loopback port, runs fmt, clippy and cargo test (unit,
-# handler, fault, CLI and moto tests), the infra checks and the packaging check, then stops moto.
+# handler, fault, CLI and moto tests), 30 s of each fuzz target, the infra checks and the
+# packaging check, then stops moto.
 #
 #   bash scripts/test.sh
 #
-# ORDERFLOW_VENV (default .venv) and CARGO_TARGET_DIR may point outside the checkout to reuse
-# installs and builds between runs.
+# ORDERFLOW_VENV (default .venv), ORDERFLOW_TOOLS (cargo-fuzz, default .tools),
+# ORDERFLOW_FUZZ_TARGET_DIR (default fuzz/target) and CARGO_TARGET_DIR may point outside the
+# checkout to reuse installs and builds between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +47,8 @@ fi
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
+# Every untrusted reader under libFuzzer for 30 s each (scripts/fuzz.sh says how to run longer).
+bash scripts/fuzz.sh 30
 
 if [ -f scripts/check-infra.sh ]; then
   PYTHON="$PY" bash scripts/check-infra.sh

@@ -52,6 +52,8 @@ pub mod cli;
 pub(crate) mod codec;
 pub mod config;
 pub mod core;
+#[cfg(any(test, fuzzing))]
+pub mod fuzz;
 pub mod ingest;
 pub mod local;
 pub mod metering;

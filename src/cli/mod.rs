@@ -6,7 +6,7 @@ mod cost;
 mod demo;
 mod enqueue;
 pub(crate) mod input;
-mod invoke;
+pub(crate) mod invoke;
 mod orders;
 mod report;
 mod run;

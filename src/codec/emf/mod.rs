@@ -152,17 +152,19 @@ fn record<'a>(e: EmfJson<'a>, json: &str, timestamp_ms: Option<i64>) -> Option<E
     })
 }
 
+/// What serde_json alone makes of an EMF line: the reference the fast scanner is held to (by
+/// the tests below and the `log_line` fuzz target).
+#[cfg(any(test, fuzzing))]
+pub(crate) fn parse_emf_with_serde(json: &str, timestamp_ms: Option<i64>) -> Option<EmfRecord<'_>> {
+    let e: EmfJson<'_> = serde_json::from_str(json).ok()?;
+    record(e, json, timestamp_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const EMF: &str = r#"{"_aws":{"Timestamp":1795732645159,"CloudWatchMetrics":[{"Namespace":"Orderflow","Dimensions":[["FunctionName"]],"Metrics":[{"Name":"Duration","Unit":"Milliseconds"}]}]},"FunctionName":"orderflow-sqs","Duration":2.555,"BilledDuration":96,"InitDuration":93.298,"Records":3,"Accepted":3,"Duplicates":0,"Rejected":0,"Retried":0,"Cost":0.0000004000004,"request_id":"4310f459-56b9-42cd-bd7f-a687edbf6597","cold_start":true,"memory_mb":128,"arch":"x86_64","billed_ms":96,"gb_seconds":"0.012","cost_usd":"0.0000004000004","ignored":0,"customers":{"cust-42":{"records":2,"cost_usd":"0.0000002666669"},"cust-7":{"records":1,"cost_usd":"0.0000001333335"}}}"#;
-
-    /// What serde_json alone makes of an EMF line (the reference for the fast scanner).
-    fn serde_emf(json: &str) -> Option<EmfRecord<'_>> {
-        let e: EmfJson<'_> = serde_json::from_str(json).ok()?;
-        record(e, json, None)
-    }
 
     /// Every line the fast scanner answers for, serde_json reads the same; it is not sure of
     /// every line serde_json rejects. Checked over truncations, deletions and replacements of
@@ -197,7 +199,7 @@ mod tests {
                 return;
             }
             checked += 1;
-            let reference = serde_emf(line);
+            let reference = parse_emf_with_serde(line, None);
             match fast::emf(line) {
                 Err(fast::Unsure) => {}
                 Ok(_) => {

@@ -166,7 +166,7 @@ pub(crate) fn spawn_parser<R: Read + Send + 'static>(
 }
 
 /// Where the parser hands each finished chunk: false when nobody takes chunks any more.
-type Deliver = Box<dyn FnMut(Chunk) -> bool + Send>;
+pub(crate) type Deliver = Box<dyn FnMut(Chunk) -> bool + Send>;
 
 fn spawn_reader<R: Read + Send + 'static>(
     reader: R,
@@ -175,25 +175,33 @@ fn spawn_reader<R: Read + Send + 'static>(
     limits: crate::config::ObjectLimits,
     deliver: Deliver,
 ) -> tokio::task::JoinHandle<Result<u64, FileError>> {
-    tokio::task::spawn_blocking(move || {
-        let reader: Box<dyn Read> =
-            if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
-        let hit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let reader = limits::Capped { inner: reader, left: limits.bytes, hit: hit.clone() };
-        let reader = BufReader::with_capacity(256 * 1024, reader);
-        let mut sink = ChunkSink::new(deliver);
-        let result = match format {
-            Format::JsonLines => parse_jsonl(reader, &mut sink, limits.lines),
-            Format::Csv => csv_file::parse_csv(reader, &mut sink, limits.lines),
-        };
-        sink.flush();
-        match result {
-            Ok(lines) if hit.load(std::sync::atomic::Ordering::Relaxed) => {
-                Err(limits::too_many_bytes(limits.bytes, lines))
-            }
-            other => other,
-        }
-    })
+    tokio::task::spawn_blocking(move || read_units(reader, format, gzip, limits, deliver))
+}
+
+/// Reads `reader` into chunks of units on the calling thread (it blocks), handing each to
+/// `deliver`: lines read, or a whole-file error.
+pub(crate) fn read_units<'r, R: Read + 'r>(
+    reader: R,
+    format: Format,
+    gzip: bool,
+    limits: crate::config::ObjectLimits,
+    deliver: Deliver,
+) -> Result<u64, FileError> {
+    let reader: Box<dyn Read + 'r> =
+        if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
+    let hit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = limits::Capped { inner: reader, left: limits.bytes, hit: hit.clone() };
+    let reader = BufReader::with_capacity(256 * 1024, reader);
+    let mut sink = ChunkSink::new(deliver);
+    let result = match format {
+        Format::JsonLines => parse_jsonl(reader, &mut sink, limits.lines),
+        Format::Csv => csv_file::parse_csv(reader, &mut sink, limits.lines),
+    };
+    sink.flush();
+    match result {
+        Ok(lines) if hit.load(std::sync::atomic::Ordering::Relaxed) => Err(limits::too_many_bytes(limits.bytes, lines)),
+        other => other,
+    }
 }
 
 /// Chunks in flight to and from each preparing thread.
