@@ -51,7 +51,7 @@ pub(crate) async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let (mut rx, parser) = input::pieces(&a.input)?;
     enum Dest {
-        Embedded(SqliteQueue),
+        Embedded(Arc<SqliteQueue>),
         Aws(crate::store::aws::SqsQueue),
     }
     let (dest, name) = if a.target.aws {
@@ -61,7 +61,7 @@ pub(crate) async fn enqueue(a: EnqueueArgs) -> anyhow::Result<ExitCode> {
         (Dest::Aws(crate::store::aws::SqsQueue::new(aws.sqs.clone(), url.clone())), url)
     } else {
         let e = crate::store::embedded::Embedded::open(&a.target.data.data_dir)?;
-        (Dest::Embedded(SqliteQueue::new(e.store.clone(), ORDERS_QUEUE)), format!("embedded queue {ORDERS_QUEUE}"))
+        (Dest::Embedded(e.orders_queue.clone()), format!("embedded queue {ORDERS_QUEUE}"))
     };
     let bar = bar("orders sent");
     let (mut sent, mut refused) = (0u64, 0u64);

@@ -6,9 +6,7 @@ use crate::config::{self, Config};
 use crate::local::{self, Channels, Settings};
 use crate::metering::{EmfSink, Metrics};
 use crate::store::aws::AwsAdapters;
-use crate::store::embedded::{
-    Embedded, EmbeddedStream, SqliteQueue, ORDERS_QUEUE, STREAM_FAILURES_QUEUE, UPLOADS_QUEUE,
-};
+use crate::store::embedded::{Embedded, EmbeddedStream};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -136,17 +134,17 @@ pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
         };
         (deps, channels, "AWS (the SDK's settings)".to_string())
     } else {
+        let local = local.with_max_receive_count(a.max_receive_count);
         let deps = crate::wiring::embedded(&local, Metrics::from_env(EmfSink::Stdout));
         // A long poll of the embedded queue costs nothing remote, and a stop (or the end of a
         // drain) waits for the polls under way: keep them short.
         settings.poll_wait = Duration::from_millis(100);
-        let n = a.max_receive_count;
         let channels = Channels {
-            orders: Some(Arc::new(SqliteQueue::new(local.store.clone(), ORDERS_QUEUE).with_max_receive_count(n))),
-            uploads: Some(Arc::new(SqliteQueue::new(local.store.clone(), UPLOADS_QUEUE).with_max_receive_count(n))),
+            orders: Some(local.orders_queue.clone()),
+            uploads: Some(local.uploads_queue.clone()),
             stream: Some(Arc::new(EmbeddedStream::new(local.store.clone(), &config.table))),
             checkpoints: local.store.clone(),
-            stream_failures: Arc::new(SqliteQueue::new(local.store.clone(), STREAM_FAILURES_QUEUE)),
+            stream_failures: local.stream_failures_queue.clone(),
         };
         (deps, channels, format!("the embedded default in {}", a.target.data.data_dir.display()))
     };

@@ -24,6 +24,8 @@ pub struct Embedded {
     pub orders_queue: Arc<SqliteQueue>,
     /// The uploads queue: S3 notifications and import continuations for `orderflow-s3`.
     pub uploads_queue: Arc<SqliteQueue>,
+    /// Where `orderflow run` sends the stream records `orderflow-stream` kept failing on.
+    pub stream_failures_queue: Arc<SqliteQueue>,
 }
 
 impl Embedded {
@@ -33,6 +35,17 @@ impl Embedded {
         let bucket = Arc::new(FolderBucket::new(dir.join("bucket")));
         let orders_queue = Arc::new(SqliteQueue::new(store.clone(), ORDERS_QUEUE));
         let uploads_queue = Arc::new(SqliteQueue::new(store.clone(), UPLOADS_QUEUE));
-        Ok(Embedded { dir: dir.to_path_buf(), store, bucket, orders_queue, uploads_queue })
+        let stream_failures_queue = Arc::new(SqliteQueue::new(store.clone(), STREAM_FAILURES_QUEUE));
+        Ok(Embedded { dir: dir.to_path_buf(), store, bucket, orders_queue, uploads_queue, stream_failures_queue })
+    }
+
+    /// The same, with the orders and uploads queues' redrive policy: a message received
+    /// `max_receive_count` times goes to the queue's dead-letter queue (what `orderflow run` polls).
+    pub fn with_max_receive_count(mut self, max_receive_count: u32) -> Embedded {
+        let queue =
+            |name| Arc::new(SqliteQueue::new(self.store.clone(), name).with_max_receive_count(max_receive_count));
+        self.orders_queue = queue(ORDERS_QUEUE);
+        self.uploads_queue = queue(UPLOADS_QUEUE);
+        self
     }
 }
