@@ -450,3 +450,28 @@ async fn an_s3_event_serde_cannot_read_is_stored_as_a_rejection_and_acknowledged
     let s = stored(e.embedded.store.as_ref()).await;
     assert!(s.values().any(|r| r.reasons.iter().any(|x| x.starts_with("the event cannot be read"))));
 }
+
+/// Found by the `import_file` fuzz target: a gzip stream that cannot be decoded was a transient
+/// read error, so its notification was retried until it reached the dead-letter queue. Now the
+/// lines before the break are imported, the rest refused for good, with a report.
+#[tokio::test]
+async fn a_truncated_gzip_object_is_imported_up_to_the_break_and_refused_not_retried() {
+    use std::io::Write;
+    let e = env();
+    let text: String = (1..=200).map(|i| order(&format!("ord-gz-{i}"), "") + "\n").collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let whole = gz.finish().unwrap();
+    put(&e, "incoming/cut.jsonl.gz", whole[..whole.len() / 2].to_vec()).await;
+    put(&e, "incoming/garbage.jsonl.gz", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xffnot deflate at all".to_vec()).await;
+
+    for key in ["incoming/cut.jsonl.gz", "incoming/garbage.jsonl.gz"] {
+        run_s3(&e, s3_event(key)).await.expect("acknowledged, not retried");
+        let report = read_report(&e, key).await;
+        let error = report.error.clone().expect("the report says why it stopped");
+        assert!(error.contains("cannot be decompressed"), "{error}");
+        assert_eq!(report.accepted, report.lines.min(200), "every line before the break is accounted for: {report:?}");
+    }
+    let cut = read_report(&e, "incoming/cut.jsonl.gz").await;
+    assert!(cut.accepted > 0 && cut.accepted < 200, "{cut:?}");
+}

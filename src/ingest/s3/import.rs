@@ -144,6 +144,40 @@ pub(crate) enum FileError {
     /// A per-object limit was reached: the import stopped after `lines` lines (all accounted for).
     #[error("{reason}")]
     Limit { lines: u64, reason: String },
+    /// The object's content cannot be decoded (a corrupt or truncated gzip stream): the import
+    /// stopped after `lines` lines (all accounted for). Reading it again reads the same bytes.
+    #[error("{reason}")]
+    Corrupt { lines: u64, reason: String },
+}
+
+/// An error of the object store itself (the network, the disk) while the object was read,
+/// marked as such on its way through the decoder: worth a retry.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+struct FromStore(std::io::Error);
+
+/// The object as read from its store, every error marked `FromStore`: an error without the
+/// mark came from decoding the content (see `read_failed`).
+struct StoreReader<R>(R);
+
+impl<R: Read> Read for StoreReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf).map_err(|e| std::io::Error::new(e.kind(), FromStore(e)))
+    }
+}
+
+/// A failed read after `lines` lines: the store's failure is transient, the content's (gzip
+/// cannot decode it) permanent.
+pub(crate) fn read_failed(e: std::io::Error, lines: u64) -> FileError {
+    if e.get_ref().is_some_and(|inner| inner.is::<FromStore>()) {
+        return FileError::Read(e.to_string());
+    }
+    FileError::Corrupt {
+        lines,
+        reason: format!(
+            "the object cannot be decompressed after line {lines}: {e}; the lines before it are accounted for"
+        ),
+    }
 }
 
 /// A chunk ends after this many units...
@@ -187,6 +221,7 @@ pub(crate) fn read_units<'r, R: Read + 'r>(
     limits: crate::config::ObjectLimits,
     deliver: Deliver,
 ) -> Result<u64, FileError> {
+    let reader = StoreReader(reader);
     let reader: Box<dyn Read + 'r> =
         if gzip { Box::new(flate2::read::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
     let hit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -396,10 +431,10 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 }
 
 fn parse_jsonl<R: BufRead>(mut r: R, sink: &mut ChunkSink, max_lines: u64) -> Result<u64, FileError> {
-    let io = |e: std::io::Error| FileError::Read(e.to_string());
     let mut line_no = 0u64;
     let mut buf = Vec::with_capacity(1024);
     loop {
+        let io = |e: std::io::Error| read_failed(e, line_no);
         if line_no >= max_lines {
             return if r.fill_buf().map_err(io)?.is_empty() {
                 Ok(line_no)

@@ -508,9 +508,9 @@ async fn import_from(
                         None
                     }
                     Err(FileError::Invalid(reason)) => Some(reason),
-                    // The lines read before the limit are accounted for; the stop is refused as
-                    // the whole file's problem: a retry would stop at the same place.
-                    Err(FileError::Limit { lines, reason }) => {
+                    // The lines read before the limit (or the corruption) are accounted for; the
+                    // stop is refused as the whole file's problem: a retry would stop there again.
+                    Err(FileError::Limit { lines, reason } | FileError::Corrupt { lines, reason }) => {
                         report.lines = lines;
                         Some(reason)
                     }

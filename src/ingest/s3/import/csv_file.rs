@@ -5,7 +5,7 @@
 //! at the line after it: no row is ever absorbed into another, every line is accounted for.
 //! Rows with the same order_id in a row make one order.
 
-use super::{read_bounded_line, ChunkSink, FileError, Unit};
+use super::{read_bounded_line, read_failed, ChunkSink, FileError, Unit};
 use crate::config::MAX_BODY_BYTES;
 use crate::order::{excerpt, ItemInput, ItemsInput, OrderInput, Scalar};
 use std::collections::VecDeque;
@@ -101,11 +101,12 @@ impl<R: BufRead> Records<R> {
             return Ok(Some(line));
         }
         if self.line_no >= self.max_lines {
-            self.over_limit = !self.r.fill_buf().map_err(|e| FileError::Read(e.to_string()))?.is_empty();
+            let line_no = self.line_no;
+            self.over_limit = !self.r.fill_buf().map_err(|e| read_failed(e, line_no))?.is_empty();
             return Ok(None);
         }
-        let Some(len) = read_bounded_line(&mut self.r, MAX_BODY_BYTES, &mut self.buf)
-            .map_err(|e| FileError::Read(e.to_string()))?
+        let Some(len) =
+            read_bounded_line(&mut self.r, MAX_BODY_BYTES, &mut self.buf).map_err(|e| read_failed(e, self.line_no))?
         else {
             return Ok(None);
         };
