@@ -6,6 +6,7 @@
 #
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]
 #   FUZZ_RUNS=10000000 bash scripts/fuzz.sh 0 order_body   # a number of executions instead of a time
+#   FUZZ_MAX_LEN=65536 bash scripts/fuzz.sh 60 import_file   # larger inputs (default 8192 bytes)
 #
 # cargo-fuzz is installed into ORDERFLOW_TOOLS (default .tools); the targets build into
 # ORDERFLOW_FUZZ_TARGET_DIR (default fuzz/target), instrumented, without a sanitizer (the code is
@@ -64,7 +65,7 @@ seed http_event events/http/*.json
 
 for t in $TARGETS; do
   echo "== fuzz $t (${SECONDS_EACH}s${FUZZ_RUNS:+, $FUZZ_RUNS runs})"
-  args=(-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
+  args=(-max_len="${FUZZ_MAX_LEN:-8192}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
   if [ -n "${FUZZ_RUNS:-}" ]; then args+=(-runs="$FUZZ_RUNS"); else args+=(-max_total_time="$SECONDS_EACH"); fi
   log="$CORPUS/$t.log"
   if ! (cd fuzz && "${FUZZ[@]}" run -s none --target-dir "$TARGET_DIR" "$t" "$CORPUS/$t" -- "${args[@]}") >"$log" 2>&1; then

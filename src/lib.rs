@@ -35,6 +35,7 @@
 //! | price list, the one cost formula        | [`pricing`] (the leaf: imports nothing of ours) |
 //! | EMF + REPORT lines → `orderflow report` | [`billing`]                                    |
 //! | the command line                        | [`cli`]; the Lambda binaries in `src/bin/`     |
+//! | what each fuzz target checks            | `src/fuzz/` (built for `cargo fuzz` and the unit tests; targets in `fuzz/`) |
 //!
 //! Layers point down only: `cli` → `local` / `ingest` → `core` → `order` + the `store` ports;
 //! the adapters under `store/` implement the ports.
