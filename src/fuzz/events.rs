@@ -12,14 +12,19 @@ use std::time::Duration;
 static RUNTIME: LazyLock<tokio::runtime::Runtime> =
     LazyLock::new(|| tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime"));
 
-fn run(function: Function, data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let deps = Deps::new(
+/// Fresh in-memory doubles for one input (the metrics sink keeps every line: never reused).
+fn memory_deps() -> Deps {
+    Deps::new(
         Arc::new(InMemoryStoreDouble::default()),
         Arc::new(InMemoryBucketDouble::default()),
         Arc::new(RecordingQueueDouble::default()),
         Metrics::memory().0,
-    );
+    )
+}
+
+fn run(function: Function, data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let deps = memory_deps();
     let answered = RUNTIME.block_on(invoke(&deps, function, text, 128, Duration::from_secs(30)));
     if let Err(e) = answered {
         // An event that is not the function's event at all is refused as a whole (the runtime
@@ -52,12 +57,7 @@ pub fn http_event(data: &[u8]) {
         return;
     }
     let Some(request) = raw_request(data) else { return };
-    let deps = Deps::new(
-        Arc::new(InMemoryStoreDouble::default()),
-        Arc::new(InMemoryBucketDouble::default()),
-        Arc::new(RecordingQueueDouble::default()),
-        Metrics::memory().0,
-    );
+    let deps = memory_deps();
     let ctx = crate::ingest::context(crate::ingest::http::FUNCTION_NAME, 128, Duration::from_secs(10));
     let response = RUNTIME.block_on(crate::ingest::http::handle(&deps, &ctx, request));
     let status = response.status().as_u16();

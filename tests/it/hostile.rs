@@ -33,6 +33,13 @@ fn s3_event(raw_key: &str) -> Value {
         "s3": { "bucket": { "name": BUCKET }, "object": { "key": raw_key } } }] })
 }
 
+/// An SQS event of the uploads queue carrying one S3 notification of `raw_key`.
+fn notification_via_sqs(message_id: &str, raw_key: &str) -> Value {
+    let mut event = sqs_event(&[(message_id, &s3_event(raw_key).to_string())]);
+    event["Records"][0]["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:orderflow-uploads");
+    event
+}
+
 async fn run_s3(e: &Env, event: Value) -> Result<Value, lambda_runtime::Error> {
     s3::handle(&e.deps, LambdaEvent::new(event, ctx(s3::FUNCTION_NAME))).await
 }
@@ -370,8 +377,7 @@ async fn a_key_whose_slashes_arrive_percent_encoded_is_still_imported() {
 async fn a_lone_surrogate_in_one_notification_via_sqs_fails_only_that_record() {
     let e = env();
     put(&e, "incoming/good.jsonl", order("ord-good", "") + "\n").await;
-    let mut good = sqs_event(&[("n-good", &s3_event("incoming/good.jsonl").to_string())]);
-    good["Records"][0]["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:orderflow-uploads");
+    let good = notification_via_sqs("n-good", "incoming/good.jsonl");
     let good_record = good["Records"][0].to_string();
     // `\ud800` is valid JSON but no Rust string can hold it: written into the event text by hand.
     let bad_record = good_record.replace("n-good", "n-bad").replace("good.jsonl", "\\ud800.jsonl");
@@ -426,8 +432,7 @@ async fn an_s3_event_that_cannot_be_read_is_stored_as_a_rejection_and_acknowledg
 async fn one_unreadable_record_in_an_sqs_event_of_notifications_fails_only_itself() {
     let e = env();
     put(&e, "incoming/good.jsonl", order("ord-good", "") + "\n").await;
-    let mut event = sqs_event(&[("n-good", &s3_event("incoming/good.jsonl").to_string())]);
-    event["Records"][0]["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:orderflow-uploads");
+    let mut event = notification_via_sqs("n-good", "incoming/good.jsonl");
     let bad = json!({ "eventSource": "aws:sqs", "messageId": "n-bad", "body": 5 });
     event["Records"].as_array_mut().unwrap().insert(0, bad);
     let answer = run_s3(&e, event).await.expect("acknowledged, not failed");

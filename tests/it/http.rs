@@ -309,15 +309,10 @@ async fn every_request_writes_one_emf_line_for_orderflow_http_with_its_customer(
 async fn an_event_lambda_http_cannot_convert_is_answered_400_not_a_failed_invocation() {
     let text = common::event_text("http/url-get-health.json").replace("xyz789.lambda-url.us-east-1.on.aws", "a]b");
     assert!(text.contains("\"a]b\""), "the event has the host to break");
-    let deps = Deps::new(
-        Arc::new(orderflow::store::memory::InMemoryStoreDouble::default()),
-        Arc::new(orderflow::store::memory::InMemoryBucketDouble::default()),
-        Arc::new(RecordingQueueDouble::default()),
-        Metrics::memory().0,
-    );
+    let env = common::env();
     let event =
         lambda_runtime::LambdaEvent::new(serde_json::from_str(&text).unwrap(), common::ctx(handler::FUNCTION_NAME));
-    let answer = handler::lambda::handle_event(&deps, event).await;
+    let answer = handler::lambda::handle_event(&env.deps, event).await;
     assert_eq!(answer["statusCode"], 400, "{answer}");
     let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["type"], "urn:orderflow:problem:malformed-request");

@@ -133,11 +133,9 @@ pub async fn handle_raw(deps: &Deps, event: LambdaEvent<Box<RawValue>>) -> Resul
         }
     };
     let work = |guard| async move {
-        let (messages, unread) = super::sqs::read_records(deps, &records).await;
         let mut tally = Tally::default();
-        let response = process_sqs(deps, &messages, guard, request_id, &mut tally).await;
-        tally.merge(&unread.tally);
-        (unread.add_to(response).and_then(|r| Ok(serde_json::to_value(r)?)), tally)
+        let response = process_sqs_raw(deps, &records, guard, request_id, &mut tally).await;
+        (response.and_then(|r| Ok(serde_json::to_value(r)?)), tally)
     };
     metered(deps, &ctx, FUNCTION_NAME, work).await.response
 }
@@ -212,10 +210,7 @@ async fn route(
                         Some(list) => list.iter().filter_map(|r| serde_json::value::to_raw_value(r).ok()).collect(),
                         None => Vec::new(),
                     };
-                    let (messages, unread) = super::sqs::read_records(deps, &records).await;
-                    let response = process_sqs(deps, &messages, guard, request_id, tally).await;
-                    tally.merge(&unread.tally);
-                    unread.add_to(response)
+                    process_sqs_raw(deps, &records, guard, request_id, tally).await
                 }
             }?;
             Ok(serde_json::to_value(resp)?)
@@ -274,6 +269,21 @@ fn summary(r: &ImportReport) -> Value {
         v["continues_at_line"] = line.into();
     }
     v
+}
+
+/// `process_sqs` over an event's records as they arrived: a record that is not an SQS message
+/// is stored as a rejection and acknowledged (`sqs::read_records`), the others are processed.
+async fn process_sqs_raw(
+    deps: &Deps,
+    records: &[Box<RawValue>],
+    guard: DeadlineGuard,
+    request_id: &str,
+    tally: &mut Tally,
+) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, Error> {
+    let (messages, unread) = super::sqs::read_records(deps, records).await;
+    let response = process_sqs(deps, &messages, guard, request_id, tally).await;
+    tally.merge(&unread.tally);
+    unread.add_to(response)
 }
 
 /// S3 notifications delivered through SQS. A message is retried only when one of its objects
