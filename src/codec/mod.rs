@@ -1,4 +1,6 @@
-//! Fast readers of what orderflow reads in bulk, each held to serde_json by a test: where a fast
-//! reader answers, it answers what serde_json would, and it leaves everything else to serde_json.
+//! Fast readers and writers of what orderflow handles in bulk, each held by a test to the crate
+//! it stands in for: where a fast reader answers, it answers what serde_json would, and it leaves
+//! everything else to serde_json; `decimal` writes exactly what `Decimal::to_string` writes.
 
+pub(crate) mod decimal;
 pub(crate) mod emf;
