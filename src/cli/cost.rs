@@ -2,7 +2,9 @@
 //! exactly with the pricing model: requests, compute through the duration tiers, ephemeral
 //! storage, optionally the free tier and cold starts.
 
-use crate::pricing::{cents, gb_seconds, invocation_cost, Arch, LambdaBill, ManagedBill, MonthlyUsage, Pricing};
+use crate::pricing::{
+    billed_ms_of, cents, invocation_cost, Arch, LambdaBill, ManagedBill, MonthOfInvocations, MonthlyUsage, Pricing,
+};
 use anyhow::Context as _;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
 use rust_decimal::Decimal;
@@ -103,10 +105,9 @@ pub struct Estimate {
     pub usd_per_invocation: Option<Decimal>,
 }
 
-/// Billed ms of a run of `ms` (decimal, checked to be 0-1,800,000): rounded up, at least 1.
+/// Billed ms of a run of `ms` (decimal, checked to be 0-1,800,000).
 fn billed(ms: Decimal) -> u64 {
-    use rust_decimal::prelude::ToPrimitive;
-    ms.max(Decimal::ZERO).ceil().to_u64().expect("a checked duration fits u64").max(1)
+    billed_ms_of(ms).expect("a checked duration fits u64")
 }
 
 /// Lambda's limits the arguments must fall within: anything outside is impossible input.
@@ -145,22 +146,17 @@ pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
     let arch = Arch::from(a.arch);
     let warm_ms = billed(duration);
     let cold_ms = billed(duration + a.init_ms);
-    let warm = Decimal::from(a.invocations - a.cold_starts);
-    let cold = Decimal::from(a.cold_starts);
-    let too_large = || anyhow::anyhow!("the month is too large to price exactly");
-    let times = |n: Decimal, x: Decimal| n.checked_mul(x).ok_or_else(too_large);
-    let gbs = times(warm, gb_seconds(warm_ms, memory))?
-        .checked_add(times(cold, gb_seconds(cold_ms, memory))?)
-        .ok_or_else(too_large)?;
-    let eph = times(warm, pricing.lambda.ephemeral_gb_seconds(warm_ms, a.ephemeral_mb))?
-        .checked_add(times(cold, pricing.lambda.ephemeral_gb_seconds(cold_ms, a.ephemeral_mb))?)
-        .ok_or_else(too_large)?;
-    let usage = MonthlyUsage {
-        requests: Decimal::from(a.invocations),
-        gb_seconds_x86_64: if arch == Arch::X86_64 { gbs } else { Decimal::ZERO },
-        gb_seconds_arm64: if arch == Arch::Arm64 { gbs } else { Decimal::ZERO },
-        ephemeral_gb_seconds: eph,
+    let month = MonthOfInvocations {
+        arch,
+        memory_mb: memory,
+        ephemeral_mb: a.ephemeral_mb,
+        warm: a.invocations - a.cold_starts,
+        cold: a.cold_starts,
+        billed_ms_warm: warm_ms,
+        billed_ms_cold: cold_ms,
     };
+    let usage =
+        pricing.lambda.usage_of(&month).ok_or_else(|| anyhow::anyhow!("the month is too large to price exactly"))?;
     let bill = pricing.lambda.monthly(&usage, a.free_tier);
     Ok(Estimate {
         region: pricing.region.clone(),
@@ -194,7 +190,6 @@ pub struct ManagedEstimate {
 
 /// Prices the month on Managed Instances.
 pub fn managed_estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<ManagedEstimate> {
-    use rust_decimal::prelude::ToPrimitive;
     let mi = &pricing.managed_instances;
     let instance_type = a.instance_type.clone().unwrap_or_else(|| mi.default_instance_type.clone());
     let instances = a.instances.unwrap_or(mi.default_instances);
@@ -205,11 +200,9 @@ pub fn managed_estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<ManagedEs
         _ => None,
     };
     let break_even_invocations = on_demand.as_ref().and_then(|e| {
-        // Per invocation, on-demand adds its GB-seconds and request; Managed Instances only the
-        // request: the fixed part divided by the difference (first duration tier, no free tier).
+        // First duration tier, no free tier: the price of one more invocation.
         let warm = invocation_cost(&pricing.lambda.rates(), e.arch, e.billed_ms_warm, e.memory_mb).total_usd();
-        let diff = warm - mi.request();
-        (diff > Decimal::ZERO).then(|| (managed.fixed_usd / diff).floor().to_u64()).flatten().map(|n| n + 1)
+        mi.break_even_invocations(managed.fixed_usd, warm)
     });
     Ok(ManagedEstimate {
         region: pricing.region.clone(),

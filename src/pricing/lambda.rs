@@ -70,6 +70,13 @@ pub fn billed_ms(nanos: u128) -> u64 {
     u64::try_from(nanos.div_ceil(1_000_000)).unwrap_or(u64::MAX).max(1)
 }
 
+/// Billed milliseconds for a run given in (decimal) milliseconds: rounded up to the next
+/// millisecond, at least 1 (None past u64).
+pub fn billed_ms_of(ms: Decimal) -> Option<u64> {
+    use rust_decimal::prelude::ToPrimitive;
+    ms.max(Decimal::ZERO).ceil().to_u64().map(|billed| billed.max(1))
+}
+
 /// GB-seconds = billed ms / 1000 × memory MB / 1024, exactly.
 pub fn gb_seconds(billed_ms: u64, memory_mb: u32) -> Decimal {
     Decimal::from(billed_ms) * Decimal::from(memory_mb) * GB_S_PER_MB_MS
@@ -135,6 +142,19 @@ pub struct MonthlyUsage {
     pub gb_seconds_arm64: Decimal,
     /// GB-seconds of ephemeral storage above the free amount.
     pub ephemeral_gb_seconds: Decimal,
+}
+
+/// A month of invocations of one function: `warm` billed `billed_ms_warm` each, `cold` (cold
+/// starts) billed `billed_ms_cold`, their init included.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MonthOfInvocations {
+    pub arch: Arch,
+    pub memory_mb: u32,
+    pub ephemeral_mb: u32,
+    pub warm: u64,
+    pub cold: u64,
+    pub billed_ms_warm: u64,
+    pub billed_ms_cold: u64,
 }
 
 /// The part of a month's GB-seconds billed at one tier's price.
@@ -206,6 +226,24 @@ impl LambdaPricing {
     /// GB-seconds of billable ephemeral storage for `billed_ms` at `ephemeral_mb` configured.
     pub fn ephemeral_gb_seconds(&self, billed_ms: u64, ephemeral_mb: u32) -> Decimal {
         gb_seconds(billed_ms, ephemeral_mb.saturating_sub(self.ephemeral_free_mb))
+    }
+
+    /// What such a month uses: its requests, the GB-seconds of each kind of invocation times
+    /// their number, and ephemeral storage. None when a product leaves Decimal's range.
+    pub fn usage_of(&self, m: &MonthOfInvocations) -> Option<MonthlyUsage> {
+        let times = |n: u64, x: Decimal| Decimal::from(n).checked_mul(x);
+        let both = |warm: Decimal, cold: Decimal| times(m.warm, warm)?.checked_add(times(m.cold, cold)?);
+        let gbs = both(gb_seconds(m.billed_ms_warm, m.memory_mb), gb_seconds(m.billed_ms_cold, m.memory_mb))?;
+        let ephemeral = both(
+            self.ephemeral_gb_seconds(m.billed_ms_warm, m.ephemeral_mb),
+            self.ephemeral_gb_seconds(m.billed_ms_cold, m.ephemeral_mb),
+        )?;
+        Some(MonthlyUsage {
+            requests: Decimal::from(m.warm).checked_add(Decimal::from(m.cold))?,
+            gb_seconds_x86_64: if m.arch == Arch::X86_64 { gbs } else { Decimal::ZERO },
+            gb_seconds_arm64: if m.arch == Arch::Arm64 { gbs } else { Decimal::ZERO },
+            ephemeral_gb_seconds: ephemeral,
+        })
     }
 
     /// Prices one month: duration through the tiers of each architecture (tier volumes count all

@@ -105,6 +105,19 @@ impl ManagedInstancesPricing {
         self.request_per_million / super::MILLION
     }
 
+    /// The least invocations a month at which Managed Instances costing `fixed_usd` a month
+    /// cost less than on-demand Lambda at `on_demand_usd` per invocation: per invocation,
+    /// on-demand adds its GB-seconds and request, Managed Instances only the request. None when
+    /// on-demand never costs more per invocation.
+    pub fn break_even_invocations(&self, fixed_usd: Decimal, on_demand_usd: Decimal) -> Option<u64> {
+        use rust_decimal::prelude::ToPrimitive;
+        let diff = on_demand_usd - self.request();
+        if diff <= Decimal::ZERO {
+            return None;
+        }
+        fixed_usd.checked_div(diff)?.floor().to_u64()?.checked_add(1)
+    }
+
     /// A month of `instances` × `instance_type` serving `requests`.
     pub fn monthly(&self, instance_type: &str, instances: u32, requests: Decimal) -> Result<ManagedBill, String> {
         let t = self.instances.get(instance_type).ok_or_else(|| {
@@ -113,7 +126,7 @@ impl ManagedInstancesPricing {
         let hours = Decimal::from(MONTH_HOURS);
         let instances_usd = t.hourly_usd * hours * Decimal::from(instances);
         let management_fee_usd = instances_usd * self.management_fee_percent / Decimal::ONE_HUNDRED;
-        let request_usd = requests * self.request_per_million / super::MILLION;
+        let request_usd = requests * self.request();
         let fixed_usd = instances_usd + management_fee_usd;
         Ok(ManagedBill {
             instance_type: instance_type.to_string(),
@@ -169,6 +182,18 @@ mod tests {
         assert_eq!(b.request_usd, d("2"));
         assert_eq!(b.total_usd, d("204.6944"));
         assert_eq!(b.fixed_usd, d("202.6944"));
+    }
+
+    #[test]
+    fn managed_instances_break_even_at_the_first_month_where_on_demand_costs_more() {
+        let p = ManagedInstancesPricing::default();
+        let fixed = d("202.6944");
+        // On-demand at $0.0000022 an invocation is $0.000002 above the request price.
+        let n = p.break_even_invocations(fixed, d("0.0000022")).unwrap();
+        let on_demand = |n: u64| Decimal::from(n) * d("0.0000022");
+        let managed = |n: u64| fixed + Decimal::from(n) * p.request();
+        assert!(on_demand(n) > managed(n) && on_demand(n - 1) <= managed(n - 1), "{n}");
+        assert_eq!(p.break_even_invocations(fixed, p.request()), None);
     }
 
     #[test]

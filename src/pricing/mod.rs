@@ -28,8 +28,8 @@ mod services;
 
 pub use arch::Arch;
 pub use lambda::{
-    billed_ms, cents, gb_seconds, LambdaBill, LambdaPricing, MonthlyUsage, Tier, TierLine, ARM64_GB_SECOND,
-    EPHEMERAL_GB_SECOND, REQUEST, X86_64_GB_SECOND,
+    billed_ms, billed_ms_of, cents, gb_seconds, LambdaBill, LambdaPricing, MonthOfInvocations, MonthlyUsage, Tier,
+    TierLine, ARM64_GB_SECOND, EPHEMERAL_GB_SECOND, REQUEST, X86_64_GB_SECOND,
 };
 pub(crate) use lambda::{invocation_cost, InvocationCharge, LambdaRates};
 pub use managed::{ManagedBill, ManagedInstancesPricing};
