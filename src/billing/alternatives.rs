@@ -3,10 +3,10 @@
 //! pair crosses (the least orders per day at which the first costs more than the second).
 //! The services around Lambda (SQS, S3, DynamoDB) and observability cost the same on-demand and
 //! on Managed Instances; the server's price is taken as the whole monthly cost, as in
-//! [`Report::break_even`](super::report::Report::break_even).
+//! [`CostReport::break_even`](super::report::CostReport::break_even).
 
 use super::projection::crossing;
-use super::report::Report;
+use super::report::CostReport;
 use crate::pricing::{ManagedBill, Pricing};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -28,7 +28,7 @@ pub struct Alternatives {
     pub server_cheaper_than_managed_above: Option<u64>,
 }
 
-impl Report {
+impl CostReport {
     /// Managed Instances on `instances` × `instance_type` at `orders_per_day`, with the services
     /// and observability.
     pub fn managed_at(

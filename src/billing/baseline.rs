@@ -2,7 +2,7 @@
 //! function's cost per order and billed ms per order against a report saved earlier by
 //! `report --format json`, and which functions got dearer than allowed.
 
-use super::report::Report;
+use super::report::CostReport;
 use anyhow::Context as _;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -75,7 +75,7 @@ fn baseline_functions(v: &Value) -> anyhow::Result<Vec<(String, Figures)>> {
     Ok(out)
 }
 
-fn current(r: &Report, name: &str, fields: &[&'static str]) -> Option<Figures> {
+fn current(r: &CostReport, name: &str, fields: &[&'static str]) -> Option<Figures> {
     let f = r.functions.iter().find(|f| f.function == name)?;
     let costs = fields
         .iter()
@@ -102,7 +102,7 @@ fn change(function: &str, what: &'static str, before: Decimal, after: Decimal, m
 }
 
 /// Compares `now` with the saved report `base` at an allowed increase of `max_percent`.
-pub(crate) fn compare(base: &Value, now: &Report, max_percent: Decimal) -> anyhow::Result<Comparison> {
+pub(crate) fn compare(base: &Value, now: &CostReport, max_percent: Decimal) -> anyhow::Result<Comparison> {
     let mut c = Comparison::default();
     let base = baseline_functions(base)?;
     for (name, before) in &base {

@@ -61,7 +61,7 @@ pub struct Prefix<'a> {
 
 /// Lambda's REPORT line: what Lambda billed for one invocation.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReportRecord<'a> {
+pub struct BilledInvocation<'a> {
     pub request_id: Cow<'a, str>,
     pub timestamp_ms: Option<i64>,
     pub duration_ms: Decimal,
@@ -76,10 +76,10 @@ pub struct ReportRecord<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Line<'a> {
     Emf(Prefix<'a>, EmfRecord<'a>),
-    /// A REPORT line; `json` tells which of Lambda's log formats it came in.
-    Report {
+    /// Lambda's REPORT line, what it billed; `json` tells which of its log formats it came in.
+    Billed {
         prefix: Prefix<'a>,
-        record: ReportRecord<'a>,
+        record: BilledInvocation<'a>,
         json: bool,
     },
     /// Not ours (other programs, our own tracing logs, START/END lines, blank lines).
@@ -102,7 +102,7 @@ pub fn parse_line(line: &str) -> Line<'_> {
                 }
             } else if PLATFORM_REPORT.find(json.as_bytes()).is_some() {
                 match parse_platform_report(json, prefix) {
-                    Some(r) => Line::Report { prefix, record: r, json: true },
+                    Some(r) => Line::Billed { prefix, record: r, json: true },
                     None => Line::Malformed,
                 }
             } else if let Some(j) = find_report(line) {
@@ -121,7 +121,7 @@ pub fn parse_line(line: &str) -> Line<'_> {
 fn text_report(line: &str, at: usize) -> Line<'_> {
     let prefix = parse_prefix(&line[..at]);
     match parse_text_report(&line[at..], prefix) {
-        Some(r) => Line::Report { prefix, record: r, json: false },
+        Some(r) => Line::Billed { prefix, record: r, json: false },
         None => Line::Malformed,
     }
 }
@@ -254,13 +254,13 @@ fn whole(d: Decimal) -> Option<u64> {
     d.ceil().to_u64()
 }
 
-fn parse_platform_report<'a>(json: &'a str, prefix: Prefix<'a>) -> Option<ReportRecord<'a>> {
+fn parse_platform_report<'a>(json: &'a str, prefix: Prefix<'a>) -> Option<BilledInvocation<'a>> {
     let r: PlatformReport<'a> = serde_json::from_str(json).ok()?;
     if r.kind != "platform.report" {
         return None;
     }
     let m = r.record.metrics;
-    Some(ReportRecord {
+    Some(BilledInvocation {
         request_id: r.record.request_id,
         timestamp_ms: r.time.as_deref().and_then(parse_rfc3339_ms).or(prefix.timestamp_ms),
         duration_ms: raw_decimal(m.duration_ms)?,
@@ -280,7 +280,7 @@ fn parse_platform_report<'a>(json: &'a str, prefix: Prefix<'a>) -> Option<Report
 
 /// `REPORT RequestId: ID<TAB>Duration: 12.34 ms<TAB>Billed Duration: 13 ms<TAB>Memory Size: 128 MB
 /// <TAB>Max Memory Used: 18 MB<TAB>Init Duration: 120.59 ms` (tabs or spaces).
-fn parse_text_report<'a>(text: &'a str, prefix: Prefix<'a>) -> Option<ReportRecord<'a>> {
+fn parse_text_report<'a>(text: &'a str, prefix: Prefix<'a>) -> Option<BilledInvocation<'a>> {
     let rest = text.strip_prefix("REPORT RequestId:")?.trim_start();
     let id_end = find_whitespace(rest).unwrap_or(rest.len());
     let request_id = &rest[..id_end];
@@ -313,7 +313,7 @@ fn parse_text_report<'a>(text: &'a str, prefix: Prefix<'a>) -> Option<ReportReco
         }
         rest = tail;
     }
-    Some(ReportRecord {
+    Some(BilledInvocation {
         request_id: Cow::Borrowed(request_id),
         timestamp_ms: prefix.timestamp_ms,
         duration_ms: duration?,
@@ -350,7 +350,7 @@ mod tests {
     #[test]
     fn a_text_report_line_with_init_duration_and_a_tail_prefix_is_read() {
         let line = "2026-11-26T10:00:00.500000+00:00 2026/11/26/[$LATEST]abc REPORT RequestId: 4310f459-56b9-42cd-bd7f-a687edbf6597\tDuration: 2.56 ms\tBilled Duration: 97 ms\tMemory Size: 128 MB\tMax Memory Used: 18 MB\tInit Duration: 93.30 ms\t";
-        let Line::Report { prefix, record, json } = parse_line(line) else { panic!("not read as REPORT") };
+        let Line::Billed { prefix, record, json } = parse_line(line) else { panic!("not read as REPORT") };
         assert!(!json);
         assert_eq!(prefix.stream, Some("2026/11/26/[$LATEST]abc"));
         assert_eq!(record.timestamp_ms, Some(1795687200500));
@@ -364,7 +364,7 @@ mod tests {
     #[test]
     fn a_text_report_line_without_init_and_with_spaces_and_xray_is_read() {
         let line = "REPORT RequestId: abc-1  Duration: 10.01 ms  Billed Duration: 11 ms  Memory Size: 256 MB  Max Memory Used: 40 MB  XRAY TraceId: 1-5e-1 SegmentId: 0a Sampled: true";
-        let Line::Report { record, .. } = parse_line(line) else { panic!("not read as REPORT") };
+        let Line::Billed { record, .. } = parse_line(line) else { panic!("not read as REPORT") };
         assert_eq!(record.request_id, "abc-1");
         assert_eq!(record.billed_ms, 11);
         assert_eq!(record.memory_mb, 256);
@@ -374,7 +374,7 @@ mod tests {
     #[test]
     fn a_json_platform_report_is_read_without_floats() {
         let line = r#"{"time":"2026-11-26T10:00:01.000Z","type":"platform.report","record":{"requestId":"r-9","metrics":{"durationMs":1.0000001,"billedDurationMs":2,"memorySizeMB":512,"maxMemoryUsedMB":30,"initDurationMs":120.123456789},"status":"success"}}"#;
-        let Line::Report { record, json, .. } = parse_line(line) else { panic!("not read as REPORT") };
+        let Line::Billed { record, json, .. } = parse_line(line) else { panic!("not read as REPORT") };
         assert!(json);
         assert_eq!(record.duration_ms, d("1.0000001"));
         assert_eq!(record.init_duration_ms, Some(d("120.123456789")));

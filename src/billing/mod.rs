@@ -5,7 +5,7 @@
 //! The path of a line: [`logparse`] reads it (untrusted text: `plausible` refuses what Lambda
 //! cannot do) → [`Aggregator`] folds it, prices each invocation with [`crate::pricing`], estimates
 //! the services around Lambda (`usage`) and the log bytes (`observability`), and reconciles
-//! our estimate with Lambda's REPORT line → [`Report`] → [`projection`] carries it to a month and
+//! our estimate with Lambda's REPORT line → [`CostReport`] → [`projection`] carries it to a month and
 //! finds the break-even with a server → [`alternatives`] sets on-demand Lambda, Managed Instances
 //! and a server side by side; `baseline` compares with a report saved earlier. The CLI
 //! (`src/cli/report*`) renders it.
@@ -25,5 +25,5 @@ pub(crate) mod usage;
 pub use aggregate::{report_of_lines, Aggregator, DEFAULT_PENDING, MAX_LINE_BYTES};
 pub use projection::{BreakEven, MonthAt, Projection};
 pub use report::{
-    CustomerRow, DayRow, FunctionRow, LineCounts, Reconciliation, Report, UNATTRIBUTED, UNKNOWN_FUNCTION,
+    CostReport, CustomerRow, DayRow, FunctionRow, LineCounts, Reconciliation, UNATTRIBUTED, UNKNOWN_FUNCTION,
 };

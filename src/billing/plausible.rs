@@ -5,7 +5,7 @@
 //! the totals. With every line bounded, the totals cannot overflow for fewer than
 //! [`MAX_FOLDED_LINES`] lines, and the report refuses lines beyond that count.
 
-use super::logparse::{EmfRecord, ReportRecord};
+use super::logparse::{BilledInvocation, EmfRecord};
 use rust_decimal::Decimal;
 
 /// Lambda's longest timeout (15 minutes) plus the longest init phase it bills (10 s), with a
@@ -45,7 +45,7 @@ pub(crate) fn emf_problem(e: &EmfRecord<'_>) -> Option<&'static str> {
 }
 
 /// Why a REPORT line cannot be true, if it cannot.
-pub(crate) fn report_problem(r: &ReportRecord<'_>) -> Option<&'static str> {
+pub(crate) fn report_problem(r: &BilledInvocation<'_>) -> Option<&'static str> {
     if r.billed_ms > MAX_BILLED_MS {
         return Some("billed duration above Lambda's 15-minute limit");
     }

@@ -1,7 +1,7 @@
 //! The observed rate carried to a 30-day month (tiers, free tier, observability), and where a
 //! fixed server becomes cheaper.
 
-use super::report::Report;
+use super::report::CostReport;
 use crate::pricing::observability::{ObservabilityBill, ObservabilityUsage};
 use crate::pricing::{LambdaBill, MonthlyUsage, Pricing};
 use rust_decimal::Decimal;
@@ -45,7 +45,7 @@ const MINUTES_PER_DAY: Decimal = Decimal::from_parts(1_440, 0, 0, false, 0);
 /// 10^20.
 const MAX_MONTHLY_VOLUME: Decimal = Decimal::from_parts(1_661_992_960, 1_808_227_885, 5, false, 0);
 
-impl Report {
+impl CostReport {
     /// The span between the first and last timestamp, in days (`None` if under a minute).
     pub fn observed_days(&self) -> Option<Decimal> {
         let (Some(a), Some(b)) = (self.first_timestamp_ms, self.last_timestamp_ms) else {

@@ -112,7 +112,7 @@ pub struct DayRow {
 
 /// Everything the logs said, added up.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Report {
+pub struct CostReport {
     pub region: String,
     pub lines: LineCounts,
     pub functions: Vec<FunctionRow>,

@@ -8,7 +8,7 @@ mod csv;
 mod html;
 mod svg;
 
-use crate::billing::{Aggregator, Projection, Report, UNATTRIBUTED};
+use crate::billing::{Aggregator, CostReport, Projection, UNATTRIBUTED};
 use crate::metering::meter::UNKNOWN_CUSTOMER;
 use crate::pricing::{cents, Pricing};
 use anyhow::Context as _;
@@ -179,7 +179,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The report in the view's format.
-pub fn render(r: &Report, pricing: &Pricing, view: &View) -> anyhow::Result<String> {
+pub fn render(r: &CostReport, pricing: &Pricing, view: &View) -> anyhow::Result<String> {
     let projection = r.project(pricing, view.window_days, view.free_tier, view.server_monthly_usd);
     let alternatives = alternatives(r, pricing, view, projection.as_ref());
     Ok(match view.format {
@@ -218,7 +218,7 @@ pub fn render(r: &Report, pricing: &Pricing, view: &View) -> anyhow::Result<Stri
 
 /// On-demand Lambda, Managed Instances and the server at the projection's rate.
 fn alternatives(
-    r: &Report,
+    r: &CostReport,
     pricing: &Pricing,
     view: &View,
     projection: Option<&Projection>,
@@ -231,12 +231,12 @@ fn alternatives(
 }
 
 /// Writes the report as a self-contained HTML page (for `--html` and the demo).
-pub fn write_html(path: &std::path::Path, r: &Report, pricing: &Pricing, view: &View) -> anyhow::Result<()> {
+pub fn write_html(path: &std::path::Path, r: &CostReport, pricing: &Pricing, view: &View) -> anyhow::Result<()> {
     html::write_html(path, r, pricing, view).with_context(|| format!("writing the page {}", path.display()))
 }
 
 /// What the implausible lines were, when there were some.
-fn implausible_warning(r: &Report) -> Option<String> {
+fn implausible_warning(r: &CostReport) -> Option<String> {
     let l = &r.lines;
     (l.implausible > 0).then(|| {
         let reasons: Vec<String> = l.implausible_reasons.iter().map(|(why, n)| format!("{why}: {n}")).collect();
@@ -269,7 +269,7 @@ fn right_align(t: &mut Table, from: usize) {
     }
 }
 
-fn table(r: &Report, projection: Option<&Projection>, view: &View) -> String {
+fn table(r: &CostReport, projection: Option<&Projection>, view: &View) -> String {
     let mut out = String::new();
     for by in &view.by {
         match by {

@@ -19,7 +19,7 @@ pub fn log_line(data: &[u8]) {
             );
         }
     }
-    if let Line::Report { record, .. } = &parsed {
+    if let Line::Billed { record, .. } = &parsed {
         assert!(!record.request_id.is_empty(), "a REPORT line without a request id was read: {line:?}");
     }
     // The first token of a prefix, read as `aws logs tail` prints it: our reader or chrono's.

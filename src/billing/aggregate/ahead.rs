@@ -4,7 +4,7 @@
 //! ids waiting for their other half, the first function seen per log stream).
 
 use super::{Aggregator, MAX_LINE_BYTES};
-use crate::billing::logparse::{parse_line, CustomerPart, EmfRecord, Line, Prefix, ReportRecord};
+use crate::billing::logparse::{parse_line, BilledInvocation, CustomerPart, EmfRecord, Line, Prefix};
 use crate::pricing::Arch;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
@@ -30,7 +30,7 @@ enum Item {
     Other,
     Malformed,
     Emf(EmfItem),
-    Report(ReportItem),
+    Billed(BilledItem),
 }
 
 struct EmfItem {
@@ -49,7 +49,7 @@ struct EmfItem {
     line_bytes: u64,
 }
 
-struct ReportItem {
+struct BilledItem {
     line: Span,
     stream: Option<Span>,
     request_id: Span,
@@ -141,8 +141,8 @@ fn item(data: &[u8], line: Span, text: &str, customers: &mut Vec<(Span, u64, Dec
                 line_bytes: e.line_bytes,
             }))
         })(),
-        Line::Report { prefix, record: r, json } => (|| {
-            Some(Item::Report(ReportItem {
+        Line::Billed { prefix, record: r, json } => (|| {
+            Some(Item::Billed(BilledItem {
                 line,
                 stream: stream(data, &prefix)?,
                 request_id: span(data, &r.request_id)?,
@@ -311,7 +311,7 @@ impl Aggregator {
                     Some(line) => self.feed_line(line),
                     None => self.feed_again(b, e.line),
                 },
-                Item::Report(r) => match report_line(b, r) {
+                Item::Billed(r) => match report_line(b, r) {
                     Some(line) => self.feed_line(line),
                     None => self.feed_again(b, r.line),
                 },
@@ -364,10 +364,10 @@ fn emf_line<'a>(b: &'a Block, e: &EmfItem) -> Option<Line<'a>> {
     ))
 }
 
-fn report_line<'a>(b: &'a Block, r: &ReportItem) -> Option<Line<'a>> {
-    Some(Line::Report {
+fn report_line<'a>(b: &'a Block, r: &BilledItem) -> Option<Line<'a>> {
+    Some(Line::Billed {
         prefix: Prefix { timestamp_ms: None, stream: stream_str(b, r.stream)? },
-        record: ReportRecord {
+        record: BilledInvocation {
             request_id: Cow::Borrowed(b.str(r.request_id)?),
             timestamp_ms: r.timestamp_ms,
             duration_ms: r.duration_ms,

@@ -1,4 +1,4 @@
-//! The fold of log lines into the cost [`Report`]: per function, per customer and per day, with
+//! The fold of log lines into the cost [`CostReport`]: per function, per customer and per day, with
 //! Lambda's REPORT lines reconciled against our EMF estimates ([`reconcile`]) and the services
 //! around Lambda priced per order. Lines are read one by one ([`Aggregator::read`]) or parsed
 //! ahead on worker threads ([`Aggregator::read_parallel`], [`ahead`]) with the same result.
@@ -24,12 +24,12 @@ use super::logparse::{EmfRecord, Line};
 use super::observability;
 use super::plausible;
 use super::report::{
-    CustomerRow, DayRow, FunctionRow, LineCounts, Reconciliation, Report, UNATTRIBUTED, UNKNOWN_FUNCTION,
+    CostReport, CustomerRow, DayRow, FunctionRow, LineCounts, Reconciliation, UNATTRIBUTED, UNKNOWN_FUNCTION,
 };
 use super::usage::{self, Counts};
 use crate::metering::split_by_weight;
 use crate::pricing::{self, invocation_cost, Arch, InvocationCharge, Pricing, UnitPrices};
-use reconcile::{Pending, PendingEmf, PendingReport};
+use reconcile::{Pending, PendingBilled, PendingEmf};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -96,7 +96,7 @@ type Amounts = [Decimal; 3];
 
 const NO_DAY: i64 = i64::MIN;
 
-/// Folds log lines into a [`Report`].
+/// Folds log lines into a [`CostReport`].
 pub struct Aggregator {
     pricing: Pricing,
     unit: UnitPrices,
@@ -169,7 +169,7 @@ impl Aggregator {
                 }
                 self.on_emf(function, e);
             }
-            Line::Report { prefix, record, json } => {
+            Line::Billed { prefix, record, json } => {
                 if json {
                     self.lines.report_json += 1;
                 } else {
@@ -206,7 +206,7 @@ impl Aggregator {
 
     fn on_emf(&mut self, function: u32, e: EmfRecord<'_>) {
         let lambda = match self.pending.remove(e.request_id.as_ref()) {
-            Some((_, Pending::Report(r))) => Some(r),
+            Some((_, Pending::Billed(r))) => Some(r),
             Some((seq, other @ Pending::Emf(_))) => {
                 // The same request id twice: count it again, keep waiting for REPORT.
                 self.pending.insert(e.request_id.to_string(), (seq, other));
@@ -337,7 +337,7 @@ impl Aggregator {
     }
 
     /// A REPORT line without an EMF line: Lambda's cost, no records, no customer.
-    fn report_only(&mut self, r: PendingReport) {
+    fn report_only(&mut self, r: PendingBilled) {
         self.recon.report_only += 1;
         let function = match r.stream.as_deref().and_then(|s| self.streams.get(s)) {
             Some(&f) => f,
@@ -369,7 +369,7 @@ impl Aggregator {
     }
 
     /// The report of everything read.
-    pub fn finish(mut self) -> Report {
+    pub fn finish(mut self) -> CostReport {
         let pending: Vec<(u64, Pending)> = self.pending.drain().map(|(_, v)| v).collect();
         let mut pending = pending;
         pending.sort_by_key(|(seq, _)| *seq);
@@ -437,7 +437,7 @@ impl Aggregator {
                 total_usd: d.lambda + d.services + d.observability,
             })
             .collect();
-        Report {
+        CostReport {
             region: self.pricing.region.clone(),
             lines: self.lines,
             functions,
@@ -487,7 +487,7 @@ fn day_name(day: i64) -> String {
 }
 
 /// Reads every line of `text` into a report (for the demo and tests).
-pub fn report_of_lines<'a>(pricing: Pricing, lines: impl IntoIterator<Item = &'a str>) -> Report {
+pub fn report_of_lines<'a>(pricing: Pricing, lines: impl IntoIterator<Item = &'a str>) -> CostReport {
     let mut a = Aggregator::new(pricing);
     for l in lines {
         a.feed(l);

@@ -3,7 +3,7 @@
 //! replaces ours and the difference is split across the invocation's customers.
 
 use super::{Aggregator, UNATTRIBUTED};
-use crate::billing::logparse::ReportRecord;
+use crate::billing::logparse::BilledInvocation;
 use crate::metering::split_by_weight;
 use crate::pricing::Arch;
 use rust_decimal::Decimal;
@@ -20,7 +20,7 @@ pub(super) struct PendingEmf {
 }
 
 /// A REPORT line waiting for its EMF line.
-pub(super) struct PendingReport {
+pub(super) struct PendingBilled {
     /// The request id, for the size of Lambda's lines when no EMF line comes.
     pub(super) request_id: String,
     pub(super) stream: Option<String>,
@@ -32,7 +32,7 @@ pub(super) struct PendingReport {
 
 pub(super) enum Pending {
     Emf(PendingEmf),
-    Report(PendingReport),
+    Billed(PendingBilled),
 }
 
 impl Aggregator {
@@ -44,10 +44,10 @@ impl Aggregator {
         self.recon.cost_correction_usd += correction;
     }
 
-    pub(super) fn on_report(&mut self, stream: Option<&str>, r: ReportRecord<'_>) {
+    pub(super) fn on_report(&mut self, stream: Option<&str>, r: BilledInvocation<'_>) {
         match self.pending.remove(r.request_id.as_ref()) {
             Some((_, Pending::Emf(p))) => self.correct(p, &r),
-            Some((_, Pending::Report(first))) => {
+            Some((_, Pending::Billed(first))) => {
                 // A second REPORT for the same request: count the first one on its own.
                 self.report_only(first);
                 self.wait_report(stream, r);
@@ -56,8 +56,8 @@ impl Aggregator {
         }
     }
 
-    pub(super) fn wait_report(&mut self, stream: Option<&str>, r: ReportRecord<'_>) {
-        let p = PendingReport {
+    pub(super) fn wait_report(&mut self, stream: Option<&str>, r: BilledInvocation<'_>) {
+        let p = PendingBilled {
             request_id: r.request_id.to_string(),
             stream: stream.map(str::to_string),
             timestamp_ms: r.timestamp_ms,
@@ -65,12 +65,12 @@ impl Aggregator {
             memory_mb: r.memory_mb,
             cold_start: r.init_duration_ms.is_some(),
         };
-        self.wait(r.request_id.into_owned(), Pending::Report(p));
+        self.wait(r.request_id.into_owned(), Pending::Billed(p));
     }
 
     /// Lambda's figures replace ours for an invocation already counted: the difference is added
     /// to its function and day and split across its customers.
-    pub(super) fn correct(&mut self, p: PendingEmf, r: &ReportRecord<'_>) {
+    pub(super) fn correct(&mut self, p: PendingEmf, r: &BilledInvocation<'_>) {
         let old = self.charge(p.arch, p.billed_ms, p.memory_mb);
         let new = self.charge(p.arch, r.billed_ms, r.memory_mb);
         let (old_gbs, new_gbs) = (old.gb_seconds, new.gb_seconds);
@@ -119,7 +119,7 @@ impl Aggregator {
     pub(super) fn give_up(&mut self, p: Pending) {
         match p {
             Pending::Emf(_) => self.recon.emf_only += 1,
-            Pending::Report(r) => self.report_only(r),
+            Pending::Billed(r) => self.report_only(r),
         }
     }
 }

@@ -27,7 +27,7 @@ fn report_line(id: &str, billed_ms: u64, init: bool) -> String {
     format!("REPORT RequestId: {id}\tDuration: {}.5 ms\tBilled Duration: {billed_ms} ms\tMemory Size: 128 MB\tMax Memory Used: 20 MB{init}\t", billed_ms - 1)
 }
 
-fn assert_exact(r: &Report) {
+fn assert_exact(r: &CostReport) {
     assert_eq!(r.attributed_usd, r.total.total_usd, "customers must sum to the total exactly");
     let functions: Decimal = r.functions.iter().map(|f| f.total_usd).sum();
     assert_eq!(functions, r.total.total_usd);

@@ -3,7 +3,7 @@
 //! dearer than allowed.
 
 use crate::billing::baseline::{compare, Comparison};
-use crate::billing::Report;
+use crate::billing::CostReport;
 use anyhow::Context as _;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -22,7 +22,7 @@ pub(crate) fn parse_percent(s: &str) -> Result<Decimal, String> {
 }
 
 /// Reads the baseline file and compares.
-pub(crate) fn check(path: &Path, now: &Report, max_percent: Decimal) -> anyhow::Result<Comparison> {
+pub(crate) fn check(path: &Path, now: &CostReport, max_percent: Decimal) -> anyhow::Result<Comparison> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading the baseline {}", path.display()))?;
     let v: Value =
         serde_json::from_str(&text).with_context(|| format!("the baseline {} is not JSON", path.display()))?;

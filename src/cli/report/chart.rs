@@ -2,11 +2,11 @@
 //! readable money axes ([`super::svg`]).
 
 use super::svg::{stacked_bars, Bar};
-use crate::billing::Report;
+use crate::billing::CostReport;
 use std::path::Path;
 
 /// Where each function's money goes: compute, requests, the services, observability.
-pub(crate) fn function_panel(r: &Report) -> String {
+pub(crate) fn function_panel(r: &CostReport) -> String {
     let bars: Vec<Bar> = r
         .functions
         .iter()
@@ -19,7 +19,7 @@ pub(crate) fn function_panel(r: &Report) -> String {
 }
 
 /// Where each customer's money goes: Lambda, the services, observability.
-pub(crate) fn customer_panel(r: &Report) -> String {
+pub(crate) fn customer_panel(r: &CostReport) -> String {
     let bars: Vec<Bar> = r
         .customers
         .iter()
@@ -29,7 +29,7 @@ pub(crate) fn customer_panel(r: &Report) -> String {
 }
 
 /// Writes the chart to `path`: one SVG holding the function and the customer panels.
-pub fn write_svg(path: &Path, r: &Report) -> anyhow::Result<()> {
+pub fn write_svg(path: &Path, r: &CostReport) -> anyhow::Result<()> {
     let (top, bottom) = (function_panel(r), customer_panel(r));
     let height = |svg: &str| -> f64 {
         svg.split("height=\"").nth(1).and_then(|h| h.split('"').next()).and_then(|h| h.parse().ok()).unwrap_or(0.0)

@@ -2,7 +2,7 @@
 //! for every group; text from the logs neutralised against CSV injection.
 
 use super::{By, View};
-use crate::billing::Report;
+use crate::billing::CostReport;
 use rust_decimal::Decimal;
 
 /// A text cell read from logs, safe to open in a spreadsheet: one starting with `=`, `+`, `-`,
@@ -17,7 +17,7 @@ pub(crate) fn cell(text: &str) -> String {
     }
 }
 
-pub(super) fn csv(r: &Report, view: &View) -> anyhow::Result<String> {
+pub(super) fn csv(r: &CostReport, view: &View) -> anyhow::Result<String> {
     let mut w = ::csv::Writer::from_writer(Vec::new());
     w.write_record([
         "group",

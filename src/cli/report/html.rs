@@ -8,7 +8,7 @@
 use super::svg::{esc, line_chart, money, Series, PALETTE};
 use super::View;
 use crate::billing::alternatives::{sentences, Alternatives};
-use crate::billing::{Projection, Report};
+use crate::billing::{CostReport, Projection};
 use crate::pricing::Pricing;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
@@ -22,7 +22,7 @@ td,th{border:1px solid #ccc;padding:3px 8px}td.n{text-align:right;font-variant-n
 .tick,.legend,.label,.value{font-size:12px}.grid{stroke:#eee}.axis{stroke:#888}";
 
 /// Writes the page to `path`.
-pub(crate) fn write_html(path: &Path, r: &Report, pricing: &Pricing, view: &View) -> anyhow::Result<()> {
+pub(crate) fn write_html(path: &Path, r: &CostReport, pricing: &Pricing, view: &View) -> anyhow::Result<()> {
     std::fs::write(path, page(r, pricing, view))?;
     Ok(())
 }
@@ -49,7 +49,7 @@ fn table(header: &[&str], rows: impl Iterator<Item = Vec<(String, bool)>>) -> St
 }
 
 /// The page.
-pub(crate) fn page(r: &Report, pricing: &Pricing, view: &View) -> String {
+pub(crate) fn page(r: &CostReport, pricing: &Pricing, view: &View) -> String {
     let projection = r.project(pricing, view.window_days, view.free_tier, view.server_monthly_usd);
     let alternatives = super::alternatives(r, pricing, view, projection.as_ref());
     let t = &r.total;
@@ -156,7 +156,7 @@ pub(crate) fn page(r: &Report, pricing: &Pricing, view: &View) -> String {
     s
 }
 
-fn break_even_chart(r: &Report, pricing: &Pricing, view: &View, p: &Projection, a: &Alternatives) -> String {
+fn break_even_chart(r: &CostReport, pricing: &Pricing, view: &View, p: &Projection, a: &Alternatives) -> String {
     let crossings = [
         a.managed_cheaper_than_on_demand_above,
         a.server_cheaper_than_on_demand_above,
