@@ -7,6 +7,7 @@
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]
 #   FUZZ_RUNS=10000000 bash scripts/fuzz.sh 0 order_body   # a number of executions instead of a time
 #   FUZZ_MAX_LEN=65536 bash scripts/fuzz.sh 60 import_file   # larger inputs (default 8192 bytes)
+#   FUZZ_JOBS=1 bash scripts/fuzz.sh 30                      # one target at a time (default: one per core)
 #
 # cargo-fuzz is installed into ORDERFLOW_TOOLS (default .tools); the targets build into
 # ORDERFLOW_FUZZ_TARGET_DIR (default fuzz/target), instrumented, without a sanitizer (the code is
@@ -63,18 +64,41 @@ seed s3_event events/s3-*.json
 seed stream_event events/stream-*.json
 seed http_event events/http/*.json
 
-for t in $TARGETS; do
-  echo "== fuzz $t (${SECONDS_EACH}s${FUZZ_RUNS:+, $FUZZ_RUNS runs})"
-  args=(-max_len="${FUZZ_MAX_LEN:-8192}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
+# Targets run side by side, FUZZ_JOBS at a time (default: one per core), each for its own
+# SECONDS: the same time per target as one after another, in a fraction of the wall time.
+JOBS=${FUZZ_JOBS:-$(nproc)}
+fuzz_one() { # fuzz_one TARGET: runs it, prints its stats; non-zero when it found a crash
+  local t=$1 log="$CORPUS/$1.log"
+  local args=(-max_len="${FUZZ_MAX_LEN:-8192}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1)
   if [ -n "${FUZZ_RUNS:-}" ]; then args+=(-runs="$FUZZ_RUNS"); else args+=(-max_total_time="$SECONDS_EACH"); fi
-  log="$CORPUS/$t.log"
-  if ! (cd fuzz && "${FUZZ[@]}" run -s none --target-dir "$TARGET_DIR" "$t" "$CORPUS/$t" -- "${args[@]}") >"$log" 2>&1; then
-    tail -60 "$log"
-    echo "fuzz target $t failed: its input is in fuzz/artifacts/$t/"
-    exit 1
-  fi
-  grep -E '^#[0-9]+ +DONE|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || true
+  local ok=0
+  (cd fuzz && "${FUZZ[@]}" run -s none --target-dir "$TARGET_DIR" "$t" "$CORPUS/$t" -- "${args[@]}") >"$log" 2>&1 || ok=1
   # object_key_write's scratch bucket (src/fuzz/object_key.rs), named after the fuzzer's pid.
   if [ "$t" = object_key_write ]; then rm -rf /dev/shm/orderflow-fuzz-* /tmp/orderflow-fuzz-* 2>/dev/null || true; fi
+  echo "== fuzz $t (${SECONDS_EACH}s${FUZZ_RUNS:+, $FUZZ_RUNS runs})"
+  if [ "$ok" -ne 0 ]; then
+    tail -60 "$log"
+    echo "fuzz target $t failed: its input is in fuzz/artifacts/$t/"
+    return 1
+  fi
+  grep -E '^#[0-9]+ +DONE|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || true
+}
+failed=0
+running=0
+for t in $TARGETS; do
+  if [ "$running" -ge "$JOBS" ]; then
+    wait -n || failed=1
+    running=$((running - 1))
+  fi
+  fuzz_one "$t" &
+  running=$((running + 1))
 done
+while [ "$running" -gt 0 ]; do
+  wait -n || failed=1
+  running=$((running - 1))
+done
+if [ "$failed" -ne 0 ]; then
+  echo "fuzzing failed"
+  exit 1
+fi
 echo "fuzzing passed: $TARGETS"
