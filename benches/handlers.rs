@@ -72,7 +72,7 @@ fn sqs_batch(c: &mut Criterion) {
                     let (resp, tally) =
                         sqs::process(&d, &ev.records, DeadlineGuard::from_remaining(Duration::from_secs(30))).await;
                     assert!(resp.unwrap().batch_item_failures.is_empty());
-                    assert_eq!(tally.accepted, 10);
+                    assert_eq!(tally.counts.accepted, 10);
                 });
                 // The store outlives invocations (built once per process): criterion drops it
                 // after the timing, so the batch is measured, not tearing down the double.
@@ -97,7 +97,7 @@ fn sqs_batch(c: &mut Criterion) {
                     let (resp, tally) =
                         sqs::process(&d, &records, DeadlineGuard::from_remaining(Duration::from_secs(30))).await;
                     assert!(resp.unwrap().batch_item_failures.is_empty());
-                    assert_eq!(tally.accepted, 10);
+                    assert_eq!(tally.counts.accepted, 10);
                 })
             },
             BatchSize::SmallInput,

@@ -28,14 +28,14 @@ pub(crate) fn emf_problem(e: &EmfRecord<'_>) -> Option<&'static str> {
     if !(MIN_MEMORY_MB..=MAX_MEMORY_MB).contains(&e.memory_mb) {
         return Some("memory size outside Lambda's 128-10240 MB");
     }
-    if e.records > MAX_RECORDS {
+    if e.counts.records > MAX_RECORDS {
         return Some("more records than one invocation can handle");
     }
-    let outcomes = [e.accepted, e.duplicates, e.rejected, e.retried, e.ignored];
-    if outcomes.iter().try_fold(0u64, |a, n| a.checked_add(*n)).is_none_or(|sum| sum > e.records) {
+    let outcomes = [e.counts.accepted, e.counts.duplicates, e.counts.rejected, e.counts.retried, e.counts.ignored];
+    if outcomes.iter().try_fold(0u64, |a, n| a.checked_add(*n)).is_none_or(|sum| sum > e.counts.records) {
         return Some("outcome counts add up to more than the records");
     }
-    if e.customers.iter().try_fold(0u64, |a, c| a.checked_add(c.records)).is_none_or(|sum| sum > e.records) {
+    if e.customers.iter().try_fold(0u64, |a, c| a.checked_add(c.records)).is_none_or(|sum| sum > e.counts.records) {
         return Some("customer records add up to more than the records");
     }
     if e.cost_usd.is_sign_negative() || e.customers.iter().any(|c| c.cost_usd.is_sign_negative()) {

@@ -2,6 +2,7 @@
 //! and from which of our functions it was: one table of the functions by name, no guessing from
 //! parts of a name.
 
+use crate::order::Counts;
 use crate::pricing::ServiceUsage;
 
 /// The ingestion channel a function serves: what its invocations do around Lambda.
@@ -35,15 +36,6 @@ pub(crate) fn channel_of(function: &str) -> Option<Channel> {
             && prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         is_prefix.then_some(*channel)
     })
-}
-
-/// The record counts of an invocation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Counts {
-    pub records: u64,
-    pub accepted: u64,
-    pub duplicates: u64,
-    pub rejected: u64,
 }
 
 /// What one invocation used of SQS, S3 and DynamoDB (the EMF line has no payload sizes: messages
@@ -100,7 +92,7 @@ mod tests {
 
     #[test]
     fn an_invocation_of_a_function_that_is_not_ours_uses_no_services() {
-        let c = Counts { records: 12, accepted: 10, duplicates: 1, rejected: 1 };
+        let c = Counts { records: 12, accepted: 10, duplicates: 1, rejected: 1, ..Counts::default() };
         assert_eq!(service_usage(None, &c, 1), ServiceUsage::default());
         let sqs = service_usage(channel_of("orderflow-sqs"), &c, 1);
         assert_eq!((sqs.sqs_requests, sqs.dynamodb_wru), (12 + 2 * 2, 12));
@@ -108,7 +100,7 @@ mod tests {
 
     #[test]
     fn an_http_invocation_is_one_api_request_and_a_duplicate_reads_the_stored_order_back() {
-        let dup = Counts { records: 1, accepted: 0, duplicates: 1, rejected: 0 };
+        let dup = Counts { records: 1, accepted: 0, duplicates: 1, rejected: 0, ..Counts::default() };
         let u = service_usage(channel_of("prod-orderflow-http"), &dup, 1);
         assert_eq!((u.api_requests, u.dynamodb_wru, u.dynamodb_rru, u.sqs_requests), (1, 1, 1, 0));
         let health = service_usage(channel_of("orderflow-http"), &Counts::default(), 1);

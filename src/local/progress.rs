@@ -2,6 +2,7 @@
 //! and the totals when it stops.
 
 use crate::metering::InvocationCost;
+use crate::order::Counts;
 use rust_decimal::Decimal;
 use std::io::Write;
 use std::sync::Mutex;
@@ -13,12 +14,9 @@ pub struct Summary {
     pub invocations: u64,
     /// Invocations that failed as a whole (handler error, invalid response, timeout).
     pub failed_invocations: u64,
-    pub records: u64,
-    pub accepted: u64,
-    pub duplicates: u64,
-    pub rejected: u64,
-    pub retried: u64,
-    pub ignored: u64,
+    /// The records of every invocation, by outcome (flattened: `records`, `accepted`, ...).
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Queue messages deleted after their batch.
     pub deleted: u64,
     /// Stream records not passed to the handler (the mapping's filter: only PENDING inserts).
@@ -35,9 +33,7 @@ impl Summary {
         if self.elapsed_ms == 0 {
             return Decimal::ZERO;
         }
-        (Decimal::from(self.accepted + self.duplicates + self.rejected) * Decimal::from(1000)
-            / Decimal::from(self.elapsed_ms))
-        .round_dp(1)
+        (Decimal::from(self.counts.handled()) * Decimal::from(1000) / Decimal::from(self.elapsed_ms)).round_dp(1)
     }
 }
 
@@ -51,7 +47,7 @@ fn counts(cost: Option<&InvocationCost>) -> String {
     match cost {
         None => "no metering line".to_string(),
         Some(c) => {
-            let t = &c.tally;
+            let t = &c.tally.counts;
             format!(
                 "{} accepted, {} duplicate, {} rejected, {} retried{} · {} ms billed · ${}",
                 t.accepted,
@@ -76,12 +72,7 @@ impl Progress {
         s.invocations += u64::from(cost.is_some() || failed);
         s.failed_invocations += u64::from(failed);
         if let Some(c) = cost {
-            s.records += c.tally.records;
-            s.accepted += c.tally.accepted;
-            s.duplicates += c.tally.duplicates;
-            s.rejected += c.tally.rejected;
-            s.retried += c.tally.retried;
-            s.ignored += c.tally.ignored;
+            s.counts.merge(&c.tally.counts);
             s.cost_usd += c.cost_usd;
         }
         f(&mut s);

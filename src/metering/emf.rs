@@ -153,11 +153,11 @@ pub fn emf_line(c: &InvocationCost, namespace: &str, timestamp_ms: i64) -> Strin
         duration: number(c.duration_ms),
         billed_duration: c.billed_ms,
         init_duration: c.init_duration_ms.map(number),
-        records: c.tally.records,
-        accepted: c.tally.accepted,
-        duplicates: c.tally.duplicates,
-        rejected: c.tally.rejected,
-        retried: c.tally.retried,
+        records: c.tally.counts.records,
+        accepted: c.tally.counts.accepted,
+        duplicates: c.tally.counts.duplicates,
+        rejected: c.tally.counts.rejected,
+        retried: c.tally.counts.retried,
         cost: number(c.cost_usd),
         request_id: &c.request_id,
         cold_start: c.cold_start,
@@ -166,7 +166,7 @@ pub fn emf_line(c: &InvocationCost, namespace: &str, timestamp_ms: i64) -> Strin
         billed_ms: c.billed_ms,
         gb_seconds: c.gb_seconds.normalize().to_string(),
         cost_usd: c.cost_usd.normalize().to_string(),
-        ignored: c.tally.ignored,
+        ignored: c.tally.counts.ignored,
         customers: c
             .customers
             .iter()

@@ -2,7 +2,7 @@
 //! start), GB-seconds and cost, all exact decimals.
 
 use super::split_by_weight;
-use crate::order::{Outcome, RecordOutcome};
+use crate::order::{Counts, RecordOutcome};
 use crate::pricing::{self, invocation_cost, Arch, LambdaRates};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -30,13 +30,7 @@ pub fn mark_init_done() {
 /// Counts of what one invocation did, with the records per customer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
-    pub records: u64,
-    pub accepted: u64,
-    pub duplicates: u64,
-    pub rejected: u64,
-    pub retried: u64,
-    /// Records that were not orders to process (stream MODIFY/REMOVE, test events...).
-    pub ignored: u64,
+    pub counts: Counts,
     pub customers: BTreeMap<String, u64>,
 }
 
@@ -48,13 +42,7 @@ pub const UNKNOWN_CUSTOMER: &str = "(no customer)";
 
 impl Tally {
     pub fn add(&mut self, r: &RecordOutcome) {
-        self.records += 1;
-        match r.outcome {
-            Outcome::Accepted => self.accepted += 1,
-            Outcome::Duplicate => self.duplicates += 1,
-            Outcome::Rejected { .. } => self.rejected += 1,
-            Outcome::Retry { .. } => self.retried += 1,
-        }
+        self.counts.add(&r.outcome);
         let customer = r.customer_id.as_deref().unwrap_or(UNKNOWN_CUSTOMER);
         match self.customers.get_mut(customer) {
             Some(n) => *n += 1,
@@ -72,17 +60,11 @@ impl Tally {
     }
 
     pub fn ignore(&mut self) {
-        self.records += 1;
-        self.ignored += 1;
+        self.counts.ignore();
     }
 
     pub fn merge(&mut self, other: &Tally) {
-        self.records += other.records;
-        self.accepted += other.accepted;
-        self.duplicates += other.duplicates;
-        self.rejected += other.rejected;
-        self.retried += other.retried;
-        self.ignored += other.ignored;
+        self.counts.merge(&other.counts);
         for (c, n) in &other.customers {
             *self.customers.entry(c.clone()).or_default() += n;
         }

@@ -11,7 +11,7 @@ mod record;
 pub use currency::Currency;
 pub use ids::{CustomerId, OrderId, Sku};
 pub use input::{InputRef, ItemInput, ItemRef, ItemsInput, ItemsRef, OrderInput, Scalar, ScalarRef};
-pub use outcome::{Outcome, RecordOutcome};
+pub use outcome::{Counts, Outcome, RecordOutcome};
 pub use pricing::{round_money, Totals};
 pub use record::{
     rejection_fingerprint, rejection_key, Completion, PendingOrder, RecordKind, Rejection, Source, Status, StoredItem,

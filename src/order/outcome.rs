@@ -28,6 +28,53 @@ pub struct RecordOutcome {
     pub customer_id: Option<String>,
 }
 
+/// How many records came to each end: the one count of outcomes that the meter, the EMF line,
+/// the cost report and `orderflow run`'s summary all carry (an import's report counts its lines
+/// in its own terms).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub records: u64,
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub retried: u64,
+    /// Records that were not orders to process (stream MODIFY/REMOVE, test events...).
+    pub ignored: u64,
+}
+
+impl Counts {
+    /// Counts one record that came to `outcome`.
+    pub fn add(&mut self, outcome: &Outcome) {
+        self.records += 1;
+        match outcome {
+            Outcome::Accepted => self.accepted += 1,
+            Outcome::Duplicate => self.duplicates += 1,
+            Outcome::Rejected { .. } => self.rejected += 1,
+            Outcome::Retry { .. } => self.retried += 1,
+        }
+    }
+
+    /// Counts one record that was not an order to process.
+    pub fn ignore(&mut self) {
+        self.records += 1;
+        self.ignored += 1;
+    }
+
+    pub fn merge(&mut self, other: &Counts) {
+        self.records += other.records;
+        self.accepted += other.accepted;
+        self.duplicates += other.duplicates;
+        self.rejected += other.rejected;
+        self.retried += other.retried;
+        self.ignored += other.ignored;
+    }
+
+    /// Orders handled for good: accepted, duplicate or rejected.
+    pub fn handled(&self) -> u64 {
+        self.accepted + self.duplicates + self.rejected
+    }
+}
+
 impl RecordOutcome {
     pub(crate) fn retry(reason: impl Into<String>) -> RecordOutcome {
         RecordOutcome { outcome: Outcome::Retry { reason: reason.into() }, order_id: None, customer_id: None }

@@ -67,7 +67,7 @@ async fn past_the_deadline_no_record_is_started_and_all_are_reported_for_retry()
     let (resp, tally) = sqs::process(&e.deps, &ev.records, DeadlineGuard::expired()).await;
     let ids: Vec<String> = resp.unwrap().batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
     assert_eq!(ids.len(), 3);
-    assert_eq!(tally.retried, 3);
+    assert_eq!(tally.counts.retried, 3);
     assert!(stored(e.embedded.store.as_ref()).await.is_empty());
 }
 

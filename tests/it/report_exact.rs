@@ -44,8 +44,8 @@ fn lines(invs: &[Inv], function: &str) -> Vec<String> {
         let mut tally = Tally::default();
         for (c, n) in &v.customers {
             *tally.customers.entry(format!("c{c}")).or_default() += u64::from(*n);
-            tally.records += u64::from(*n);
-            tally.accepted += u64::from(*n);
+            tally.counts.records += u64::from(*n);
+            tally.counts.accepted += u64::from(*n);
         }
         let arch = if v.arm { Arch::Arm64 } else { Arch::X86_64 };
         let id = format!("req-{i}");

@@ -124,7 +124,10 @@ async fn every_message_delivered_twice_is_applied_once() {
 
     let summary = drain(&env.embedded, env.deps.clone(), settings()).await;
 
-    assert_eq!((summary.accepted, summary.duplicates, summary.rejected, summary.retried), (50, 50, 0, 0));
+    assert_eq!(
+        (summary.counts.accepted, summary.counts.duplicates, summary.counts.rejected, summary.counts.retried),
+        (50, 50, 0, 0)
+    );
     let applied = applied(&env.embedded).await;
     assert_eq!(applied.len(), 50);
     assert!(applied.values().all(|&(inserts, modifies)| inserts == 1 && modifies == 0), "{applied:?}");
@@ -150,7 +153,10 @@ async fn poison_messages_mixed_into_good_batches_are_rejected_once_and_never_ret
 
     // 4 malformed + 4 invalid messages: each rejected once (the 3 later "inv" messages carry the
     // same content under other message ids: each is its own rejected intake record).
-    assert_eq!((summary.accepted, summary.rejected, summary.retried, summary.failed_invocations), (20, 8, 0, 0));
+    assert_eq!(
+        (summary.counts.accepted, summary.counts.rejected, summary.counts.retried, summary.failed_invocations),
+        (20, 8, 0, 0)
+    );
     let stored = common::stored(env.embedded.store.as_ref()).await;
     let rejected: Vec<_> = stored.values().filter(|r| r.status == Status::Rejected).collect();
     assert_eq!(rejected.len(), 8);
@@ -171,7 +177,7 @@ async fn a_record_that_panics_every_time_ends_in_the_dead_letter_queue_after_max
     let summary = drain(&env.embedded, deps, settings()).await;
 
     // Received MAX_RECEIVES times, retried each time, then moved by the redrive policy.
-    assert_eq!(summary.retried, u64::from(MAX_RECEIVES));
+    assert_eq!(summary.counts.retried, u64::from(MAX_RECEIVES));
     assert_eq!(orders_queue(&env.embedded).dead_letters().await.unwrap(), vec![bodies[1].clone()]);
     assert!(orders_queue(&env.embedded).bodies().await.unwrap().is_empty());
     let statuses = statuses(env.embedded.store.as_ref()).await;
@@ -193,7 +199,7 @@ async fn a_store_failing_transiently_then_recovering_loses_nothing_and_writes_ea
 
     let summary = drain(&env.embedded, deps, settings()).await;
 
-    assert_eq!((summary.accepted, summary.retried, summary.duplicates), (40, faults as u64, 0));
+    assert_eq!((summary.counts.accepted, summary.counts.retried, summary.counts.duplicates), (40, faults as u64, 0));
     let applied = applied(&env.embedded).await;
     assert_eq!(applied.len(), 40);
     assert!(applied.values().all(|&(i, m)| i == 1 && m == 0));
@@ -214,7 +220,7 @@ async fn fifo_groups_keep_their_order_when_a_message_fails_and_comes_back() {
 
     let summary = drain(&env.embedded, deps, settings()).await;
 
-    assert_eq!(summary.accepted, 6);
+    assert_eq!(summary.counts.accepted, 6);
     // The write order of each group is the send order, although a-1 failed twice.
     let written: Vec<String> = env
         .embedded
@@ -250,7 +256,7 @@ async fn a_stream_batch_with_one_failing_record_is_retried_from_that_record_only
 
     // First invocation: all five, p3 fails (p4, p5 wait behind it); then twice from p3 on.
     assert_eq!(records_per_invocation(&env.emf, "orderflow-stream"), vec![5, 3, 3]);
-    assert_eq!(summary.accepted, 5);
+    assert_eq!(summary.counts.accepted, 5);
     let applied = applied(&env.embedded).await;
     assert!(applied.values().all(|&(i, m)| i == 1 && m == 1), "each PENDING row completed exactly once: {applied:?}");
     assert!(statuses(env.embedded.store.as_ref()).await.values().all(|s| s == "ACCEPTED"));
@@ -358,7 +364,7 @@ async fn a_restarted_stream_consumer_resumes_at_its_checkpoint() {
 
     let second = drain(&env.embedded, env.deps.clone(), settings()).await;
 
-    assert_eq!((first.accepted, second.accepted), (2, 1));
+    assert_eq!((first.counts.accepted, second.counts.accepted), (2, 1));
     assert_eq!(records_per_invocation(&env.emf, "orderflow-stream"), vec![2, 1]);
 }
 
@@ -456,7 +462,7 @@ async fn without_a_maximum_record_age_old_stream_records_are_processed() {
 
     let summary = drain_aged(&env.embedded, env.deps.clone(), unlimited, &["p1", "p2"]).await;
 
-    assert_eq!((summary.accepted, summary.sent_to_on_failure), (2, 0));
+    assert_eq!((summary.counts.accepted, summary.sent_to_on_failure), (2, 0));
 }
 
 #[tokio::test]
@@ -504,6 +510,6 @@ async fn two_runtimes_on_one_data_dir_read_each_stream_record_once_between_them(
     let invoked: u64 = records_per_invocation(&env.emf, "orderflow-stream").iter().sum::<u64>()
         + records_per_invocation(&second_emf, "orderflow-stream").iter().sum::<u64>();
     assert_eq!(invoked, 300, "each PENDING insert invoked (and billed) once, not once per runtime");
-    assert_eq!(a.accepted + b.accepted, 300);
+    assert_eq!(a.counts.accepted + b.counts.accepted, 300);
     assert!(statuses(env.embedded.store.as_ref()).await.values().all(|s| s == "ACCEPTED"));
 }

@@ -5,6 +5,7 @@
 
 use super::{Aggregator, MAX_LINE_BYTES};
 use crate::billing::logparse::{parse_line, BilledInvocation, CustomerPart, EmfRecord, Line, Prefix};
+use crate::order::Counts;
 use crate::pricing::Arch;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
@@ -44,7 +45,7 @@ struct EmfItem {
     arch: Arch,
     billed_ms: u64,
     cost_usd: Decimal,
-    counts: [u64; 6],
+    counts: Counts,
     customers: (u32, u32),
     line_bytes: u64,
 }
@@ -136,7 +137,7 @@ fn item(data: &[u8], line: Span, text: &str, customers: &mut Vec<(Span, u64, Dec
                 arch: e.arch,
                 billed_ms: e.billed_ms,
                 cost_usd: e.cost_usd,
-                counts: [e.records, e.accepted, e.duplicates, e.rejected, e.retried, e.ignored],
+                counts: e.counts,
                 customers: (mark as u32, customers.len() as u32),
                 line_bytes: e.line_bytes,
             }))
@@ -340,7 +341,6 @@ fn emf_line<'a>(b: &'a Block, e: &EmfItem) -> Option<Line<'a>> {
     for (name, records, cost_usd) in &b.customers[e.customers.0 as usize..e.customers.1 as usize] {
         customers.push(CustomerPart { customer: Cow::Borrowed(b.str(*name)?), records: *records, cost_usd: *cost_usd });
     }
-    let [records, accepted, duplicates, rejected, retried, ignored] = e.counts;
     Some(Line::Emf(
         Prefix { timestamp_ms: None, stream: stream_str(b, e.stream)? },
         EmfRecord {
@@ -352,12 +352,7 @@ fn emf_line<'a>(b: &'a Block, e: &EmfItem) -> Option<Line<'a>> {
             arch: e.arch,
             billed_ms: e.billed_ms,
             cost_usd: e.cost_usd,
-            records,
-            accepted,
-            duplicates,
-            rejected,
-            retried,
-            ignored,
+            counts: e.counts,
             customers,
             line_bytes: e.line_bytes,
         },

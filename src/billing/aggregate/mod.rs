@@ -26,7 +26,7 @@ use super::plausible;
 use super::report::{
     CostReport, CustomerRow, DayRow, FunctionRow, LineCounts, Reconciliation, UNATTRIBUTED, UNKNOWN_FUNCTION,
 };
-use super::usage::{self, Counts};
+use super::usage;
 use crate::metering::split_by_weight;
 use crate::pricing::{self, invocation_cost, Arch, InvocationCharge, Pricing, UnitPrices};
 use reconcile::{Pending, PendingBilled, PendingEmf};
@@ -233,9 +233,7 @@ impl Aggregator {
         } else {
             split_by_weight(lambda_usd, &weights)
         };
-        let counts =
-            Counts { records: e.records, accepted: e.accepted, duplicates: e.duplicates, rejected: e.rejected };
-        let usage = usage::service_usage(usage::channel_of(&e.function), &counts, self.chunk_reqs);
+        let usage = usage::service_usage(usage::channel_of(&e.function), &e.counts, self.chunk_reqs);
         let services = self.unit.services_usd(&usage);
         let service_parts = split_by_weight(services, &weights);
         let log_bytes =
@@ -245,8 +243,8 @@ impl Aggregator {
 
         let f = &mut self.fn_aggs_entry(function).row;
         add_invocation(f, cold_start, billed_ms, &charge, log_bytes, observability);
-        f.records += e.records;
-        f.orders += e.accepted;
+        f.records += e.counts.records;
+        f.orders += e.counts.accepted;
         f.services_usd += services;
         f.services.add(&usage);
         let agg = &mut self.fn_aggs[function as usize];
@@ -263,7 +261,7 @@ impl Aggregator {
         self.attribute(&weights, &amounts, [lambda_usd, services, observability]);
         let d = self.days.entry(day).or_default();
         d.invocations += 1;
-        d.orders += e.accepted;
+        d.orders += e.counts.accepted;
         d.lambda += lambda_usd;
         d.services += services;
         d.observability += observability;

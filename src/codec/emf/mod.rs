@@ -6,6 +6,7 @@
 
 pub(crate) mod fast;
 
+use crate::order::Counts;
 use crate::pricing::Arch;
 use rust_decimal::Decimal;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -32,12 +33,7 @@ pub struct EmfRecord<'a> {
     pub arch: Arch,
     pub billed_ms: u64,
     pub cost_usd: Decimal,
-    pub records: u64,
-    pub accepted: u64,
-    pub duplicates: u64,
-    pub rejected: u64,
-    pub retried: u64,
-    pub ignored: u64,
+    pub counts: Counts,
     pub customers: Vec<CustomerPart<'a>>,
     /// The length of the line's JSON message in bytes (what CloudWatch Logs ingests of it,
     /// without its newline).
@@ -141,12 +137,14 @@ fn record<'a>(e: EmfJson<'a>, json: &str, timestamp_ms: Option<i64>) -> Option<E
         arch,
         billed_ms: e.billed_ms,
         cost_usd: Decimal::from_str(&e.cost_usd).ok()?,
-        records: e.records,
-        accepted: e.accepted,
-        duplicates: e.duplicates,
-        rejected: e.rejected,
-        retried: e.retried,
-        ignored: e.ignored,
+        counts: Counts {
+            records: e.records,
+            accepted: e.accepted,
+            duplicates: e.duplicates,
+            rejected: e.rejected,
+            retried: e.retried,
+            ignored: e.ignored,
+        },
         customers,
         line_bytes: json.len() as u64,
     })
