@@ -29,6 +29,7 @@
 //! | one record: parse → validate → price → idempotent write → outcome | [`core::processing`] |
 //! | a batch: FIFO groups, panics, deadline  | [`core::batch`]                                |
 //! | the domain (ids, money, orders)         | [`order`]                                      |
+//! | JSON order body → the order as it arrived | [`codec::order`] (fast reader, serde reader) |
 //! | the ports, and their adapters           | [`store`] (`aws/`, `embedded/`, `memory` doubles) |
 //! | `orderflow run`: the event-source mappings | [`local`]                                   |
 //! | meter → EMF line (in Lambda)            | [`metering`]                                   |
@@ -37,8 +38,8 @@
 //! | the command line                        | [`cli`]; the Lambda binaries in `src/bin/`     |
 //! | what each fuzz target checks            | `src/fuzz/` (built for `cargo fuzz` and the unit tests; targets in `fuzz/`) |
 //!
-//! Layers point down only: `cli` → `local` / `ingest` → `core` → `order` + the `store` ports;
-//! the adapters under `store/` implement the ports.
+//! Layers point down only: `cli` → `local` / `ingest` → `core` → `codec` → `order` + the `store`
+//! ports; the adapters under `store/` implement the ports.
 //!
 //! The same handlers run on Lambda (`src/bin/orderflow-*.rs`), in-process from the CLI on the
 //! embedded default (SQLite plus a folder as the bucket), and in tests.
@@ -50,7 +51,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod billing;
 pub mod cli;
-pub(crate) mod codec;
+pub mod codec;
 pub mod config;
 pub mod core;
 #[cfg(any(test, fuzzing))]

@@ -9,7 +9,7 @@ use super::invoke::{invoke, Function};
 use super::DataDir;
 use crate::ingest::{s3, stream};
 use crate::metering::Metrics;
-use crate::order::{OrderInput, PendingOrder};
+use crate::order::PendingOrder;
 use crate::samples::*;
 use crate::store::embedded::{self, Embedded};
 use crate::store::OrderStore;
@@ -51,7 +51,7 @@ pub(crate) async fn run(a: Args) -> anyhow::Result<ExitCode> {
 
     let mut inserted = 0;
     for line in PENDING_ORDERS.lines().filter(|l| !l.trim().is_empty()) {
-        let input = OrderInput::from_json(line).map_err(anyhow::Error::msg)?;
+        let input = crate::codec::order::read(line).map_err(anyhow::Error::msg)?;
         let pending =
             PendingOrder::new(input).ok_or_else(|| anyhow::anyhow!("sample pending order has no order_id"))?;
         if matches!(e.store.insert_pending(&pending).await?, crate::store::PutOutcome::Inserted) {

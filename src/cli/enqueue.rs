@@ -5,7 +5,7 @@
 use super::input::{self, Piece};
 use super::Target;
 use crate::config::Config;
-use crate::order::{OrderInput, PendingOrder};
+use crate::order::PendingOrder;
 use crate::store::embedded::{Outgoing, SqliteQueue, ORDERS_QUEUE};
 use crate::store::{OrderStore, PutOutcome};
 use futures::StreamExt;
@@ -130,7 +130,7 @@ pub(crate) async fn insert(a: InsertArgs) -> anyhow::Result<ExitCode> {
             }
             // The table needs a key: anything that is not a JSON object with a string order_id
             // cannot be a row (the stream handler validates everything else).
-            match OrderInput::from_json(&p.body).ok().and_then(PendingOrder::new) {
+            match crate::codec::order::read(&p.body).ok().and_then(PendingOrder::new) {
                 Some(it) => items.push((p.line, it)),
                 None => {
                     refused += 1;

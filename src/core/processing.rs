@@ -330,10 +330,10 @@ pub(crate) fn prepare_body_at(body: &str, origin: Origin<'_>, processed_at: &str
         return reject(format!("body is {} bytes; the limit is {MAX_BODY_BYTES} bytes (256 KiB)", body.len()));
     }
     // The usual body is read without copying; any other goes through the general reader.
-    if let Some(view) = InputRef::from_json(body) {
+    if let Some(view) = crate::codec::order::read_view(body) {
         return prepare_view(&view, body, origin, processed_at);
     }
-    match OrderInput::from_json_general(body) {
+    match crate::codec::order::read_general(body) {
         Ok(input) => prepare_view(&input.view(), body, origin, processed_at),
         Err(reason) => reject(reason),
     }

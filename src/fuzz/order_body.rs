@@ -3,12 +3,12 @@
 //! is the same record.
 
 use crate::core::processing::{prepare_body_at, prepare_input_at, Origin};
-use crate::order::{InputRef, OrderInput, Source};
+use crate::order::Source;
 
 pub fn order_body(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let general = OrderInput::from_json_general(text);
-    if let Some(fast) = InputRef::from_json(text) {
+    let general = crate::codec::order::read_general(text);
+    if let Some(fast) = crate::codec::order::read_view(text) {
         assert_eq!(general.as_ref(), Ok(&fast.to_input()), "the fast reader disagrees with serde_json on {text:?}");
     }
     let origin = Origin { source: Source::Sqs, source_id: "m-1", received_at: "2026-12-03T00:00:00.000Z" };

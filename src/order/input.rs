@@ -128,12 +128,6 @@ pub struct InputRef<'a> {
 }
 
 impl<'a> InputRef<'a> {
-    /// Reads the usual JSON order body without copying; `None` when the body needs the general
-    /// reader (`OrderInput::from_json`), which then gives the same input or the error.
-    pub(crate) fn from_json(text: &'a str) -> Option<InputRef<'a>> {
-        fast::parse(text)
-    }
-
     pub(crate) fn order_id_text(&self) -> Option<&'a str> {
         match self.order_id {
             Some(ScalarRef::Str(s)) => Some(s),
@@ -218,23 +212,6 @@ impl OrderInput {
         }
     }
 
-    /// Parses one JSON order body. Fails only when the text is not a JSON object at all;
-    /// wrong field types are kept for validation to report.
-    pub fn from_json(text: &str) -> Result<OrderInput, String> {
-        // The usual body (known fields, strings without escapes, numbers) is read in one pass;
-        // anything else goes through serde_json, which gives the same result or the error.
-        match fast::parse(text) {
-            Some(input) => Ok(input.to_input()),
-            None => OrderInput::from_json_general(text),
-        }
-    }
-
-    /// `from_json` through serde_json: every body, with the error messages (a key repeated at
-    /// any level is refused, by name).
-    pub(crate) fn from_json_general(text: &str) -> Result<OrderInput, String> {
-        general::parse(text)
-    }
-
     /// Renders the order back to the JSON wire format (numbers exactly as they arrived), e.g. to
     /// hand a CSV order on to the orders queue.
     pub(crate) fn to_json(&self) -> String {
@@ -301,6 +278,3 @@ fn push_scalar(out: &mut String, v: &Scalar) {
         Scalar::Null | Scalar::Other(_) => out.push_str("null"),
     }
 }
-
-mod fast;
-mod general;

@@ -91,7 +91,7 @@ async fn decimal_amounts_round_trip_through_dynamodb_numbers_exactly() {
 async fn a_pending_row_is_completed_once_on_condition_that_it_is_still_pending() {
     let cfg = sdk_config().await;
     let store = Arc::new(table(&cfg).await);
-    let input = orderflow::order::OrderInput::from_json(r#"{"order_id":"ord-9","customer_id":"c","currency":"USD","items":[{"sku":"A","quantity":3,"unit_price":"0.10"}],"tax_rate":"0.5"}"#).unwrap();
+    let input = orderflow::codec::order::read(r#"{"order_id":"ord-9","customer_id":"c","currency":"USD","items":[{"sku":"A","quantity":3,"unit_price":"0.10"}],"tax_rate":"0.5"}"#).unwrap();
     let pending = PendingOrder::new(input).unwrap();
     assert_eq!(store.insert_pending(&pending).await.unwrap(), PutOutcome::Inserted);
     let image = item::pending_row(&pending);

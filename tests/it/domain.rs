@@ -2,7 +2,7 @@
 //! and the exactness properties (money parts, cost splits, DynamoDB `N` round trips).
 
 use orderflow::metering::split_by_weight;
-use orderflow::order::{round_money, Currency, Order, OrderInput, Source, StoredOrder};
+use orderflow::order::{round_money, Currency, Order, Source, StoredOrder};
 use orderflow::store::item;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -13,7 +13,7 @@ fn d(s: &str) -> Decimal {
 }
 
 fn parse(json: &str) -> Result<Order, Vec<String>> {
-    Order::parse(&OrderInput::from_json(json).expect("a JSON object"))
+    Order::parse(&orderflow::codec::order::read(json).expect("a JSON object"))
 }
 
 #[test]
@@ -142,8 +142,8 @@ fn amounts_too_large_to_compute_exactly_are_rejected_with_a_reason_not_a_panic()
 
 #[test]
 fn a_body_that_is_not_a_json_object_is_malformed() {
-    assert_eq!(OrderInput::from_json("[1,2]").unwrap_err(), "malformed order: the body must be a JSON object");
-    assert!(OrderInput::from_json("{\"a\":").unwrap_err().starts_with("malformed JSON: EOF while parsing"));
+    assert_eq!(orderflow::codec::order::read("[1,2]").unwrap_err(), "malformed order: the body must be a JSON object");
+    assert!(orderflow::codec::order::read("{\"a\":").unwrap_err().starts_with("malformed JSON: EOF while parsing"));
 }
 
 #[test]
@@ -204,7 +204,7 @@ proptest! {
     #[test]
     fn dynamodb_numbers_round_trip_exactly(m in any::<i64>(), s in 0u32..=12, q in 1u32..100_000) {
         let price = Decimal::new(m.unsigned_abs() as i64 / 2, s);
-        let order = Order::parse(&OrderInput::from_json(&format!(
+        let order = Order::parse(&orderflow::codec::order::read(&format!(
             r#"{{"order_id":"o","customer_id":"c","currency":"KWD","items":[{{"sku":"S","quantity":{q},"unit_price":"{}"}}],"tax_rate":"0.0825"}}"#,
             orderflow::order::round_money(price, Currency::parse("KWD").unwrap())
         )).unwrap()).unwrap();

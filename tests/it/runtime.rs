@@ -8,7 +8,7 @@ use crate::common;
 use crate::common::{Fault, FaultInjectingStore};
 use orderflow::ingest::Deps;
 use orderflow::local::{self, Channels, Settings, Summary};
-use orderflow::order::{OrderInput, PendingOrder, Status};
+use orderflow::order::{PendingOrder, Status};
 use orderflow::store::embedded::{
     Embedded, EmbeddedStream, Outgoing, SqliteQueue, EMBEDDED_SHARD, ORDERS_QUEUE, STREAM_FAILURES_QUEUE, UPLOADS_QUEUE,
 };
@@ -239,7 +239,7 @@ async fn fifo_groups_keep_their_order_when_a_message_fails_and_comes_back() {
 
 async fn insert_pending(e: &Embedded, ids: &[&str]) {
     for id in ids {
-        let input = OrderInput::from_json(&order(id, "cust-s")).unwrap();
+        let input = orderflow::codec::order::read(&order(id, "cust-s")).unwrap();
         e.store.insert_pending(&PendingOrder::new(input).unwrap()).await.unwrap();
     }
 }

@@ -223,7 +223,7 @@ async fn one_failing_record_in_a_group_commit_fails_neither_its_batch_nor_the_ot
 async fn an_insert_record_keeps_the_row_as_inserted_after_the_row_is_modified() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db")).unwrap();
-    let input = crate::order::OrderInput::from_json(&Body::Valid { id: 7, variant: 0 }.text()).unwrap();
+    let input = crate::codec::order::read(&Body::Valid { id: 7, variant: 0 }.text()).unwrap();
     let pending = PendingOrder::new(input).unwrap();
     assert_eq!(store.insert_pending(&pending).await.unwrap(), PutOutcome::Inserted);
     let p = Processor::new(Arc::new(SingleWrites(Arc::new(SqliteStore::open(&dir.path().join("db")).unwrap()))));
@@ -291,7 +291,7 @@ async fn the_embedded_stream_passes_over_what_the_filter_drops_as_reading_then_f
     let processor = Processor::new(store.clone());
     for i in 0..45u8 {
         let pending = || {
-            let input = crate::order::OrderInput::from_json(&Body::Valid { id: i, variant: 0 }.text()).unwrap();
+            let input = crate::codec::order::read(&Body::Valid { id: i, variant: 0 }.text()).unwrap();
             PendingOrder::new(input).unwrap()
         };
         match i % 3 {

@@ -3,7 +3,7 @@
 //! a key repeated in any object at any depth is refused by name: JSON leaves repeated keys
 //! undefined and "last one wins" would let `"quantity":1,"quantity":100` store 100.
 
-use super::{ItemInput, ItemsInput, OrderInput, Scalar};
+use crate::order::{ItemInput, ItemsInput, OrderInput, Scalar};
 use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -107,7 +107,7 @@ fn scalar<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Scalar, A::Error> {
     Ok(scalar_from_raw(raw))
 }
 
-pub(super) fn scalar_from_raw(raw: &RawValue) -> Scalar {
+fn scalar_from_raw(raw: &RawValue) -> Scalar {
     let t = raw.get();
     match t.as_bytes().first() {
         // serde_json has checked the string (no control characters): without escapes, its text is its value.
@@ -308,14 +308,14 @@ impl<'de> Visitor<'de> for ItemSeed {
 
 #[cfg(test)]
 mod tests {
-    use crate::order::OrderInput;
+    use crate::codec::order::{read, read_view};
 
     const ITEM_TWICE: &str = r#"{"order_id":"o","customer_id":"c","currency":"USD","items":[{"sku":"S","quantity":1,"unit_price":"1.00"},{"sku":"S","quantity":1,"quantity":100,"unit_price":"1.00"}]}"#;
 
     fn refused(text: &str) -> String {
         // Both readers: the fast one must not answer, the general one must refuse.
-        assert_eq!(crate::order::InputRef::from_json(text), None, "{text}");
-        OrderInput::from_json(text).expect_err(text)
+        assert_eq!(read_view(text), None, "{text}");
+        read(text).expect_err(text)
     }
 
     #[test]
@@ -345,7 +345,7 @@ mod tests {
     #[test]
     fn the_same_key_in_different_objects_is_not_a_repeat() {
         let text = r#"{"order_id":"o","items":[{"sku":"A","quantity":1},{"sku":"B","quantity":2}],"x":{"sku":1}}"#;
-        let input = OrderInput::from_json(text).expect("distinct objects may share key names");
+        let input = crate::codec::order::read(text).expect("distinct objects may share key names");
         assert_eq!(input.order_id_text(), Some("o"));
     }
 }
