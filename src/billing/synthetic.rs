@@ -5,6 +5,7 @@
 use super::usage::{Channel, FUNCTIONS};
 use crate::metering::emf::emf_line;
 use crate::metering::meter::{cost_of, Tally};
+use crate::order::Outcome;
 use crate::pricing::Arch;
 use std::time::Duration;
 
@@ -16,8 +17,7 @@ pub fn invocation(i: u64) -> String {
     for k in 0..(1 + h % 5) {
         let customer = format!("cust-{}", (h >> 8).wrapping_add(k * 7) % 500);
         *tally.customers.entry(customer).or_default() += 1;
-        tally.counts.records += 1;
-        tally.counts.accepted += 1;
+        tally.counts.add(&Outcome::Accepted);
     }
     let cold = h.is_multiple_of(50);
     let micros = 2_000 + (h >> 16) % 40_000;

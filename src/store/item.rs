@@ -126,11 +126,8 @@ pub(crate) fn to_json(r: &StoredOrder) -> String {
             }
             w.0.push_str("{\"M\":{");
             w.s("sku", &it.sku);
-            w.name("quantity");
-            w.0.push_str("{\"N\":\"");
-            w.0.push_str(itoa::Buffer::new().format(it.quantity));
-            w.0.push_str("\"},");
-            w.n("unit_price", &it.unit_price);
+            w.n("quantity", |out| out.push_str(itoa::Buffer::new().format(it.quantity)));
+            w.decimal("unit_price", &it.unit_price);
             w.end_map();
             w.0.push('}');
         }
@@ -145,7 +142,7 @@ pub(crate) fn to_json(r: &StoredOrder) -> String {
         ("tax_rate", r.tax_rate),
     ] {
         if let Some(v) = v {
-            w.n(name, &v);
+            w.decimal(name, &v);
         }
     }
     if let Some(p) = &r.placed_at {
@@ -237,11 +234,16 @@ impl JsonItem {
         self.0.push_str("},");
     }
 
-    fn n(&mut self, k: &'static str, v: &Decimal) {
+    /// A number attribute; `digits` writes its text.
+    fn n(&mut self, k: &'static str, digits: impl FnOnce(&mut String)) {
         self.name(k);
         self.0.push_str("{\"N\":\"");
-        crate::codec::decimal::push_decimal(&mut self.0, v);
+        digits(&mut self.0);
         self.0.push_str("\"},");
+    }
+
+    fn decimal(&mut self, k: &'static str, v: &Decimal) {
+        self.n(k, |out| crate::codec::decimal::push_decimal(out, v));
     }
 
     /// Replaces the trailing comma (if any) with the closing brace.
