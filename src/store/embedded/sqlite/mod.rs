@@ -1,8 +1,9 @@
-//! SQLite behind the ports: the orders table (items stored in DynamoDB JSON, exactly as the
-//! AWS adapter stores them), its change stream (NEW_AND_OLD_IMAGES records, like a DynamoDB
-//! stream) and the embedded queues.
+//! SQLite behind the ports: the orders table (each row reads back as the very item the AWS
+//! adapter stores; see `row` for how it is held), its change stream (NEW_AND_OLD_IMAGES records
+//! in DynamoDB JSON, like a DynamoDB stream) and the embedded queues.
 
 mod queue;
+mod row;
 mod writer;
 
 pub use queue::{EmbeddedStream, Outgoing, SqliteQueue};
@@ -11,6 +12,8 @@ use crate::order::{Completion, OrderId, PendingOrder, Status, StoredOrder};
 use crate::store::item::{self, Item};
 use crate::store::*;
 use async_trait::async_trait;
+use row::{item_of, Read, Stored};
+use rusqlite::types::ValueRef;
 use rusqlite::{params, CachedStatement, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -110,10 +113,6 @@ pub struct SqliteStore {
     readers: Arc<Mutex<Vec<Connection>>>,
 }
 
-fn from_json(s: &str) -> Result<Item, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Permanent(format!("stored item is not valid DynamoDB JSON: {e}")))
-}
-
 fn to_json(item: &Item) -> String {
     serde_json::to_string(item).expect("an item serializes")
 }
@@ -162,8 +161,8 @@ impl<'c> RowWrites<'c> {
         })
     }
 
-    fn stored(&mut self, key: &str) -> Result<Option<String>, StoreError> {
-        self.select.query_row([key], |r| r.get(0)).optional().map_err(transient)
+    fn stored(&mut self, key: &str) -> Result<Option<Item>, StoreError> {
+        self.select.query_row([key], |r| Ok(item_of(r.get_ref(0)?))).optional().map_err(transient)?.transpose()
     }
 
     /// Appends a change record. The counter moves only once the record is in: a record that
@@ -186,7 +185,7 @@ impl<'c> RowWrites<'c> {
     /// row is first modified (see `complete`), so the row's text is written once, not twice.
     fn insert(&mut self, row: &Row) -> Result<bool, StoreError> {
         let seq = self.next_seq;
-        let inserted = self.insert.execute(params![row.key, row.status, row.json, seq]).map_err(transient)?;
+        let inserted = self.insert.execute(params![row.key, row.status, row.item, seq]).map_err(transient)?;
         if inserted == 0 {
             return Ok(false);
         }
@@ -200,7 +199,7 @@ impl<'c> RowWrites<'c> {
             return Ok(PutOutcome::Inserted);
         }
         let existing = self.stored(&row.key)?.ok_or_else(|| StoreError::Transient("a taken key has no row".into()))?;
-        Ok(item::exists(&from_json(&existing)?))
+        Ok(item::exists(&existing))
     }
 
     /// Inserts a rejection unless one with its key is stored: the first rejection of a source
@@ -220,20 +219,20 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// A row to write: its key, status column and DynamoDB JSON.
+/// A row to write: its key, status column and item.
 struct Row {
     key: String,
     status: Option<&'static str>,
-    json: String,
+    item: Stored,
 }
 
 impl Row {
     fn of(key: String, it: &Item) -> Row {
-        Row { key, status: status_text(it), json: to_json(it) }
+        Row { key, status: status_text(it), item: Stored::Json(to_json(it)) }
     }
 
     fn record(r: &StoredOrder) -> Row {
-        Row { key: r.key(), status: Some(r.status.as_str()), json: item::to_json(r) }
+        Row { key: r.key(), status: Some(r.status.as_str()), item: Stored::record(r) }
     }
 }
 
@@ -391,8 +390,9 @@ impl SqliteStore {
     fn complete(w: &mut RowWrites<'_>, p: &PendingCompletion) -> Result<CompleteOutcome, StoreError> {
         let c = w.c;
         let stored = w.stored(&p.key)?;
-        let mut current = match (&stored, &p.image) {
-            (Some(old), _) => from_json(old)?,
+        let had_row = stored.is_some();
+        let mut current = match (stored, &p.image) {
+            (Some(old), _) => old,
             // A hand-written stream event for a row this table never had: apply its NewImage.
             (None, Some(img)) => item::pending_row(img),
             (None, None) => return Ok(CompleteOutcome::NotPending),
@@ -409,13 +409,13 @@ impl SqliteStore {
         )
         .and_then(|mut st| st.execute(params![p.key, p.completion.status.as_str(), after]))
         .map_err(transient)?;
-        if let Some(old) = &stored {
+        if had_row {
             // The INSERT record's image was this row: keep it now that the row changes.
             c.prepare_cached(
                 "UPDATE changes SET new_image = ?1
                  WHERE seq = (SELECT insert_seq FROM orders WHERE order_id = ?2) AND new_image IS NULL",
             )
-            .and_then(|mut st| st.execute(params![old, p.key]))
+            .and_then(|mut st| st.execute(params![before, p.key]))
             .map_err(transient)?;
         }
         w.append_change("MODIFY", &p.key, Some(&before), Some(&after))?;
@@ -424,19 +424,27 @@ impl SqliteStore {
 }
 
 /// Change records from rows of (seq, event_name, order_id, old image, new image, created_ms),
-/// each with the size of its new (else old) image's text.
+/// each with the size of its new (else old) image's DynamoDB JSON text.
 fn changes_of(mut rows: rusqlite::Rows<'_>) -> Result<Vec<(Change, usize)>, StoreError> {
     let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(transient)? {
-        let text = |i| r.get_ref(i).map_err(transient).map(|v| v.as_str_or_null().ok().flatten());
-        let (old, new) = (text(3)?, text(4)?);
-        let size = new.or(old).map_or(0, str::len);
+        let image = |i| -> Result<Option<(Item, usize)>, StoreError> {
+            let v = r.get_ref(i).map_err(transient)?;
+            let len = match v {
+                ValueRef::Null => return Ok(None),
+                ValueRef::Text(t) => t.len(),
+                _ => 0,
+            };
+            Read::of(v).map(|x| Some(x.into_item_and_size(len)))
+        };
+        let (old, new) = (image(3)?, image(4)?);
+        let size = new.as_ref().or(old.as_ref()).map_or(0, |(_, n)| *n);
         let change = Change {
             seq: r.get(0).map_err(transient)?,
             event_name: r.get(1).map_err(transient)?,
             order_id: r.get(2).map_err(transient)?,
-            old_image: old.map(from_json).transpose()?,
-            new_image: new.map(from_json).transpose()?,
+            old_image: old.map(|(i, _)| i),
+            new_image: new.map(|(i, _)| i),
             created_ms: r.get(5).map_err(transient)?,
         };
         out.push((change, size));
@@ -499,11 +507,12 @@ impl OrderStore for SqliteStore {
         let item = self
             .read(move |c| {
                 c.prepare_cached("SELECT item FROM orders WHERE order_id = ?1")
-                    .and_then(|mut s| s.query_row([key], |r| r.get::<_, String>(0)).optional())
-                    .map_err(transient)
+                    .and_then(|mut s| s.query_row([key], |r| Ok(item_of(r.get_ref(0)?))).optional())
+                    .map_err(transient)?
+                    .transpose()
             })
             .await?;
-        item.map(|text| from_json(&text).map(|i| item::from_item(&i))).transpose()
+        Ok(item.map(|i| item::from_item(&i)))
     }
 
     // The batch calls are overridden here, in the trait impl: every caller holds the store as
@@ -531,14 +540,14 @@ impl SqliteStore {
         self.writer.commits()
     }
 
-    /// Every row of the table as stored (DynamoDB JSON), oldest first.
+    /// Every row of the table as its item, oldest first.
     pub(crate) async fn scan_items(&self) -> Result<Vec<Item>, StoreError> {
         self.read(|c| {
             let mut stmt = c.prepare("SELECT item FROM orders ORDER BY rowid").map_err(transient)?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(transient)?;
+            let mut rows = stmt.query([]).map_err(transient)?;
             let mut out = Vec::new();
-            for r in rows {
-                out.push(from_json(&r.map_err(transient)?)?);
+            while let Some(r) = rows.next().map_err(transient)? {
+                out.push(item_of(r.get_ref(0).map_err(transient)?)?);
             }
             Ok(out)
         })

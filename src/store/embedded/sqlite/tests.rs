@@ -220,6 +220,44 @@ async fn one_failing_record_in_a_group_commit_fails_neither_its_batch_nor_the_ot
 }
 
 #[tokio::test]
+async fn an_order_row_of_an_older_data_dir_in_dynamodb_json_still_reads_and_deduplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let store = SqliteStore::open(&path).unwrap();
+    let (old, new) = (order(1), order(2));
+    // Before compact rows, every row was its DynamoDB JSON text.
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute(
+        "INSERT INTO orders (order_id, status, item) VALUES (?1, 'ACCEPTED', ?2)",
+        [old.key(), crate::store::item::to_json(&old)],
+    )
+    .unwrap();
+    assert_eq!(store.put_order(&new).await, Ok(PutOutcome::Inserted));
+    let kinds: Vec<String> = c
+        .prepare("SELECT typeof(item) FROM orders ORDER BY rowid")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(kinds, ["text", "blob"], "the old row stays text, the new one is a compact record");
+    drop(c);
+    let again = store.put_order(&old).await.unwrap();
+    assert_eq!(again, PutOutcome::Exists { fingerprint: old.fingerprint.clone(), status: Some(old.status) });
+    let items = store.scan_items().await.unwrap();
+    assert_eq!(items, [crate::store::item::to_item(&old), crate::store::item::to_item(&new)]);
+    assert_eq!(
+        store
+            .get_order(&crate::order::OrderId::parse(old.order_id.as_deref().unwrap()).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .total,
+        old.total
+    );
+}
+
+#[tokio::test]
 async fn an_insert_record_keeps_the_row_as_inserted_after_the_row_is_modified() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("db")).unwrap();
