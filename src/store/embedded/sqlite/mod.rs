@@ -182,7 +182,7 @@ impl<'c> RowWrites<'c> {
 
     /// Inserts `row` with its INSERT change record unless its key is taken; says whether it did.
     /// The record's new image is left NULL: it is the row itself, read from `orders` until the
-    /// row is first modified (see `complete`), so the row's text is written once, not twice.
+    /// row is first modified (see `complete`), so the row is written once, not twice.
     fn insert(&mut self, row: &Row) -> Result<bool, StoreError> {
         let seq = self.next_seq;
         let inserted = self.insert.execute(params![row.key, row.status, row.item, seq]).map_err(transient)?;

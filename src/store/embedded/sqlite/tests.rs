@@ -229,7 +229,7 @@ async fn an_order_row_of_an_older_data_dir_in_dynamodb_json_still_reads_and_dedu
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute(
         "INSERT INTO orders (order_id, status, item) VALUES (?1, 'ACCEPTED', ?2)",
-        [old.key(), crate::store::item::to_json(&old)],
+        [old.key(), serde_json::to_string(&crate::store::item::to_item(&old)).unwrap()],
     )
     .unwrap();
     assert_eq!(store.put_order(&new).await, Ok(PutOutcome::Inserted));
