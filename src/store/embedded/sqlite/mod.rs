@@ -12,7 +12,7 @@ use crate::order::{Completion, OrderId, PendingOrder, Status, StoredOrder};
 use crate::store::item::{self, Item};
 use crate::store::*;
 use async_trait::async_trait;
-use row::{item_of, Read, Stored};
+use row::{image_of, item_of, Stored};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, CachedStatement, Connection, OptionalExtension};
 use std::path::Path;
@@ -428,14 +428,9 @@ impl SqliteStore {
 fn changes_of(mut rows: rusqlite::Rows<'_>) -> Result<Vec<(Change, usize)>, StoreError> {
     let mut out = Vec::new();
     while let Some(r) = rows.next().map_err(transient)? {
-        let image = |i| -> Result<Option<(Item, usize)>, StoreError> {
-            let v = r.get_ref(i).map_err(transient)?;
-            let len = match v {
-                ValueRef::Null => return Ok(None),
-                ValueRef::Text(t) => t.len(),
-                _ => 0,
-            };
-            Read::of(v).map(|x| Some(x.into_item_and_size(len)))
+        let image = |i| match r.get_ref(i).map_err(transient)? {
+            ValueRef::Null => Ok(None),
+            v => image_of(v).map(Some),
         };
         let (old, new) = (image(3)?, image(4)?);
         let size = new.as_ref().or(old.as_ref()).map_or(0, |(_, n)| *n);

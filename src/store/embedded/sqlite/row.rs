@@ -42,13 +42,13 @@ impl rusqlite::ToSql for Stored {
 }
 
 /// A stored value read back: DynamoDB JSON, or a record.
-pub(super) enum Read {
+enum Read {
     Json(Item),
     Record(Box<StoredOrder>),
 }
 
 impl Read {
-    pub(super) fn of(v: ValueRef<'_>) -> Result<Read, StoreError> {
+    fn of(v: ValueRef<'_>) -> Result<Read, StoreError> {
         match v {
             ValueRef::Text(t) => {
                 let t = std::str::from_utf8(t).map_err(|e| corrupt(format!("stored item is not UTF-8: {e}")))?;
@@ -67,22 +67,10 @@ impl Read {
     }
 
     /// The item, as DynamoDB JSON would have held it.
-    pub(super) fn into_item(self) -> Item {
+    fn into_item(self) -> Item {
         match self {
             Read::Json(i) => i,
             Read::Record(r) => item::to_item(&r),
-        }
-    }
-
-    /// The item with the length of its DynamoDB JSON text (a stream record's size).
-    pub(super) fn into_item_and_size(self, text_len: usize) -> (Item, usize) {
-        match self {
-            Read::Json(i) => (i, text_len),
-            Read::Record(r) => {
-                let it = item::to_item(&r);
-                let len = serde_json::to_string(&it).map_or(0, |t| t.len());
-                (it, len)
-            }
         }
     }
 }
@@ -96,11 +84,27 @@ pub(super) fn item_of(v: ValueRef<'_>) -> Result<Item, StoreError> {
     Read::of(v).map(Read::into_item)
 }
 
+/// Reads a stored value as an item with the length of its DynamoDB JSON text (a stream record's
+/// size): the text's own length, or, for a record, the length serde_json gives its item.
+pub(super) fn image_of(v: ValueRef<'_>) -> Result<(Item, usize), StoreError> {
+    let text_len = match v {
+        ValueRef::Text(t) => Some(t.len()),
+        _ => None,
+    };
+    let it = item_of(v)?;
+    let len = match text_len {
+        Some(n) => n,
+        None => serde_json::to_string(&it).map_or(0, |t| t.len()),
+    };
+    Ok((it, len))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::order::{RecordKind, Source, Status, StoredItem};
     use proptest::prelude::*;
+    use rusqlite::ToSql;
     use rust_decimal::Decimal;
 
     fn decimal() -> impl Strategy<Value = Decimal> {
@@ -138,10 +142,11 @@ mod tests {
         }
     }
 
+    /// The value SQLite is handed for `s`, read back.
     fn read_back(s: &Stored) -> Result<Read, StoreError> {
-        match s {
-            Stored::Json(t) => Read::of(ValueRef::Text(t.as_bytes())),
-            Stored::Record(b) => Read::of(ValueRef::Blob(b)),
+        match s.to_sql().unwrap() {
+            ToSqlOutput::Borrowed(v) => Read::of(v),
+            _ => unreachable!("a stored value is borrowed"),
         }
     }
 
@@ -152,7 +157,8 @@ mod tests {
             let Ok(Read::Record(back)) = read_back(&stored) else { panic!("a record reads back") };
             prop_assert_eq!(&*back, &r);
             let json = serde_json::to_string(&item::to_item(&r)).unwrap();
-            let (it, size) = read_back(&stored).unwrap().into_item_and_size(0);
+            let Stored::Record(b) = &stored else { unreachable!("a record") };
+            let (it, size) = image_of(ValueRef::Blob(b)).unwrap();
             prop_assert_eq!(it, serde_json::from_str::<Item>(&json).unwrap());
             prop_assert_eq!(size, json.len());
         }
