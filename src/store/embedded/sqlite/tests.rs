@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-const AT: &str = "2026-11-26T10:00:00.000Z";
+pub(super) const AT: &str = "2026-11-26T10:00:00.000Z";
 
 /// A store that offers only the single-record calls: its batches take the port's defaults.
 struct SingleWrites(Arc<SqliteStore>);
@@ -190,7 +190,7 @@ async fn concurrent_writers_are_committed_together_and_each_answered() {
     assert_eq!(store.scan().await.unwrap().len(), 200);
 }
 
-fn order(i: u8) -> crate::order::StoredOrder {
+pub(super) fn order(i: u8) -> crate::order::StoredOrder {
     let text = Body::Valid { id: i, variant: 0 }.text();
     let id = format!("m-{i}");
     let origin = Origin { source: Source::Sqs, source_id: &id, received_at: AT };
