@@ -64,5 +64,5 @@ mod panic;
 pub mod pricing;
 pub mod samples;
 pub mod store;
-pub mod telemetry;
+pub(crate) mod telemetry;
 pub mod wiring;

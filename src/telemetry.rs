@@ -5,7 +5,7 @@
 use tracing_subscriber::EnvFilter;
 
 /// For the Lambda binaries.
-pub fn init_lambda() {
+pub(crate) fn init_lambda() {
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").unwrap_or_else(|_| "info".to_string()).to_lowercase();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").map(|f| f.eq_ignore_ascii_case("json")).unwrap_or(false);

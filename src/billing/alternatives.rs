@@ -31,7 +31,7 @@ pub struct Alternatives {
 impl CostReport {
     /// Managed Instances on `instances` × `instance_type` at `orders_per_day`, with the services
     /// and observability.
-    pub fn managed_at(
+    pub(crate) fn managed_at(
         &self,
         pricing: &Pricing,
         free_tier: bool,
@@ -79,7 +79,7 @@ impl CostReport {
 }
 
 /// The break-even sentences, one per pair.
-pub fn sentences(a: &Alternatives) -> Vec<String> {
+pub(crate) fn sentences(a: &Alternatives) -> Vec<String> {
     let mi = format!("Managed Instances on {} × {}", a.managed.instances, a.managed.instance_type);
     let mut out = Vec::new();
     out.push(match a.managed_cheaper_than_on_demand_above {

@@ -5,7 +5,7 @@
 //! (truncated, garbage) are counted as malformed.
 
 use crate::codec::emf::parse_emf;
-pub use crate::codec::emf::{CustomerPart, EmfRecord};
+pub(crate) use crate::codec::emf::{CustomerPart, EmfRecord};
 use memchr::memmem::Finder;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -54,14 +54,14 @@ fn find_whitespace(s: &str) -> Option<usize> {
 
 /// What `aws logs tail` puts before the message: a timestamp and the log stream's name.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Prefix<'a> {
+pub(crate) struct Prefix<'a> {
     pub timestamp_ms: Option<i64>,
     pub stream: Option<&'a str>,
 }
 
 /// Lambda's REPORT line: what Lambda billed for one invocation.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BilledInvocation<'a> {
+pub(crate) struct BilledInvocation<'a> {
     pub request_id: Cow<'a, str>,
     pub timestamp_ms: Option<i64>,
     pub duration_ms: Decimal,
@@ -74,7 +74,7 @@ pub struct BilledInvocation<'a> {
 
 /// What a line turned out to be.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Line<'a> {
+pub(crate) enum Line<'a> {
     Emf(Prefix<'a>, EmfRecord<'a>),
     /// Lambda's REPORT line, what it billed; `json` tells which of its log formats it came in.
     Billed {
@@ -89,7 +89,7 @@ pub enum Line<'a> {
 }
 
 /// Classifies and reads one line (without its newline).
-pub fn parse_line(line: &str) -> Line<'_> {
+pub(crate) fn parse_line(line: &str) -> Line<'_> {
     let line = line.trim_end_matches(['\r', '\n', ' ', '\t']);
     match line.find('{') {
         Some(i) => {
@@ -127,7 +127,7 @@ fn text_report(line: &str, at: usize) -> Line<'_> {
 }
 
 /// `2026-11-26T10:00:00.123000+00:00 2026/11/26/[$LATEST]0123abcd ` → timestamp and stream.
-pub fn parse_prefix(prefix: &str) -> Prefix<'_> {
+pub(crate) fn parse_prefix(prefix: &str) -> Prefix<'_> {
     if prefix.is_ascii() {
         return prefix_of(prefix.split(|c: char| c.is_ascii_whitespace() || c == '\u{b}').filter(|t| !t.is_empty()));
     }

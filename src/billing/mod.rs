@@ -13,7 +13,7 @@
 mod aggregate;
 pub mod alternatives;
 pub(crate) mod baseline;
-pub mod logparse;
+pub(crate) mod logparse;
 pub(crate) mod observability;
 pub(crate) mod plausible;
 pub mod projection;
@@ -22,8 +22,6 @@ pub mod report;
 pub mod synthetic;
 pub(crate) mod usage;
 
-pub use aggregate::{report_of_lines, Aggregator, DEFAULT_PENDING, MAX_LINE_BYTES};
-pub use projection::{BreakEven, MonthAt, Projection};
-pub use report::{
-    CostReport, CustomerRow, DayRow, FunctionRow, LineCounts, Reconciliation, UNATTRIBUTED, UNKNOWN_FUNCTION,
-};
+pub use aggregate::{report_of_lines, Aggregator};
+pub(crate) use projection::Projection;
+pub use report::{CostReport, CustomerRow, DayRow, FunctionRow, LineCounts, Reconciliation, UNATTRIBUTED};

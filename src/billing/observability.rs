@@ -8,7 +8,7 @@
 /// on a cold start, Init Duration, each followed by a tab. What the meter cannot know exactly
 /// (Lambda's own duration, the memory used) is taken at `billed_ms - 1`.xx ms and two digits of
 /// MB, and Init Duration at three digits: within a few bytes of the real line.
-pub fn platform_line_bytes(request_id: &str, billed_ms: u64, memory_mb: u32, cold_start: bool) -> u64 {
+pub(crate) fn platform_line_bytes(request_id: &str, billed_ms: u64, memory_mb: u32, cold_start: bool) -> u64 {
     let id = request_id.len() as u64;
     let digits = |n: u64| n.checked_ilog10().map_or(1, |d| u64::from(d) + 1);
     let start = "START RequestId: ".len() as u64 + id + " Version: $LATEST\n".len() as u64;

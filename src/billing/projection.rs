@@ -9,7 +9,7 @@ use serde::Serialize;
 
 /// A month at some volume: Lambda's usage, and the costs that do not depend on how it runs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MonthAt {
+pub(crate) struct MonthAt {
     pub usage: MonthlyUsage,
     pub services_usd: Decimal,
     pub observability_usd: Decimal,
@@ -17,7 +17,7 @@ pub struct MonthAt {
 
 /// The observed rate carried to a 30-day month, and where a fixed server becomes cheaper.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Projection {
+pub(crate) struct Projection {
     /// The span of the logs the rate was observed over.
     pub window_days: Decimal,
     pub orders_per_day: Decimal,
@@ -32,7 +32,7 @@ pub struct Projection {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BreakEven {
+pub(crate) struct BreakEven {
     pub server_monthly_usd: Decimal,
     /// The least orders per day at which the server costs less than Lambda and the services
     /// per month; `None` when no volume gets there (nothing was ordered).
@@ -47,7 +47,7 @@ const MAX_MONTHLY_VOLUME: Decimal = Decimal::from_parts(1_661_992_960, 1_808_227
 
 impl CostReport {
     /// The span between the first and last timestamp, in days (`None` if under a minute).
-    pub fn observed_days(&self) -> Option<Decimal> {
+    pub(crate) fn observed_days(&self) -> Option<Decimal> {
         let (Some(a), Some(b)) = (self.first_timestamp_ms, self.last_timestamp_ms) else {
             return None;
         };
@@ -58,7 +58,7 @@ impl CostReport {
 
     /// Carries the observed rate to a 30-day month over `window_days` (default: the span of the
     /// logs), pricing Lambda with its tiers and, if asked, the free tier.
-    pub fn project(
+    pub(crate) fn project(
         &self,
         pricing: &Pricing,
         window_days: Option<Decimal>,
@@ -105,7 +105,7 @@ impl CostReport {
     }
 
     /// What a month costs at `orders_per_day`, each order using what the observed ones did.
-    pub fn monthly_at(&self, pricing: &Pricing, free_tier: bool, orders_per_day: Decimal) -> Option<Decimal> {
+    pub(crate) fn monthly_at(&self, pricing: &Pricing, free_tier: bool, orders_per_day: Decimal) -> Option<Decimal> {
         let m = self.month_at(pricing, free_tier, orders_per_day)?;
         pricing
             .lambda
@@ -118,7 +118,7 @@ impl CostReport {
     /// What a month at `orders_per_day` uses of Lambda, and what the services around it and its
     /// observability cost (the same whichever way the functions run); `None` when nothing was
     /// ordered or the month is too large to price exactly.
-    pub fn month_at(&self, pricing: &Pricing, free_tier: bool, orders_per_day: Decimal) -> Option<MonthAt> {
+    pub(crate) fn month_at(&self, pricing: &Pricing, free_tier: bool, orders_per_day: Decimal) -> Option<MonthAt> {
         if self.total.orders == 0 {
             return None;
         }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// stream records, REPORT lines without an EMF line).
 pub const UNATTRIBUTED: &str = "(unattributed)";
 /// The function of REPORT lines whose log stream never showed an EMF line.
-pub const UNKNOWN_FUNCTION: &str = "(unknown function)";
+pub(crate) const UNKNOWN_FUNCTION: &str = "(unknown function)";
 
 /// How many lines of each kind were read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -52,7 +52,7 @@ pub struct Reconciliation {
 
 impl Reconciliation {
     /// How far our billed ms were off Lambda's, in percent of Lambda's (2 decimals).
-    pub fn error_percent(&self) -> Option<Decimal> {
+    pub(crate) fn error_percent(&self) -> Option<Decimal> {
         if self.lambda_billed_ms == 0 {
             return None;
         }

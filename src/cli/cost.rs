@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ArchArg {
+pub(crate) enum ArchArg {
     #[value(name = "x86_64")]
     X86_64,
     #[value(name = "arm64")]
@@ -30,7 +30,7 @@ impl From<ArchArg> for Arch {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Format {
+pub(crate) enum Format {
     #[default]
     Table,
     Json,
@@ -38,7 +38,7 @@ pub enum Format {
 
 /// How the functions run.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Lambda's default: per request and GB-second.
     #[default]
     OnDemand,
@@ -47,7 +47,7 @@ pub enum Mode {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Memory size of the function in MB (on-demand; with managed-instances, for the comparison).
     #[arg(long, value_name = "MB")]
     pub memory: Option<u32>,
@@ -88,7 +88,7 @@ pub struct Args {
 
 /// The priced month.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Estimate {
+pub(crate) struct Estimate {
     pub region: String,
     pub arch: Arch,
     pub memory_mb: u32,
@@ -140,7 +140,7 @@ fn check(a: &Args) -> anyhow::Result<()> {
 /// Prices the month the arguments describe. Within Lambda's limits ([`check`]) a month of up
 /// to `u64::MAX` invocations stays far inside Decimal's range; the products are checked all
 /// the same.
-pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
+pub(crate) fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
     check(a)?;
     let (memory, duration) = (a.memory.unwrap_or_default(), a.duration_ms.unwrap_or_default());
     let arch = Arch::from(a.arch);
@@ -178,7 +178,7 @@ pub fn estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<Estimate> {
 
 /// Managed Instances for the month, beside on-demand Lambda when memory and duration are given.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ManagedEstimate {
+pub(crate) struct ManagedEstimate {
     pub region: String,
     pub invocations: u64,
     pub managed: ManagedBill,
@@ -189,7 +189,7 @@ pub struct ManagedEstimate {
 }
 
 /// Prices the month on Managed Instances.
-pub fn managed_estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<ManagedEstimate> {
+pub(crate) fn managed_estimate(a: &Args, pricing: &Pricing) -> anyhow::Result<ManagedEstimate> {
     let mi = &pricing.managed_instances;
     let instance_type = a.instance_type.clone().unwrap_or_else(|| mi.default_instance_type.clone());
     let instances = a.instances.unwrap_or(mi.default_instances);
@@ -274,7 +274,7 @@ fn bound(d: Option<Decimal>) -> String {
 }
 
 /// The estimate as a table.
-pub fn render(e: &Estimate) -> String {
+pub(crate) fn render(e: &Estimate) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(["item", "quantity", "unit price (USD)", "USD"]);

@@ -18,14 +18,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum By {
+pub(crate) enum By {
     Function,
     Customer,
     Day,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Format {
+pub(crate) enum Format {
     #[default]
     Table,
     Json,
@@ -33,7 +33,7 @@ pub enum Format {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct Args {
+pub(crate) struct Args {
     /// Log files: our EMF lines and Lambda's REPORT lines (text or JSON, as `aws logs tail`
     /// prints them). None or - reads stdin.
     pub files: Vec<PathBuf>,
@@ -81,7 +81,7 @@ pub struct Args {
 
 /// What to show.
 #[derive(Debug, Clone, PartialEq)]
-pub struct View {
+pub(crate) struct View {
     pub by: Vec<By>,
     pub format: Format,
     pub free_tier: bool,
@@ -179,7 +179,7 @@ pub async fn run(a: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// The report in the view's format.
-pub fn render(r: &CostReport, pricing: &Pricing, view: &View) -> anyhow::Result<String> {
+pub(crate) fn render(r: &CostReport, pricing: &Pricing, view: &View) -> anyhow::Result<String> {
     let projection = r.project(pricing, view.window_days, view.free_tier, view.server_monthly_usd);
     let alternatives = alternatives(r, pricing, view, projection.as_ref());
     Ok(match view.format {
@@ -231,7 +231,7 @@ fn alternatives(
 }
 
 /// Writes the report as a self-contained HTML page (for `--html` and the demo).
-pub fn write_html(path: &std::path::Path, r: &CostReport, pricing: &Pricing, view: &View) -> anyhow::Result<()> {
+pub(crate) fn write_html(path: &std::path::Path, r: &CostReport, pricing: &Pricing, view: &View) -> anyhow::Result<()> {
     html::write_html(path, r, pricing, view).with_context(|| format!("writing the page {}", path.display()))
 }
 

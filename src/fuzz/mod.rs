@@ -16,10 +16,12 @@ pub use object_key::{object_key, object_key_write};
 pub use order_body::order_body;
 
 /// One target's checks: returns if the input passes, panics if not.
-pub type Check = fn(&[u8]);
+#[cfg(test)]
+type Check = fn(&[u8]);
 
 /// The targets by name, as `fuzz/fuzz_targets/<name>.rs` and `fuzz/regressions/<name>/` know them.
-pub const TARGETS: [(&str, Check); 9] = [
+#[cfg(test)]
+const TARGETS: [(&str, Check); 9] = [
     ("order_body", order_body),
     ("import_file", import_file),
     ("log_line", log_line),

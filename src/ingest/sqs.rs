@@ -105,7 +105,7 @@ pub(crate) async fn read_records(
 }
 
 /// The message's FIFO group, if it came from a FIFO queue.
-pub fn fifo_group(m: &SqsMessage) -> Option<&str> {
+pub(crate) fn fifo_group(m: &SqsMessage) -> Option<&str> {
     m.attributes.get("MessageGroupId").map(String::as_str)
 }
 

@@ -46,7 +46,7 @@ impl Metrics {
         )
     }
 
-    pub fn emit(&self, cost: &InvocationCost) {
+    pub(crate) fn emit(&self, cost: &InvocationCost) {
         let line = emf_line(cost, &self.namespace, chrono::Utc::now().timestamp_millis());
         match &self.sink {
             EmfSink::Stdout => {

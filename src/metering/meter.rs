@@ -15,7 +15,7 @@ static COLD: AtomicBool = AtomicBool::new(true);
 
 /// Marks the start of the process (call first thing in `main`): the init duration billed on a
 /// cold start runs from here to the first invocation.
-pub fn mark_process_start() {
+pub(crate) fn mark_process_start() {
     let _ = PROCESS_START.get_or_init(Instant::now);
 }
 
@@ -23,7 +23,7 @@ static INIT_DONE: OnceLock<Instant> = OnceLock::new();
 
 /// Marks the end of init for a process that then waits for its first request (`orderflow
 /// serve` once it listens): the cold start bills init up to here, not the idle time after it.
-pub fn mark_init_done() {
+pub(crate) fn mark_init_done() {
     let _ = INIT_DONE.get_or_init(Instant::now);
 }
 
@@ -54,7 +54,7 @@ impl Tally {
 
     /// A record handed on to another function (an HTTP order queued for orderflow-sqs): not
     /// processed here, but its customer is who this invocation worked for.
-    pub fn hand_on(&mut self, customer: Option<&str>) {
+    pub(crate) fn hand_on(&mut self, customer: Option<&str>) {
         self.ignore();
         *self.customers.entry(customer.unwrap_or(UNKNOWN_CUSTOMER).to_string()).or_default() += 1;
     }
@@ -63,7 +63,7 @@ impl Tally {
         self.counts.ignore();
     }
 
-    pub fn merge(&mut self, other: &Tally) {
+    pub(crate) fn merge(&mut self, other: &Tally) {
         self.counts.merge(&other.counts);
         for (c, n) in &other.customers {
             *self.customers.entry(c.clone()).or_default() += n;
@@ -73,7 +73,7 @@ impl Tally {
 
 /// Measures one invocation from its start.
 #[derive(Debug)]
-pub struct Meter {
+pub(crate) struct Meter {
     started: Instant,
     cold_start: bool,
     init: Option<Duration>,
@@ -122,12 +122,6 @@ impl Meter {
             memory_mb,
             arch: Arch::current(),
         }
-    }
-
-    /// Overrides what the clock saw (tests, and `invoke --memory`).
-    pub fn with_memory(mut self, memory_mb: u32) -> Meter {
-        self.memory_mb = memory_mb;
-        self
     }
 
     pub fn finish(self, tally: Tally) -> InvocationCost {
@@ -184,7 +178,7 @@ pub fn cost_of(
 }
 
 /// The function's memory: `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, 128 when unset.
-pub fn memory_from_env() -> u32 {
+pub(crate) fn memory_from_env() -> u32 {
     std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(128)
 }
 

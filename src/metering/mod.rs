@@ -9,5 +9,6 @@ pub mod split;
 
 pub use crate::pricing::Arch;
 pub use emf::{EmfSink, Metrics};
-pub use meter::{InvocationCost, Meter, Tally};
+pub(crate) use meter::Meter;
+pub use meter::{InvocationCost, Tally};
 pub use split::split_by_weight;

@@ -56,7 +56,7 @@ pub struct OrderInput {
 
 /// A scalar borrowed from its source text or from an `OrderInput`: what validation reads.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ScalarRef<'a> {
+pub(crate) enum ScalarRef<'a> {
     Str(&'a str),
     Num(&'a str),
     Bool(bool),
@@ -100,7 +100,7 @@ impl Scalar {
 
 /// One line item, borrowed.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct ItemRef<'a> {
+pub(crate) struct ItemRef<'a> {
     pub sku: Option<ScalarRef<'a>>,
     pub quantity: Option<ScalarRef<'a>>,
     pub unit_price: Option<ScalarRef<'a>>,
@@ -109,7 +109,7 @@ pub struct ItemRef<'a> {
 
 /// The items field, borrowed.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ItemsRef<'a> {
+pub(crate) enum ItemsRef<'a> {
     List(Vec<ItemRef<'a>>),
     NotAList(&'static str),
 }
@@ -117,7 +117,7 @@ pub enum ItemsRef<'a> {
 /// An order as it arrived, borrowed from its text (the usual JSON body, read without copying)
 /// or from an `OrderInput`. Validation reads this view.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct InputRef<'a> {
+pub(crate) struct InputRef<'a> {
     pub order_id: Option<ScalarRef<'a>>,
     pub customer_id: Option<ScalarRef<'a>>,
     pub currency: Option<ScalarRef<'a>>,

@@ -10,12 +10,13 @@ mod record;
 
 pub use currency::Currency;
 pub use ids::{CustomerId, OrderId, Sku};
-pub use input::{InputRef, ItemInput, ItemRef, ItemsInput, ItemsRef, OrderInput, Scalar, ScalarRef};
+pub(crate) use input::{InputRef, ItemRef, ItemsRef, ScalarRef};
+pub use input::{ItemInput, ItemsInput, OrderInput, Scalar};
 pub use outcome::{Counts, Outcome, RecordOutcome};
 pub use pricing::{round_money, Totals};
+pub(crate) use record::rejection_key;
 pub use record::{
-    rejection_fingerprint, rejection_key, Completion, PendingOrder, RecordKind, Rejection, Source, Status, StoredItem,
-    StoredOrder, REJECTION_KEY_PREFIX,
+    rejection_fingerprint, Completion, PendingOrder, RecordKind, Rejection, Source, Status, StoredItem, StoredOrder,
 };
 
 use chrono::{DateTime, FixedOffset};

@@ -60,7 +60,7 @@ impl Counts {
         self.ignored += 1;
     }
 
-    pub fn merge(&mut self, other: &Counts) {
+    pub(crate) fn merge(&mut self, other: &Counts) {
         self.records += other.records;
         self.accepted += other.accepted;
         self.duplicates += other.duplicates;

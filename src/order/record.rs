@@ -121,7 +121,7 @@ pub type Rejection = StoredOrder;
 
 /// The key prefix of rejected intake records. `#` can never appear in a valid order id,
 /// so these keys cannot collide with orders.
-pub const REJECTION_KEY_PREFIX: &str = "rejected#";
+pub(crate) const REJECTION_KEY_PREFIX: &str = "rejected#";
 
 impl StoredOrder {
     /// The table key: the order id for orders, `rejected#<source>#<source_id>#<fingerprint>`
@@ -246,7 +246,7 @@ const KEY_SOURCE_ID_BYTES: usize = 1800;
 
 /// A rejection's table key: `rejected#<source>#<source id>#<fingerprint>` (records stored before
 /// fingerprints were added have none: `rejected#<source>#<source id>`).
-pub fn rejection_key(source: Source, source_id: &str, fingerprint: Option<&str>) -> String {
+pub(crate) fn rejection_key(source: Source, source_id: &str, fingerprint: Option<&str>) -> String {
     let mut cut = source_id.len().min(KEY_SOURCE_ID_BYTES);
     while !source_id.is_char_boundary(cut) {
         cut -= 1;

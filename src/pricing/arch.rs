@@ -11,7 +11,7 @@ pub enum Arch {
 
 impl Arch {
     /// The architecture this binary was built for.
-    pub fn current() -> Arch {
+    pub(crate) fn current() -> Arch {
         if cfg!(target_arch = "aarch64") {
             Arch::Arm64
         } else {

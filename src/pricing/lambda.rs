@@ -7,13 +7,13 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 /// Lambda x86_64, first tier: $0.0000166667 per GB-second.
-pub const X86_64_GB_SECOND: Decimal = dec(166_667, 10);
+pub(crate) const X86_64_GB_SECOND: Decimal = dec(166_667, 10);
 /// Lambda arm64, first tier: $0.0000133334 per GB-second.
-pub const ARM64_GB_SECOND: Decimal = dec(133_334, 10);
+pub(crate) const ARM64_GB_SECOND: Decimal = dec(133_334, 10);
 /// Lambda requests: $0.20 per million, i.e. $0.0000002 per request.
-pub const REQUEST: Decimal = dec(2, 7);
+pub(crate) const REQUEST: Decimal = dec(2, 7);
 /// Ephemeral storage above the free 512 MB: $0.0000000309 per GB-second.
-pub const EPHEMERAL_GB_SECOND: Decimal = dec(309, 10);
+pub(crate) const EPHEMERAL_GB_SECOND: Decimal = dec(309, 10);
 /// 1 / (1000 ms × 1024 MB), exactly: GB-seconds per MB-millisecond (a multiplication is much
 /// cheaper than a division, and this one terminates).
 const GB_S_PER_MB_MS: Decimal = dec(9_765_625, 13);
@@ -30,10 +30,10 @@ pub(crate) struct LambdaRates {
 impl LambdaRates {
     /// The us-east-1 defaults, the same as [`LambdaPricing::default`]'s first tiers: the meter
     /// prices every invocation at these without building a price list.
-    pub const US_EAST_1: LambdaRates =
+    pub(crate) const US_EAST_1: LambdaRates =
         LambdaRates { gb_second_x86_64: X86_64_GB_SECOND, gb_second_arm64: ARM64_GB_SECOND, request: REQUEST };
 
-    pub fn gb_second(&self, arch: Arch) -> Decimal {
+    pub(crate) fn gb_second(&self, arch: Arch) -> Decimal {
         match arch {
             Arch::X86_64 => self.gb_second_x86_64,
             Arch::Arm64 => self.gb_second_arm64,
@@ -72,7 +72,7 @@ pub fn billed_ms(nanos: u128) -> u64 {
 
 /// Billed milliseconds for a run given in (decimal) milliseconds: rounded up to the next
 /// millisecond, at least 1 (None past u64).
-pub fn billed_ms_of(ms: Decimal) -> Option<u64> {
+pub(crate) fn billed_ms_of(ms: Decimal) -> Option<u64> {
     use rust_decimal::prelude::ToPrimitive;
     ms.max(Decimal::ZERO).ceil().to_u64().map(|billed| billed.max(1))
 }
@@ -147,7 +147,7 @@ pub struct MonthlyUsage {
 /// A month of invocations of one function: `warm` billed `billed_ms_warm` each, `cold` (cold
 /// starts) billed `billed_ms_cold`, their init included.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MonthOfInvocations {
+pub(crate) struct MonthOfInvocations {
     pub arch: Arch,
     pub memory_mb: u32,
     pub ephemeral_mb: u32,
@@ -182,7 +182,7 @@ pub struct LambdaBill {
 }
 
 /// Rounds an amount to cents, half away from zero (how the examples on the pricing page round).
-pub fn cents(d: Decimal) -> Decimal {
+pub(crate) fn cents(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
@@ -193,7 +193,7 @@ impl LambdaBill {
 }
 
 impl LambdaPricing {
-    pub fn tiers(&self, arch: Arch) -> &[Tier] {
+    pub(crate) fn tiers(&self, arch: Arch) -> &[Tier] {
         match arch {
             Arch::X86_64 => &self.x86_64,
             Arch::Arm64 => &self.arm64,
@@ -201,7 +201,7 @@ impl LambdaPricing {
     }
 
     /// The first tier's price: what one more GB-second costs in an ordinary month.
-    pub fn gb_second(&self, arch: Arch) -> Decimal {
+    pub(crate) fn gb_second(&self, arch: Arch) -> Decimal {
         self.tiers(arch).first().map(|t| t.gb_second).unwrap_or_default()
     }
 
@@ -219,18 +219,19 @@ impl LambdaPricing {
     }
 
     /// The cost of one invocation at first-tier prices (no free tier): `invocation_cost`.
-    pub fn invocation_usd(&self, arch: Arch, billed_ms: u64, memory_mb: u32) -> Decimal {
+    #[cfg(test)]
+    pub(crate) fn invocation_usd(&self, arch: Arch, billed_ms: u64, memory_mb: u32) -> Decimal {
         invocation_cost(&self.rates(), arch, billed_ms, memory_mb).total_usd()
     }
 
     /// GB-seconds of billable ephemeral storage for `billed_ms` at `ephemeral_mb` configured.
-    pub fn ephemeral_gb_seconds(&self, billed_ms: u64, ephemeral_mb: u32) -> Decimal {
+    pub(crate) fn ephemeral_gb_seconds(&self, billed_ms: u64, ephemeral_mb: u32) -> Decimal {
         gb_seconds(billed_ms, ephemeral_mb.saturating_sub(self.ephemeral_free_mb))
     }
 
     /// What such a month uses: its requests, the GB-seconds of each kind of invocation times
     /// their number, and ephemeral storage. None when a product leaves Decimal's range.
-    pub fn usage_of(&self, m: &MonthOfInvocations) -> Option<MonthlyUsage> {
+    pub(crate) fn usage_of(&self, m: &MonthOfInvocations) -> Option<MonthlyUsage> {
         let times = |n: u64, x: Decimal| Decimal::from(n).checked_mul(x);
         let both = |warm: Decimal, cold: Decimal| times(m.warm, warm)?.checked_add(times(m.cold, cold)?);
         let gbs = both(gb_seconds(m.billed_ms_warm, m.memory_mb), gb_seconds(m.billed_ms_cold, m.memory_mb))?;

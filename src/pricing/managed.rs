@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Hours in the report's 30-day month.
-pub const MONTH_HOURS: u32 = 720;
+pub(crate) const MONTH_HOURS: u32 = 720;
 
 /// One EC2 instance type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,7 +96,7 @@ pub struct ManagedBill {
 
 impl ManagedInstancesPricing {
     /// The instance types, for error messages.
-    pub fn known(&self) -> String {
+    pub(crate) fn known(&self) -> String {
         self.instances.keys().cloned().collect::<Vec<_>>().join(", ")
     }
 
@@ -109,7 +109,7 @@ impl ManagedInstancesPricing {
     /// cost less than on-demand Lambda at `on_demand_usd` per invocation: per invocation,
     /// on-demand adds its GB-seconds and request, Managed Instances only the request. None when
     /// on-demand never costs more per invocation.
-    pub fn break_even_invocations(&self, fixed_usd: Decimal, on_demand_usd: Decimal) -> Option<u64> {
+    pub(crate) fn break_even_invocations(&self, fixed_usd: Decimal, on_demand_usd: Decimal) -> Option<u64> {
         use rust_decimal::prelude::ToPrimitive;
         let diff = on_demand_usd - self.request();
         if diff <= Decimal::ZERO {

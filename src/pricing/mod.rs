@@ -27,17 +27,14 @@ pub mod observability;
 mod services;
 
 pub use arch::Arch;
-pub use lambda::{
-    billed_ms, billed_ms_of, cents, gb_seconds, LambdaBill, LambdaPricing, MonthOfInvocations, MonthlyUsage, Tier,
-    TierLine, ARM64_GB_SECOND, EPHEMERAL_GB_SECOND, REQUEST, X86_64_GB_SECOND,
-};
-pub(crate) use lambda::{invocation_cost, InvocationCharge, LambdaRates};
+#[cfg(test)]
+pub(crate) use lambda::X86_64_GB_SECOND;
+pub use lambda::{billed_ms, gb_seconds, LambdaBill, LambdaPricing, MonthlyUsage, Tier, TierLine};
+pub(crate) use lambda::{billed_ms_of, cents, invocation_cost, InvocationCharge, LambdaRates, MonthOfInvocations};
 pub use managed::{ManagedBill, ManagedInstancesPricing};
 pub use observability::ObservabilityPricing;
-pub use services::{
-    sqs_requests_for, write_units_for, ApiGatewayPricing, DynamoDbPricing, FrontDoor, S3Pricing, ServiceUsage,
-    SqsPricing,
-};
+pub(crate) use services::sqs_requests_for;
+pub use services::{ApiGatewayPricing, DynamoDbPricing, FrontDoor, S3Pricing, ServiceUsage, SqsPricing};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -69,11 +66,11 @@ pub(crate) mod exact {
     use serde::{Deserialize, Deserializer, Serializer};
     use std::str::FromStr;
 
-    pub fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&d.normalize().to_string())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
         let s = String::deserialize(d)?;
         Decimal::from_str(s.trim()).map_err(|e| serde::de::Error::custom(format!("{s:?} is not a decimal: {e}")))
     }
@@ -81,14 +78,14 @@ pub(crate) mod exact {
     pub mod option {
         use super::*;
 
-        pub fn serialize<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        pub(crate) fn serialize<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
             match d {
                 Some(d) => super::serialize(d, s),
                 None => s.serialize_none(),
             }
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
             super::deserialize(d).map(Some)
         }
     }
@@ -159,7 +156,7 @@ impl UnitPrices {
 
 /// The largest price a pricing file may give (per unit, million or thousand): far above any
 /// real one, and low enough that a month's volume times it stays inside Decimal's range.
-pub const MAX_PRICE: Decimal = Decimal::from_parts(1000, 0, 0, false, 0);
+pub(crate) const MAX_PRICE: Decimal = Decimal::from_parts(1000, 0, 0, false, 0);
 
 impl Pricing {
     /// Reads a pricing file; anything it leaves out keeps its us-east-1 default.
@@ -169,7 +166,7 @@ impl Pricing {
         Pricing::from_toml(&text)
     }
 
-    pub fn from_toml(text: &str) -> Result<Pricing, PricingError> {
+    pub(crate) fn from_toml(text: &str) -> Result<Pricing, PricingError> {
         let p: Pricing = toml::from_str(text)?;
         p.validate()?;
         Ok(p)
@@ -252,11 +249,6 @@ impl Pricing {
             api_request: self.api_gateway.request_per_million() / MILLION,
         }
     }
-
-    /// The default prices as a pricing file, to copy and edit.
-    pub fn to_toml(&self) -> String {
-        toml::to_string(self).expect("the price list serializes")
-    }
 }
 
 #[cfg(test)]
@@ -301,6 +293,6 @@ pub(crate) mod tests {
     #[test]
     fn the_default_price_list_round_trips_through_its_own_toml() {
         let p = Pricing::default();
-        assert_eq!(Pricing::from_toml(&p.to_toml()).unwrap(), p);
+        assert_eq!(Pricing::from_toml(&toml::to_string(&p).unwrap()).unwrap(), p);
     }
 }

@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// A gigabyte as AWS bills log data: 2^30 bytes.
-pub const BYTES_PER_GB: u64 = 1 << 30;
+pub(crate) const BYTES_PER_GB: u64 = 1 << 30;
 /// A 30-day month in seconds (X-Ray's default sampling reservoir is one trace per second).
 const MONTH_SECONDS: u64 = 30 * 86_400;
 
@@ -98,7 +98,7 @@ pub struct VolumeLine {
 }
 
 /// Prices `volume` through `tiers` (each tier's price for the units inside it).
-pub fn tiered(tiers: &[VolumeTier], volume: Decimal) -> (Vec<VolumeLine>, Decimal) {
+pub(crate) fn tiered(tiers: &[VolumeTier], volume: Decimal) -> (Vec<VolumeLine>, Decimal) {
     let mut lines = Vec::new();
     let mut from = Decimal::ZERO;
     let mut total = Decimal::ZERO;
@@ -145,14 +145,14 @@ pub struct ObservabilityBill {
 impl ObservabilityPricing {
     /// The price of one logged byte at the first ingestion tier, to 18 decimals (what the
     /// per-function and per-customer rows use; the month applies every tier).
-    pub fn first_tier_per_byte(&self) -> Decimal {
+    pub(crate) fn first_tier_per_byte(&self) -> Decimal {
         self.logs_ingestion_per_gb
             .first()
             .map_or(Decimal::ZERO, |t| (t.price / Decimal::from(BYTES_PER_GB)).round_dp(18))
     }
 
     /// Traces X-Ray records of `requests` spread over a month with its default sampling.
-    pub fn sampled_traces(&self, requests: Decimal) -> Decimal {
+    pub(crate) fn sampled_traces(&self, requests: Decimal) -> Decimal {
         let reservoir = Decimal::from(MONTH_SECONDS);
         if requests <= reservoir {
             requests

@@ -90,7 +90,7 @@ impl Default for ApiGatewayPricing {
 
 impl ApiGatewayPricing {
     /// The price per million requests of the configured front door.
-    pub fn request_per_million(&self) -> Decimal {
+    pub(crate) fn request_per_million(&self) -> Decimal {
         match self.front_door {
             FrontDoor::HttpApi => self.http_api_request_per_million,
             FrontDoor::RestApi => self.rest_api_request_per_million,
@@ -123,13 +123,8 @@ impl ServiceUsage {
 }
 
 /// SQS requests one message of `payload_bytes` costs per API call (one per 64 KiB chunk).
-pub fn sqs_requests_for(payload_bytes: u64, chunk_bytes: u64) -> u64 {
+pub(crate) fn sqs_requests_for(payload_bytes: u64, chunk_bytes: u64) -> u64 {
     payload_bytes.div_ceil(chunk_bytes.max(1)).max(1)
-}
-
-/// DynamoDB write request units for writing an item of `item_bytes` (one per started KB).
-pub fn write_units_for(item_bytes: u64) -> u64 {
-    item_bytes.div_ceil(1024).max(1)
 }
 
 #[cfg(test)]
@@ -139,14 +134,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sqs_bills_one_request_per_64_kib_chunk_and_dynamodb_one_wru_per_kb() {
+    fn sqs_bills_one_request_per_64_kib_chunk_and_the_services_add_up() {
         assert_eq!(sqs_requests_for(0, 65_536), 1);
         assert_eq!(sqs_requests_for(65_536, 65_536), 1);
         assert_eq!(sqs_requests_for(65_537, 65_536), 2);
         assert_eq!(sqs_requests_for(256 * 1024, 65_536), 4);
-        assert_eq!(write_units_for(1), 1);
-        assert_eq!(write_units_for(1024), 1);
-        assert_eq!(write_units_for(3 * 1024 + 1), 4);
         let p = Pricing::default();
         let u = ServiceUsage {
             sqs_requests: 1_000_000,

@@ -116,10 +116,10 @@ pub struct PendingCompletion {
 }
 
 /// Single-record writes the default batch calls keep in flight (`OrderStore::write_window`).
-pub const DEFAULT_WRITE_WINDOW: usize = 16;
+pub(crate) const DEFAULT_WRITE_WINDOW: usize = 16;
 
 /// The error a record of an ordered batch gets when an earlier one failed and it was not tried.
-pub fn not_attempted(earlier: &StoreError) -> StoreError {
+pub(crate) fn not_attempted(earlier: &StoreError) -> StoreError {
     // Transient whatever the earlier failure was: this record itself may well be fine.
     StoreError::Transient(format!("not attempted: an earlier record of the batch failed ({earlier})"))
 }
@@ -139,7 +139,7 @@ async fn guarded<T>(fut: impl std::future::Future<Output = Result<T, StoreError>
 
 /// Record indices by key: one lane per key, in first-seen key order, batch order within a lane;
 /// a record without a key (`None`) has a lane of its own.
-pub fn lanes<K: Eq + std::hash::Hash>(keys: impl Iterator<Item = Option<K>>) -> Vec<Vec<usize>> {
+pub(crate) fn lanes<K: Eq + std::hash::Hash>(keys: impl Iterator<Item = Option<K>>) -> Vec<Vec<usize>> {
     let mut lanes: Vec<Vec<usize>> = Vec::new();
     let mut lane_of: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
     for (i, key) in keys.enumerate() {
@@ -160,7 +160,7 @@ pub fn lanes<K: Eq + std::hash::Hash>(keys: impl Iterator<Item = Option<K>>) -> 
 /// Runs `write` on every record, at most `window` at once. Records with the same key run one
 /// after another in batch order, so the first of them is the one written first. Results come
 /// back in batch order.
-pub async fn windowed<'a, T, R, K, W, Fut>(
+pub(crate) async fn windowed<'a, T, R, K, W, Fut>(
     records: &'a [T],
     window: usize,
     key: K,
@@ -207,7 +207,7 @@ pub enum ObjectError {
     Unusable { key: String, reason: String },
 }
 
-pub type ObjectReader = Box<dyn AsyncRead + Send + Unpin>;
+pub(crate) type ObjectReader = Box<dyn AsyncRead + Send + Unpin>;
 
 /// An object opened for reading, with the version it was read at (S3's ETag; the folder
 /// bucket's size and modification time): what an import's continuation checks the object against.

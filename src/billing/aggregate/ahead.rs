@@ -268,7 +268,12 @@ impl Aggregator {
     /// (a line longer than [`MAX_LINE_BYTES`] is counted as malformed), parsing on
     /// `workers` threads while this one folds. Memory: a few blocks of `block_bytes` per
     /// worker.
-    pub fn read_parallel<R: Read + Send>(&mut self, r: R, workers: usize, block_bytes: usize) -> std::io::Result<()> {
+    pub(crate) fn read_parallel<R: Read + Send>(
+        &mut self,
+        r: R,
+        workers: usize,
+        block_bytes: usize,
+    ) -> std::io::Result<()> {
         let workers = workers.max(1);
         std::thread::scope(|scope| {
             let (spare_tx, spare_rx) = sync_channel::<Block>(workers + 2);

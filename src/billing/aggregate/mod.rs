@@ -34,9 +34,9 @@ use rust_decimal::Decimal;
 use std::collections::{BTreeMap, VecDeque};
 
 /// Longest line read; longer ones are skipped as malformed (memory stays bounded).
-pub const MAX_LINE_BYTES: usize = 1 << 20;
+pub(crate) const MAX_LINE_BYTES: usize = 1 << 20;
 /// Request ids kept waiting for their other half.
-pub const DEFAULT_PENDING: usize = 65_536;
+pub(crate) const DEFAULT_PENDING: usize = 65_536;
 
 /// The metrics every EMF line declares (Duration, BilledDuration, Records, Accepted,
 /// Duplicates, Rejected, Retried, Cost), InitDuration besides on a cold start.
@@ -125,7 +125,7 @@ impl Aggregator {
         Aggregator::with_pending_limit(pricing, DEFAULT_PENDING)
     }
 
-    pub fn with_pending_limit(pricing: Pricing, pending_limit: usize) -> Aggregator {
+    pub(crate) fn with_pending_limit(pricing: Pricing, pending_limit: usize) -> Aggregator {
         let chunk_reqs = pricing::sqs_requests_for(1, pricing.sqs.chunk_bytes);
         let log_byte = pricing.observability.first_tier_per_byte();
         Aggregator {

@@ -59,12 +59,6 @@ impl Aggregator {
         self.lines.malformed += 1;
     }
 
-    /// Reads one line (without its newline), as bytes.
-    pub fn feed_bytes(&mut self, line: &[u8]) {
-        self.lines.bytes += line.len() as u64 + 1;
-        self.feed_line_bytes(line);
-    }
-
     /// A line of [`Aggregator::read`], whose bytes it counts itself.
     fn feed_line_bytes(&mut self, line: &[u8]) {
         match std::str::from_utf8(line) {
@@ -80,7 +74,7 @@ impl Aggregator {
     }
 
     /// Reads one line (without its newline).
-    pub fn feed(&mut self, line: &str) {
+    pub(crate) fn feed(&mut self, line: &str) {
         self.lines.bytes += line.len() as u64 + 1;
         self.lines.total += 1;
         self.feed_line(parse_line(line));

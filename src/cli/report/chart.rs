@@ -29,7 +29,7 @@ pub(crate) fn customer_panel(r: &CostReport) -> String {
 }
 
 /// Writes the chart to `path`: one SVG holding the function and the customer panels.
-pub fn write_svg(path: &Path, r: &CostReport) -> anyhow::Result<()> {
+pub(crate) fn write_svg(path: &Path, r: &CostReport) -> anyhow::Result<()> {
     let (top, bottom) = (function_panel(r), customer_panel(r));
     let height = |svg: &str| -> f64 {
         svg.split("height=\"").nth(1).and_then(|h| h.split('"').next()).and_then(|h| h.parse().ok()).unwrap_or(0.0)

@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 /// One customer's share of an invocation, as our EMF line carries it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CustomerPart<'a> {
+pub(crate) struct CustomerPart<'a> {
     pub customer: Cow<'a, str>,
     pub records: u64,
     pub cost_usd: Decimal,
@@ -24,7 +24,7 @@ pub struct CustomerPart<'a> {
 
 /// Our EMF line: what the meter measured for one invocation.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EmfRecord<'a> {
+pub(crate) struct EmfRecord<'a> {
     pub request_id: Cow<'a, str>,
     pub function: Cow<'a, str>,
     pub timestamp_ms: Option<i64>,

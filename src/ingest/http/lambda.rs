@@ -53,7 +53,7 @@ fn lambda_json(response: http::Response<Bytes>) -> serde_json::Value {
 }
 
 /// The Lambda handler: what `orderflow-http` runs for every event.
-pub async fn handle_lambda(deps: &Deps, request: lambda_http::Request) -> lambda_http::Response<Body> {
+pub(crate) async fn handle_lambda(deps: &Deps, request: lambda_http::Request) -> lambda_http::Response<Body> {
     let ctx = request.lambda_context_ref().cloned().unwrap_or_default();
     let request = from_lambda(request, &ctx.request_id);
     to_lambda(handle(deps, &ctx, request).await)
@@ -61,7 +61,7 @@ pub async fn handle_lambda(deps: &Deps, request: lambda_http::Request) -> lambda
 
 /// The handler's request: the raw path without the stage, and API Gateway's request id (the one
 /// its access log shows), else the invocation's.
-pub fn from_lambda(request: lambda_http::Request, invocation_id: &str) -> HttpRequest {
+pub(crate) fn from_lambda(request: lambda_http::Request, invocation_id: &str) -> HttpRequest {
     let gateway_id = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone(),
         Some(RequestContext::ApiGatewayV1(c)) => c.request_id.clone(),
@@ -85,7 +85,7 @@ pub fn from_lambda(request: lambda_http::Request, invocation_id: &str) -> HttpRe
 
 /// The handler's response as `lambda_http` sends it back: text when it is UTF-8 (always, for
 /// our JSON), else base64.
-pub fn to_lambda(response: http::Response<Bytes>) -> lambda_http::Response<Body> {
+pub(crate) fn to_lambda(response: http::Response<Bytes>) -> lambda_http::Response<Body> {
     let (parts, body) = response.into_parts();
     let body = match String::from_utf8(body.to_vec()) {
         Ok(text) => Body::Text(text),

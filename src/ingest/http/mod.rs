@@ -134,7 +134,7 @@ async fn get_order(deps: &Deps, segment: &str, path: &str, request_id: &str) -> 
 
 /// The answer for a request whose body never arrived whole (a front end's own failure to read
 /// it): 408 when the client was too slow, else 400. No invocation, nothing stored.
-pub fn unread_body(timed_out: bool, detail: &str, path: &str, request_id: &str) -> http::Response<Bytes> {
+pub(crate) fn unread_body(timed_out: bool, detail: &str, path: &str, request_id: &str) -> http::Response<Bytes> {
     let kind = if timed_out { Kind::RequestTimeout } else { Kind::MalformedBody };
     let reply = problem(kind, detail, &[], path, request_id).header(http::header::CONNECTION, "close".into());
     reply.into_response(request_id)
@@ -142,7 +142,7 @@ pub fn unread_body(timed_out: bool, detail: &str, path: &str, request_id: &str) 
 
 /// The answer for a request the front end could not turn into an HTTP request at all (see
 /// `lambda::handle_event`): 400, no invocation, nothing stored.
-pub fn unreadable_request(detail: &str, request_id: &str) -> http::Response<Bytes> {
+pub(crate) fn unreadable_request(detail: &str, request_id: &str) -> http::Response<Bytes> {
     problem(Kind::MalformedRequest, detail, &[], "", request_id).into_response(request_id)
 }
 

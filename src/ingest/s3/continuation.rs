@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
 /// The `type` of a continuation message: what tells it apart from an S3 notification.
-pub const CONTINUATION_TYPE: &str = "orderflow-import-continuation";
+pub(crate) const CONTINUATION_TYPE: &str = "orderflow-import-continuation";
 
 /// A continuation message: where to resume which object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

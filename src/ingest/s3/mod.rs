@@ -16,7 +16,7 @@ use crate::metering::Tally;
 use crate::order::Source;
 use crate::store::{ObjectError, QueueError};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-pub use continuation::{Continuation, CONTINUATION_TYPE};
+pub use continuation::Continuation;
 use import::FileError;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::{Deserialize, Serialize};

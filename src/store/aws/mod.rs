@@ -12,7 +12,8 @@ pub use bootstrap::*;
 pub use dynamodb::{from_sdk_item, to_sdk_item, DynamoStore};
 pub use s3::S3Objects;
 pub use sources::*;
-pub use sqs::{message_group_for, queue_url, SqsQueue};
+pub(crate) use sqs::message_group_for;
+pub use sqs::{queue_url, SqsQueue};
 
 use crate::config::Config;
 use aws_config::BehaviorVersion;

@@ -91,7 +91,7 @@ impl SqsQueue {
 
 /// The FIFO message group of an order body: its customer, so each customer's orders stay in
 /// order (one shared group if it has none). `orderflow enqueue --fifo` uses it for the embedded queue too.
-pub fn message_group_for(body: &str) -> String {
+pub(crate) fn message_group_for(body: &str) -> String {
     crate::codec::order::read(body)
         .ok()
         .and_then(|i| i.customer_id_text().map(str::to_string))

@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 
 /// Whether a key names a file inside its bucket's folder: relative, no `..`, no NUL or
 /// backslash, not a folder, at most 1,024 bytes (S3's limit).
-pub fn key_stays_inside(key: &str) -> bool {
+pub(crate) fn key_stays_inside(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 1024
         && !key.contains('\\')
@@ -19,13 +19,13 @@ pub fn key_stays_inside(key: &str) -> bool {
 
 /// Whether a key names a temporary file of a write in progress (or one a killed writer left):
 /// `.upload-<uuid>` (`orderflow upload`) or `.<name>.tmp-<uuid>` (`put`). Never an object to import.
-pub fn is_temp_key(key: &str) -> bool {
+pub(crate) fn is_temp_key(key: &str) -> bool {
     let name = key.rsplit('/').next().unwrap_or(key);
     name.starts_with(UPLOAD_TEMP_PREFIX) || (name.starts_with('.') && name.contains(PUT_TEMP_MARK))
 }
 
 /// The name of an upload's temporary file, beside the object until it is renamed into place.
-pub const UPLOAD_TEMP_PREFIX: &str = ".upload-";
+pub(crate) const UPLOAD_TEMP_PREFIX: &str = ".upload-";
 /// Marks the temporary file of a `put`: `.<name>.tmp-<uuid>`.
 const PUT_TEMP_MARK: &str = ".tmp-";
 

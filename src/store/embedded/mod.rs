@@ -6,7 +6,8 @@ mod jail;
 mod sqlite;
 pub mod stream;
 
-pub use bucket::{is_temp_key, key_stays_inside, FolderBucket, UPLOAD_TEMP_PREFIX};
+pub use bucket::FolderBucket;
+pub(crate) use bucket::{is_temp_key, key_stays_inside, UPLOAD_TEMP_PREFIX};
 pub use sqlite::{
     Change, EmbeddedStream, Outgoing, SqliteQueue, SqliteStore, EMBEDDED_SHARD, ORDERS_QUEUE, STREAM_FAILURES_QUEUE,
     UPLOADS_QUEUE,
